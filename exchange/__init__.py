@@ -1,0 +1,1 @@
+"""A real-time electronic exchange for standardized commodity contracts."""

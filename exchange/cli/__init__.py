@@ -1,0 +1,1 @@
+"""The `exchange` console script and its subcommands."""

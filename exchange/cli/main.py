@@ -1,0 +1,42 @@
+"""The `exchange` console script: one entry point, one subcommand per module.
+
+Each subcommand module has `add_parser(subparsers)`, which registers its parser and sets
+`handler(args) -> int`. Exit codes: 0 success, 1 a failure the user can act on (said on stderr,
+no traceback), 2 bad usage (argparse).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+SUBCOMMANDS = ("serve",)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="exchange", description="A real-time exchange for standardized commodity contracts.")
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    for name in SUBCOMMANDS:
+        importlib.import_module(f"exchange.cli.{name}").add_parser(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except KeyboardInterrupt:
+        return 130
+    except CliError as exc:
+        print(f"exchange: {exc}", file=sys.stderr)
+        return 1
+
+
+class CliError(Exception):
+    """A failure to report to the user in one line, without a traceback."""
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,180 @@
+"""The order book: two ladders of price levels, each level a FIFO of resting orders.
+
+Invariants (asserted by `check`): the book is never crossed (best bid < best ask); a ladder has
+no empty level; a level's `total` is the sum of its orders' displayed (`visible`) quantities;
+every resting order has 0 < visible <= leaves, sits at its own price on its own side, and
+appears once. Orders keep time priority by their place in their level's OrderedDict; an iceberg's
+refill goes to the back.
+
+Costs: best level O(1); add or remove a level O(log L) for L levels; add, cancel or fill an order
+O(1) within its level.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterator
+
+from sortedcontainers import SortedList
+
+from exchange.engine.enums import OrdType, Side, StpMode, TimeInForce
+
+
+class Order:
+    """A live order. `qty` is the total order quantity; `leaves` what remains; cum = qty - leaves."""
+
+    __slots__ = (
+        "order_id", "account", "firm", "cl_ord_id", "symbol", "side", "ord_type", "price",
+        "qty", "leaves", "visible", "display_qty", "tif", "expire_at_us", "post_only", "stp",
+    )
+
+    def __init__(
+        self,
+        order_id: int,
+        account: str,
+        firm: str,
+        cl_ord_id: str,
+        symbol: str,
+        side: Side,
+        ord_type: OrdType,
+        price: int | None,
+        qty: int,
+        display_qty: int | None,
+        tif: TimeInForce,
+        expire_at_us: int | None,
+        post_only: bool,
+        stp: StpMode,
+    ) -> None:
+        self.order_id = order_id
+        self.account = account
+        self.firm = firm
+        self.cl_ord_id = cl_ord_id
+        self.symbol = symbol
+        self.side = side
+        self.ord_type = ord_type
+        self.price = price
+        self.qty = qty
+        self.leaves = qty
+        self.visible = qty if display_qty is None else min(display_qty, qty)
+        self.display_qty = display_qty
+        self.tif = tif
+        self.expire_at_us = expire_at_us
+        self.post_only = post_only
+        self.stp = stp
+
+    @property
+    def cum_qty(self) -> int:
+        return self.qty - self.leaves
+
+    def refill(self) -> None:
+        """Show the next slice of an iceberg (its queue place is the caller's business)."""
+        self.visible = self.leaves if self.display_qty is None else min(self.display_qty, self.leaves)
+
+    def canonical(self) -> tuple:
+        """Every field that is state, in a fixed order: what digests and snapshots hold."""
+        return (
+            self.order_id, self.account, self.firm, self.cl_ord_id, self.symbol, int(self.side),
+            int(self.ord_type), self.price, self.qty, self.leaves, self.visible, self.display_qty,
+            int(self.tif), self.expire_at_us, self.post_only, int(self.stp),
+        )
+
+
+class Level:
+    """One price on one side: resting orders in time priority and their displayed total."""
+
+    __slots__ = ("price", "orders", "total")
+
+    def __init__(self, price: int) -> None:
+        self.price = price
+        self.orders: OrderedDict[int, Order] = OrderedDict()
+        self.total = 0
+
+    def append(self, order: Order) -> None:
+        self.orders[order.order_id] = order
+        self.total += order.visible
+
+    def remove(self, order: Order) -> None:
+        del self.orders[order.order_id]
+        self.total -= order.visible
+
+    def canonical(self) -> tuple:
+        return tuple(order.canonical() for order in self.orders.values())
+
+
+class Ladder:
+    """One side of a book: levels by price, best first (highest bid, lowest ask)."""
+
+    __slots__ = ("side", "levels", "_keys", "_sign")
+
+    def __init__(self, side: Side) -> None:
+        self.side = side
+        self.levels: dict[int, Level] = {}
+        self._sign = -1 if side is Side.BUY else 1  # keys sort best first
+        self._keys: SortedList = SortedList()
+
+    def best(self) -> Level | None:
+        """The best level, or None if the side is empty. O(1)."""
+        if not self.levels:
+            return None
+        return self.levels[self._keys[0] * self._sign]
+
+    def level_for(self, price: int) -> Level:
+        """The level at `price`, created (empty) if absent. O(log L) when created."""
+        level = self.levels.get(price)
+        if level is None:
+            level = self.levels[price] = Level(price)
+            self._keys.add(price * self._sign)
+        return level
+
+    def drop(self, level: Level) -> None:
+        """Remove an (empty) level. O(log L)."""
+        del self.levels[level.price]
+        self._keys.remove(level.price * self._sign)
+
+    def __iter__(self) -> Iterator[Level]:
+        """Levels best first."""
+        sign = self._sign
+        for key in self._keys:
+            yield self.levels[key * sign]
+
+    def check(self) -> None:
+        assert sorted(self.levels) == sorted(key * self._sign for key in self._keys)
+        for price, level in self.levels.items():
+            assert level.price == price
+            assert level.orders, f"empty level {self.side.name} {price}"
+            assert level.total == sum(o.visible for o in level.orders.values())
+            for order_id, order in level.orders.items():
+                assert order.order_id == order_id
+                assert order.side is self.side and order.price == price
+                assert 0 < order.visible <= order.leaves <= order.qty
+                if order.display_qty is not None:
+                    assert order.visible <= order.display_qty
+                else:
+                    assert order.visible == order.leaves
+
+
+class Book:
+    """Both sides of one instrument's book."""
+
+    __slots__ = ("symbol", "bids", "asks")
+
+    def __init__(self, symbol: str) -> None:
+        self.symbol = symbol
+        self.bids = Ladder(Side.BUY)
+        self.asks = Ladder(Side.SELL)
+
+    def ladder(self, side: Side) -> Ladder:
+        return self.bids if side is Side.BUY else self.asks
+
+    def orders(self) -> Iterator[Order]:
+        """Every resting order: bids best first, then asks, each level in time priority."""
+        for ladder in (self.bids, self.asks):
+            for level in ladder:
+                yield from level.orders.values()
+
+    def check(self) -> None:
+        self.bids.check()
+        self.asks.check()
+        bid, ask = self.bids.best(), self.asks.best()
+        if bid is not None and ask is not None:
+            assert bid.price < ask.price, f"crossed book {self.symbol}: {bid.price} >= {ask.price}"

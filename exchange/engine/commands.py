@@ -1,0 +1,143 @@
+"""Commands: what may be asked of the engine. Imperative names, frozen values.
+
+Every state change of the venue is one of these, including operator actions, so the ordered list
+of commands alone determines the state. Time arrives inside each command (`ts_us`, microseconds);
+the engine never reads a clock. Prices are integers in the instrument's price unit
+(10**-price_decimals) and must be multiples of its tick; quantities are integer lots.
+
+The engine validates every field itself (types included): a command built with a float price or a
+string quantity is rejected with a reason code, never raised on. New fields go at the end with a
+default, so that records written before them still decode.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from exchange.engine.enums import OrdType, Side, StpMode, TimeInForce, TradingState
+
+
+class SubmitOrder(NamedTuple):
+    ts_us: int
+    account: str
+    cl_ord_id: str
+    symbol: str
+    side: Side
+    qty: int
+    price: int | None = None  # required for LIMIT, absent for MARKET
+    ord_type: OrdType = OrdType.LIMIT
+    tif: TimeInForce = TimeInForce.GTC
+    expire_at_us: int | None = None  # GTD only
+    post_only: bool = False
+    display_qty: int | None = None  # iceberg peak; None shows it all
+    stp: StpMode = StpMode.CANCEL_INCOMING
+
+
+class CancelOrder(NamedTuple):
+    ts_us: int
+    account: str
+    order_id: int
+
+
+class AmendOrder(NamedTuple):
+    """Replace an order's total quantity and/or price (FIX OrderCancelReplaceRequest).
+
+    `qty` is the new total order quantity, filled part included. Quantity down at the same price
+    keeps queue priority; a price change or quantity up loses it and may trade at once; a new
+    total at or below the filled quantity cancels the rest.
+    """
+
+    ts_us: int
+    account: str
+    order_id: int
+    qty: int
+    price: int
+    cl_ord_id: str | None = None  # the replacement's client id; None keeps the old one
+
+
+class MassCancel(NamedTuple):
+    ts_us: int
+    account: str
+    symbol: str | None = None
+    side: Side | None = None
+
+
+class ExpireOrders(NamedTuple):
+    """Advance the clock: GTD orders whose time has come expire. Any command does this too."""
+
+    ts_us: int
+
+
+class AddInstrument(NamedTuple):
+    ts_us: int
+    symbol: str
+    commodity: str
+    grade: str
+    location: str
+    delivery_period: str
+    unit: str  # e.g. "t"
+    lot_size: int  # units per lot
+    tick_size: int  # in price units
+    price_decimals: int
+    min_qty: int = 1
+    max_qty: int = 1_000_000
+    reference_price: int | None = None
+    band_ticks: int | None = None  # max distance from the reference, in ticks; None: no band
+    state: TradingState = TradingState.OPEN
+
+
+class SetTradingState(NamedTuple):
+    ts_us: int
+    symbol: str
+    state: TradingState
+
+
+class SetPriceBand(NamedTuple):
+    ts_us: int
+    symbol: str
+    reference_price: int | None
+    band_ticks: int | None
+
+
+class AddAccount(NamedTuple):
+    ts_us: int
+    account: str
+    firm: str
+    max_order_qty: int | None = None
+    max_order_notional: int | None = None  # price units x lots
+    max_open_orders: int | None = None
+
+
+class SetAccountLimits(NamedTuple):
+    ts_us: int
+    account: str
+    max_order_qty: int | None = None
+    max_order_notional: int | None = None
+    max_open_orders: int | None = None
+
+
+Command = (
+    SubmitOrder
+    | CancelOrder
+    | AmendOrder
+    | MassCancel
+    | ExpireOrders
+    | AddInstrument
+    | SetTradingState
+    | SetPriceBand
+    | AddAccount
+    | SetAccountLimits
+)
+
+COMMAND_TYPES: tuple[type, ...] = (
+    SubmitOrder,
+    CancelOrder,
+    AmendOrder,
+    MassCancel,
+    ExpireOrders,
+    AddInstrument,
+    SetTradingState,
+    SetPriceBand,
+    AddAccount,
+    SetAccountLimits,
+)

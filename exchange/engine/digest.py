@@ -1,0 +1,46 @@
+"""An incremental digest of the engine's state.
+
+The state is split into parts (one per price level, instrument and account), each with a
+canonical tuple. The digest is SHA-256 over a header and the sum, modulo 2**256, of every part's
+own SHA-256: the sum does not depend on order, so a part that changes is rehashed alone and the
+cost of `value()` is the size of what changed since the last call, not of the whole state. Equal
+states give equal digests, on any machine (MessagePack of ints and strings is platform-free).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Protocol
+
+import msgpack
+
+_MODULUS = 2**256
+
+
+class Part(Protocol):
+    def canonical(self) -> tuple: ...
+
+
+class StateDigest:
+    __slots__ = ("_parts", "_sum", "_dirty")
+
+    def __init__(self) -> None:
+        self._parts: dict[tuple, int] = {}
+        self._sum = 0
+        self._dirty: dict[tuple, Part | None] = {}
+
+    def mark(self, key: tuple, part: Part | None) -> None:
+        """Note that the part at `key` changed (None: it no longer exists). O(1)."""
+        self._dirty[key] = part
+
+    def value(self, header: tuple) -> str:
+        """The digest (hex) of the header and every part. O(size of the parts marked since)."""
+        for key, part in self._dirty.items():
+            self._sum -= self._parts.pop(key, 0)
+            if part is not None:
+                canonical = msgpack.packb((key, part.canonical()))
+                self._parts[key] = own = int.from_bytes(hashlib.sha256(canonical).digest(), "big")
+                self._sum += own
+        self._dirty.clear()
+        self._sum %= _MODULUS
+        return hashlib.sha256(msgpack.packb((header, self._sum.to_bytes(32, "big")))).hexdigest()

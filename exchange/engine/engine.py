@@ -1,0 +1,655 @@
+"""The matching engine: one pure, deterministic state machine for every instrument of the venue.
+
+`Engine.apply(command)` validates the command, changes the state, and returns the events it
+caused; nothing else changes the state, and nothing is read from the world (time comes in the
+command). Equal command lists give equal event lists, byte for byte, and equal digests.
+
+Numbering: the command takes the next `seq` (kept in `last_command_seq`), then each event the
+ones after it. Event order within a command: expiries that the command's time caused, the
+outcome, trades and order changes in the order they happened, then one `BookChanged` per level
+whose displayed total the command changed, in the order the levels were first touched.
+
+Rules, in brief (docs/engine.md has them all): price-time priority; a trade is at the resting
+order's price; market orders never rest and stop at the price band; IOC and FOK never rest, FOK
+trades all or nothing; post-only never takes; an iceberg refill goes to the back of its level;
+self-trade prevention is chosen by the aggressor and applies between orders of one firm; a
+rejected command changes nothing but the sequence number.
+"""
+
+from __future__ import annotations
+
+import heapq
+
+from exchange.engine import validation
+from exchange.engine.book import Book, Ladder, Level, Order
+from exchange.engine.commands import (
+    AddAccount, AddInstrument, AmendOrder, CancelOrder, Command, ExpireOrders, MassCancel,
+    SetAccountLimits, SetPriceBand, SetTradingState, SubmitOrder,
+)
+from exchange.engine.digest import StateDigest
+from exchange.engine.enums import OrdType, Side, StpMode, TimeInForce, TradingState
+from exchange.engine.events import (
+    AccountAdded, AccountLimitsSet, BookChanged, CancelRejected, CommandRejected, Event,
+    InstrumentAdded, MassCanceled, OrderAccepted, OrderCanceled, OrderExpired, OrderRejected,
+    OrderReplaced, OrderRestated, PriceBandSet, TradeExecuted, TradingStateChanged,
+)
+from exchange.engine.instrument import Account, Instrument
+from exchange.engine.reasons import CancelReason, Reject
+
+_RESTING_TIFS = (TimeInForce.GTC, TimeInForce.DAY, TimeInForce.GTD)
+_STATE_REJECT = {TradingState.HALTED: Reject.MARKET_HALTED, TradingState.CLOSED: Reject.MARKET_CLOSED}
+BUY = Side.BUY
+
+
+class Engine:
+    """All instruments, books, accounts and live orders of one venue."""
+
+    def __init__(self) -> None:
+        self.seq = 0
+        self.last_command_seq = 0
+        self.now_us = 0
+        self.next_order_id = 1
+        self.next_trade_id = 1
+        self.instruments: dict[str, Instrument] = {}
+        self.books: dict[str, Book] = {}
+        self.accounts: dict[str, Account] = {}
+        self.orders: dict[int, Order] = {}
+        self.gtd_queue: list[tuple[int, int]] = []  # heap of (expire_at_us, order_id), lazy
+        self.state_digest = StateDigest()
+        self._events: list[Event] = []
+        self._touched: dict[tuple[str, Side, int], int] = {}  # level -> total before the command
+
+    # -- the one entry point ---------------------------------------------------------------
+
+    def apply(self, command: Command) -> list[Event]:
+        """Carry out one command; return its events. Never raises for bad input."""
+        self.seq += 1
+        self.last_command_seq = self.seq
+        self._events = events = []
+        ts = command.ts_us if type(command) in _HANDLERS else None
+        if validation.is_int(ts) and ts > self.now_us:  # the clock never goes back
+            self.now_us = ts
+        if self.gtd_queue and self.gtd_queue[0][0] <= self.now_us:
+            self._expire_due()
+        handler = _HANDLERS.get(type(command))
+        if handler is None:
+            self._reject_command(Reject.INVALID_FIELD, f"not a command: {type(command).__name__}")
+        else:
+            handler(self, command)
+        if self._touched:
+            self._publish_book_changes()
+        return events
+
+    def digest(self) -> str:
+        """SHA-256 (hex) of the canonical state. Incremental: costs O(what changed since)."""
+        header = (self.seq, self.now_us, self.next_order_id, self.next_trade_id)
+        return self.state_digest.value(header)
+
+    # -- orders ----------------------------------------------------------------------------
+
+    def _submit(self, cmd: SubmitOrder) -> None:
+        reason = validation.submit_fields(cmd) or self._check_order(cmd)
+        if reason is not None:
+            self._reject_order(cmd, reason)
+            return
+        account = self.accounts[cmd.account]
+        book = self.books[cmd.symbol]
+        order = Order(
+            self.next_order_id, cmd.account, account.firm, cmd.cl_ord_id, cmd.symbol,
+            Side(cmd.side), OrdType(cmd.ord_type), cmd.price, cmd.qty, cmd.display_qty,
+            TimeInForce(cmd.tif), cmd.expire_at_us, cmd.post_only, StpMode(cmd.stp),
+        )
+        self.next_order_id += 1
+        self.seq += 1
+        self._events.append(OrderAccepted(
+            self.seq, self.now_us, order.order_id, order.account, order.cl_ord_id, order.symbol,
+            order.side, order.ord_type, order.qty, order.price, order.tif, order.expire_at_us,
+            order.post_only, order.display_qty, order.stp,
+        ))
+        limit = order.price if order.ord_type is OrdType.LIMIT else self._market_limit(order)
+        self._match(book, order, limit)
+        if not order.leaves:
+            return
+        if order.ord_type is OrdType.LIMIT and order.tif in _RESTING_TIFS:
+            self._rest(book, order, account)
+            return
+        opposite = book.ladder(order.side.opposite)
+        stopped_by_band = order.ord_type is OrdType.MARKET and opposite.best() is not None
+        reason = CancelReason.PRICE_BAND if stopped_by_band else CancelReason.IOC_REMAINDER
+        self._canceled(order, order.leaves, reason)
+
+    def _check_order(self, cmd: SubmitOrder) -> Reject | None:
+        """Everything a new order is checked against, in a fixed order; None if it may enter."""
+        account = self.accounts.get(cmd.account)
+        if account is None:
+            return Reject.UNKNOWN_ACCOUNT
+        instrument = self.instruments.get(cmd.symbol)
+        if instrument is None:
+            return Reject.UNKNOWN_INSTRUMENT
+        if instrument.state is not TradingState.OPEN:
+            return _STATE_REJECT[instrument.state]
+        reason = self._check_terms(cmd, instrument) or _check_limits(
+            account, instrument, cmd.side, cmd.qty, cmd.price)
+        if reason is not None:
+            return reason
+        if cmd.cl_ord_id in account.live_cl_ord_ids:
+            return Reject.DUPLICATE_ORDER
+        may_rest = cmd.ord_type == OrdType.LIMIT and cmd.tif in _RESTING_TIFS
+        if may_rest and account.max_open_orders is not None:
+            if len(account.open_orders) >= account.max_open_orders:
+                return Reject.ACCOUNT_MAX_OPEN_ORDERS
+        return self._check_book(cmd, account, instrument)
+
+    def _check_terms(self, cmd: SubmitOrder, instrument: Instrument) -> Reject | None:
+        """The order's own terms against the instrument: quantity, price, TIF, iceberg."""
+        if cmd.qty < instrument.min_qty:
+            return Reject.QUANTITY_BELOW_MIN
+        if cmd.qty > instrument.max_qty:
+            return Reject.QUANTITY_ABOVE_MAX
+        if cmd.ord_type == OrdType.LIMIT:
+            reason = self._check_price(cmd.price, instrument)
+            if reason is not None:
+                return reason
+        elif cmd.price is not None:
+            return Reject.INVALID_PRICE
+        elif cmd.tif not in (TimeInForce.IOC, TimeInForce.FOK) or cmd.post_only:
+            return Reject.INVALID_TIF
+        if cmd.post_only and cmd.tif in (TimeInForce.IOC, TimeInForce.FOK):
+            return Reject.INVALID_TIF
+        if (cmd.tif == TimeInForce.GTD) != (cmd.expire_at_us is not None):
+            return Reject.INVALID_EXPIRE_TIME
+        if cmd.expire_at_us is not None and cmd.expire_at_us <= self.now_us:
+            return Reject.INVALID_EXPIRE_TIME
+        if cmd.display_qty is not None:
+            if cmd.display_qty > cmd.qty or cmd.tif not in _RESTING_TIFS:
+                return Reject.INVALID_DISPLAY_QTY
+        return None
+
+    @staticmethod
+    def _check_price(price: int | None, instrument: Instrument) -> Reject | None:
+        if price is None:
+            return Reject.INVALID_PRICE
+        if price % instrument.tick_size:
+            return Reject.INVALID_PRICE_INCREMENT
+        band = instrument.band_limits()
+        if band is not None and not band[0] <= price <= band[1]:
+            return Reject.PRICE_OUTSIDE_BAND
+        return None
+
+    def _check_book(self, cmd: SubmitOrder, account: Account,
+                    instrument: Instrument) -> Reject | None:
+        """Checks against the book at this moment: liquidity, post-only, fill-or-kill."""
+        opposite = self.books[cmd.symbol].ladder(Side(cmd.side).opposite)
+        best = opposite.best()
+        if cmd.ord_type == OrdType.MARKET and best is None:
+            return Reject.NO_LIQUIDITY
+        if cmd.post_only and best is not None and _crosses(cmd.side, cmd.price, best.price):
+            return Reject.WOULD_TAKE
+        if cmd.tif == TimeInForce.FOK:
+            limit = cmd.price if cmd.ord_type == OrdType.LIMIT else _band_edge(instrument, cmd.side)
+            if not _fillable(opposite, cmd.side, limit, cmd.qty, account.firm, cmd.stp):
+                return Reject.FOK_NOT_FILLABLE
+        return None
+
+    def _market_limit(self, order: Order) -> int | None:
+        return _band_edge(self.instruments[order.symbol], order.side)
+
+    def _match(self, book: Book, taker: Order, limit: int | None) -> None:
+        """Trade `taker` against the opposite side, best price first, up to `limit` (None: no
+        limit). Ends when the taker is done, the side is empty or past the limit, or a
+        self-trade rule cancels the taker. The one loop that reads top to bottom."""
+        ladder = book.ladder(taker.side.opposite)
+        buying = taker.side is BUY
+        symbol = book.symbol
+        events = self._events
+        while taker.leaves:
+            level = ladder.best()
+            if level is None:
+                break
+            price = level.price
+            if limit is not None and (price > limit if buying else price < limit):
+                break
+            self._touch(symbol, ladder.side, level)
+            orders = level.orders
+            while taker.leaves and orders:
+                maker = orders[next(iter(orders))]
+                if maker.firm == taker.firm:
+                    if not self._prevent_self_trade(ladder, level, maker, taker):
+                        break
+                    continue
+                qty = taker.leaves if taker.leaves < maker.visible else maker.visible
+                maker.visible -= qty
+                maker.leaves -= qty
+                level.total -= qty
+                taker.leaves -= qty
+                self.seq += 1
+                events.append(TradeExecuted(
+                    self.seq, self.now_us, self.next_trade_id, symbol, price, qty, taker.side,
+                    maker.order_id, maker.account, maker.leaves,
+                    taker.order_id, taker.account, taker.leaves,
+                ))
+                self.next_trade_id += 1
+                if maker.visible:
+                    continue
+                if maker.leaves:  # iceberg: next slice, at the back of the level
+                    maker.refill()
+                    level.total += maker.visible
+                    orders.move_to_end(maker.order_id)
+                else:
+                    self._unindex(maker)
+                    del orders[maker.order_id]
+            if not orders:
+                ladder.drop(level)
+
+    def _prevent_self_trade(self, ladder: Ladder, level: Level, maker: Order, taker: Order) -> bool:
+        """Apply the taker's STP mode to a same-firm maker; False when the taker is done."""
+        mode = taker.stp
+        if mode is StpMode.DECREMENT:
+            overlap = min(taker.leaves, maker.leaves)
+            taker.leaves -= overlap
+            if overlap < maker.leaves:
+                maker.leaves -= overlap
+                shown = min(maker.visible, maker.leaves)
+                level.total -= maker.visible - shown
+                maker.visible = shown
+                self._restated(maker, CancelReason.STP_DECREMENT)
+            else:
+                self._remove_resting(level, maker, overlap, CancelReason.STP_DECREMENT)
+            if taker.leaves:
+                self._restated(taker, CancelReason.STP_DECREMENT)
+                return True
+            self._canceled(taker, overlap, CancelReason.STP_DECREMENT)
+            return False
+        if mode is not StpMode.CANCEL_INCOMING:
+            self._remove_resting(level, maker, maker.leaves, CancelReason.STP_RESTING)
+        if mode is StpMode.CANCEL_RESTING:
+            return True
+        self._canceled(taker, taker.leaves, CancelReason.STP_INCOMING)
+        taker.leaves = 0
+        return False
+
+    def _rest(self, book: Book, order: Order, account: Account) -> None:
+        """Put a live order at the back of its level and into every index."""
+        order.refill()
+        level = book.ladder(order.side).level_for(order.price)  # type: ignore[arg-type]
+        self._touch(book.symbol, order.side, level)
+        level.append(order)
+        self.orders[order.order_id] = order
+        account.open_orders[order.order_id] = order
+        account.live_cl_ord_ids[order.cl_ord_id] = order.order_id
+        if order.expire_at_us is not None:
+            heapq.heappush(self.gtd_queue, (order.expire_at_us, order.order_id))
+
+    def _unindex(self, order: Order) -> None:
+        del self.orders[order.order_id]
+        account = self.accounts[order.account]
+        del account.open_orders[order.order_id]
+        del account.live_cl_ord_ids[order.cl_ord_id]
+
+    def _take_out(self, order: Order) -> None:
+        """Remove a resting order from its level (dropping the level if emptied) and indexes."""
+        book = self.books[order.symbol]
+        ladder = book.ladder(order.side)
+        level = ladder.levels[order.price]  # type: ignore[index]
+        self._touch(book.symbol, order.side, level)
+        level.remove(order)
+        if not level.orders:
+            ladder.drop(level)
+        self._unindex(order)
+
+    def _remove_resting(self, level: Level, order: Order, qty: int, reason: CancelReason) -> None:
+        """Cancel a maker met inside the matching loop (its level is already touched; the loop
+        drops the level if this empties it)."""
+        level.remove(order)
+        self._unindex(order)
+        self._canceled(order, qty, reason)
+
+    def _cancel(self, cmd: CancelOrder) -> None:
+        order = self._owned_order(cmd, validation.cancel_fields(cmd))
+        if order is not None:
+            self._take_out(order)
+            self._canceled(order, order.leaves, CancelReason.REQUESTED)
+
+    def _owned_order(self, cmd: CancelOrder | AmendOrder, reason: Reject | None) -> Order | None:
+        """The live order the command names, if it belongs to the command's account; else
+        a CancelRejected is emitted (an order of another account is unknown to this one)."""
+        order = None if reason else self.orders.get(cmd.order_id)
+        if order is not None and order.account == cmd.account:
+            return order
+        self._reject_cancel(cmd, reason or Reject.UNKNOWN_ORDER)
+        return None
+
+    def _amend(self, cmd: AmendOrder) -> None:
+        order = self._owned_order(cmd, validation.amend_fields(cmd))
+        if order is None:
+            return
+        instrument = self.instruments[order.symbol]
+        account = self.accounts[order.account]
+        reason = self._check_amend(cmd, order, instrument, account)
+        if reason is not None:
+            self._reject_cancel(cmd, reason)
+            return
+        cum_qty = order.cum_qty
+        if cmd.qty <= cum_qty:
+            self._take_out(order)
+            self._canceled(order, order.leaves, CancelReason.AMENDED_BELOW_FILLED)
+            return
+        new_leaves = cmd.qty - cum_qty
+        keeps_priority = cmd.price == order.price and new_leaves <= order.leaves
+        if cmd.cl_ord_id is not None and cmd.cl_ord_id != order.cl_ord_id:
+            del account.live_cl_ord_ids[order.cl_ord_id]
+            order.cl_ord_id = cmd.cl_ord_id
+            account.live_cl_ord_ids[order.cl_ord_id] = order.order_id
+        book = self.books[order.symbol]
+        if keeps_priority:
+            level = book.ladder(order.side).levels[order.price]  # type: ignore[index]
+            self._touch(book.symbol, order.side, level)
+            level.total -= order.visible
+            order.qty, order.leaves = cmd.qty, new_leaves
+            order.visible = min(order.visible, new_leaves)
+            level.total += order.visible
+            self._replaced(order, True)
+            return
+        self._take_out(order)
+        order.qty, order.price, order.leaves = cmd.qty, cmd.price, new_leaves
+        self._replaced(order, False)
+        self._match(book, order, order.price)
+        if order.leaves:
+            self._rest(book, order, account)
+
+    def _check_amend(self, cmd: AmendOrder, order: Order, instrument: Instrument,
+                     account: Account) -> Reject | None:
+        if instrument.state is not TradingState.OPEN:
+            return _STATE_REJECT[instrument.state]
+        if cmd.qty > instrument.max_qty:
+            return Reject.QUANTITY_ABOVE_MAX
+        if cmd.qty > order.cum_qty and cmd.qty < instrument.min_qty:
+            return Reject.QUANTITY_BELOW_MIN
+        reason = self._check_price(cmd.price, instrument)
+        if reason is None:
+            reason = _check_limits(account, instrument, order.side, cmd.qty, cmd.price)
+        if reason is not None:
+            return reason
+        new_id = cmd.cl_ord_id
+        if new_id is not None and new_id != order.cl_ord_id and new_id in account.live_cl_ord_ids:
+            return Reject.DUPLICATE_ORDER
+        if cmd.qty == order.qty and cmd.price == order.price and new_id in (None, order.cl_ord_id):
+            return Reject.AMEND_NO_CHANGE
+        best = self.books[order.symbol].ladder(order.side.opposite).best()
+        if order.post_only and best is not None and _crosses(order.side, cmd.price, best.price):
+            return Reject.WOULD_TAKE
+        return None
+
+    def _mass_cancel(self, cmd: MassCancel) -> None:
+        reason = validation.mass_cancel_fields(cmd)
+        account = None if reason else self.accounts.get(cmd.account)
+        if reason is None and account is None:
+            reason = Reject.UNKNOWN_ACCOUNT
+        if reason is None and cmd.symbol is not None and cmd.symbol not in self.instruments:
+            reason = Reject.UNKNOWN_INSTRUMENT
+        if reason is not None or account is None:
+            self._reject_command(reason or Reject.UNKNOWN_ACCOUNT, f"mass cancel {cmd.account!r}")
+            return
+        doomed = [
+            order for order in account.open_orders.values()
+            if (cmd.symbol is None or order.symbol == cmd.symbol)  # type: ignore[attr-defined]
+            and (cmd.side is None or order.side == cmd.side)  # type: ignore[attr-defined]
+        ]
+        side = None if cmd.side is None else Side(cmd.side)
+        self.seq += 1
+        self._events.append(MassCanceled(
+            self.seq, self.now_us, cmd.account, cmd.symbol, side, len(doomed)))
+        for order in doomed:
+            self._take_out(order)  # type: ignore[arg-type]
+            self._canceled(order, order.leaves, CancelReason.MASS_CANCEL)  # type: ignore[attr-defined]
+
+    def _expire_due(self) -> None:
+        """Expire GTD orders whose time is at or before the engine clock, earliest first."""
+        queue = self.gtd_queue
+        while queue and queue[0][0] <= self.now_us:
+            _, order_id = heapq.heappop(queue)
+            order = self.orders.get(order_id)
+            if order is not None:  # else it already left the book
+                self._expire(order)
+
+    def _expire(self, order: Order) -> None:
+        self._take_out(order)
+        self.seq += 1
+        self._events.append(OrderExpired(
+            self.seq, self.now_us, order.order_id, order.account, order.symbol, order.leaves))
+
+    # -- operator commands -----------------------------------------------------------------
+
+    def _add_instrument(self, cmd: AddInstrument) -> None:
+        reason = validation.instrument_spec(cmd)
+        if reason is None and cmd.symbol in self.instruments:
+            reason = Reject.DUPLICATE_INSTRUMENT
+        if reason is not None:
+            self._reject_command(reason, f"add instrument {cmd.symbol!r}")
+            return
+        spec = cmd._replace(state=TradingState(cmd.state))
+        self.instruments[cmd.symbol] = instrument = Instrument(spec)
+        self.books[cmd.symbol] = Book(cmd.symbol)
+        self.state_digest.mark(("instrument", cmd.symbol), instrument)
+        self.seq += 1
+        self._events.append(InstrumentAdded(self.seq, self.now_us, cmd.symbol))
+
+    def _set_trading_state(self, cmd: SetTradingState) -> None:
+        instrument = self._instrument_for(cmd, validation.trading_state_fields(cmd))
+        if instrument is None:
+            return
+        instrument.state = state = TradingState(cmd.state)
+        self.state_digest.mark(("instrument", cmd.symbol), instrument)
+        self.seq += 1
+        self._events.append(TradingStateChanged(self.seq, self.now_us, cmd.symbol, state))
+        if state is TradingState.CLOSED:
+            book = self.books[cmd.symbol]
+            for order in [o for o in book.orders() if o.tif is TimeInForce.DAY]:
+                self._expire(order)
+
+    def _set_price_band(self, cmd: SetPriceBand) -> None:
+        reason = validation.price_band_fields(cmd)
+        instrument = self._instrument_for(cmd, reason)
+        if instrument is None:
+            return
+        reason = validation.band_fields(cmd.reference_price, cmd.band_ticks, instrument.tick_size)
+        if reason is not None:
+            self._reject_command(reason, f"price band {cmd.symbol!r}")
+            return
+        instrument.reference_price = cmd.reference_price
+        instrument.band_ticks = cmd.band_ticks
+        self.state_digest.mark(("instrument", cmd.symbol), instrument)
+        self.seq += 1
+        self._events.append(PriceBandSet(
+            self.seq, self.now_us, cmd.symbol, cmd.reference_price, cmd.band_ticks))
+
+    def _instrument_for(self, cmd: SetTradingState | SetPriceBand,
+                        reason: Reject | None) -> Instrument | None:
+        instrument = None if reason else self.instruments.get(cmd.symbol)
+        if instrument is None:
+            self._reject_command(reason or Reject.UNKNOWN_INSTRUMENT, f"symbol {cmd.symbol!r}")
+        return instrument
+
+    def _add_account(self, cmd: AddAccount) -> None:
+        reason = validation.account_fields(cmd)
+        if reason is None and cmd.account in self.accounts:
+            reason = Reject.DUPLICATE_ACCOUNT
+        if reason is not None:
+            self._reject_command(reason, f"add account {cmd.account!r}")
+            return
+        self.accounts[cmd.account] = account = Account(cmd)
+        self.state_digest.mark(("account", cmd.account), account)
+        self.seq += 1
+        self._events.append(AccountAdded(self.seq, self.now_us, cmd.account, cmd.firm))
+
+    def _set_account_limits(self, cmd: SetAccountLimits) -> None:
+        reason = validation.account_fields(cmd)
+        account = None if reason else self.accounts.get(cmd.account)
+        if account is None:
+            self._reject_command(reason or Reject.UNKNOWN_ACCOUNT, f"account {cmd.account!r}")
+            return
+        account.max_order_qty = cmd.max_order_qty
+        account.max_order_notional = cmd.max_order_notional
+        account.max_open_orders = cmd.max_open_orders
+        self.state_digest.mark(("account", cmd.account), account)
+        self.seq += 1
+        self._events.append(AccountLimitsSet(
+            self.seq, self.now_us, cmd.account, cmd.max_order_qty, cmd.max_order_notional,
+            cmd.max_open_orders))
+
+    def _expire_orders(self, cmd: ExpireOrders) -> None:
+        """Nothing beyond what `apply` already did: advancing the clock expires what is due."""
+
+    # -- events ----------------------------------------------------------------------------
+
+    def _touch(self, symbol: str, side: Side, level: Level) -> None:
+        """Note a level about to change, with its displayed total before the command."""
+        key = (symbol, side, level.price)
+        if key not in self._touched:
+            self._touched[key] = level.total
+
+    def _publish_book_changes(self) -> None:
+        touched, self._touched = self._touched, {}
+        for key, before in touched.items():
+            symbol, side, price = key
+            level = self.books[symbol].ladder(side).levels.get(price)
+            self.state_digest.mark(key, level)
+            total = 0 if level is None else level.total
+            if total != before:
+                self.seq += 1
+                self._events.append(BookChanged(self.seq, self.now_us, symbol, side, price, total))
+
+    def _canceled(self, order: Order, qty: int, reason: CancelReason) -> None:
+        self.seq += 1
+        self._events.append(OrderCanceled(
+            self.seq, self.now_us, order.order_id, order.account, order.symbol, qty, reason))
+
+    def _restated(self, order: Order, reason: CancelReason) -> None:
+        self.seq += 1
+        self._events.append(OrderRestated(
+            self.seq, self.now_us, order.order_id, order.account, order.symbol, order.leaves,
+            reason))
+
+    def _replaced(self, order: Order, kept_priority: bool) -> None:
+        self.seq += 1
+        self._events.append(OrderReplaced(
+            self.seq, self.now_us, order.order_id, order.account, order.cl_ord_id, order.symbol,
+            order.qty, order.price, order.leaves, kept_priority))  # type: ignore[arg-type]
+
+    def _reject_order(self, cmd: SubmitOrder, reason: Reject) -> None:
+        self.seq += 1
+        self._events.append(OrderRejected(
+            self.seq, self.now_us, _text(cmd.account), _text(cmd.cl_ord_id), _text(cmd.symbol),
+            reason))
+
+    def _reject_cancel(self, cmd: CancelOrder | AmendOrder, reason: Reject) -> None:
+        order_id = cmd.order_id if validation.is_int(cmd.order_id) else 0
+        self.seq += 1
+        self._events.append(CancelRejected(
+            self.seq, self.now_us, _text(cmd.account), order_id, reason))
+
+    def _reject_command(self, reason: Reject, detail: str) -> None:
+        self.seq += 1
+        self._events.append(CommandRejected(self.seq, self.now_us, reason, detail[:200]))
+
+    # -- invariants ------------------------------------------------------------------------
+
+    def check(self) -> None:
+        """Assert every invariant of the whole engine. O(state); for tests, never hot paths."""
+        resting: dict[int, Order] = {}
+        for symbol, book in self.books.items():
+            assert book.symbol == symbol and symbol in self.instruments
+            book.check()
+            for order in book.orders():
+                assert order.symbol == symbol and order.order_id not in resting
+                assert order.order_id < self.next_order_id
+                resting[order.order_id] = order
+        assert resting.keys() == self.orders.keys()
+        assert all(resting[i] is self.orders[i] for i in resting)
+        for name, account in self.accounts.items():
+            assert account.account == name
+            for order_id, order in account.open_orders.items():
+                assert self.orders[order_id] is order and order.account == name  # type: ignore[attr-defined]
+            assert {o.cl_ord_id: i for i, o in account.open_orders.items()} == account.live_cl_ord_ids  # type: ignore[attr-defined]
+        assert sum(len(a.open_orders) for a in self.accounts.values()) == len(self.orders)
+        queued = {order_id for _, order_id in self.gtd_queue}
+        assert all(o.order_id in queued for o in self.orders.values() if o.expire_at_us is not None)
+        assert all(o.expire_at_us > self.now_us for o in self.orders.values()  # type: ignore[operator]
+                   if o.expire_at_us is not None)
+
+
+def _check_limits(account: Account, instrument: Instrument, side: Side | int, qty: int,
+                  price: int | None) -> Reject | None:
+    """The account's per-order limits. A market order's notional is taken at the band's edge;
+    with no band it has no notional check (there is no price to take it at)."""
+    if account.max_order_qty is not None and qty > account.max_order_qty:
+        return Reject.ACCOUNT_MAX_ORDER_QTY
+    if account.max_order_notional is None:
+        return None
+    if price is None:
+        price = _band_edge(instrument, side)
+        if price is None:
+            return None
+    if abs(price) * qty > account.max_order_notional:
+        return Reject.ACCOUNT_MAX_NOTIONAL
+    return None
+
+
+def _crosses(side: Side | int, price: int | None, opposite_price: int) -> bool:
+    """Would an order at `price` trade with the opposite side's level at `opposite_price`?"""
+    if price is None:
+        return True
+    return price >= opposite_price if side == BUY else price <= opposite_price
+
+
+def _band_edge(instrument: Instrument, side: Side | int) -> int | None:
+    """The furthest price a market order may trade at, or None with no band."""
+    band = instrument.band_limits()
+    if band is None:
+        return None
+    return band[1] if side == BUY else band[0]
+
+
+def _fillable(ladder: Ladder, side: Side | int, limit: int | None, qty: int, firm: str,
+              stp: StpMode | int) -> bool:
+    """Whether matching would fill `qty` entirely by trades (fill-or-kill), given the taker's
+    self-trade mode: same-firm orders are skipped with CANCEL_RESTING and end the fill with any
+    other mode. An iceberg's hidden part counts unless a same-firm order waits behind it."""
+    for level in ladder:
+        if not _crosses(side, limit, level.price):
+            return False
+        same_firm_ahead = False
+        for order in level.orders.values():
+            if order.firm == firm:
+                if stp != StpMode.CANCEL_RESTING:
+                    same_firm_ahead = True
+                    break
+                continue
+            qty -= order.visible
+            if qty <= 0:
+                return True
+        if same_firm_ahead:
+            return False
+        qty -= sum(o.leaves - o.visible for o in level.orders.values() if o.firm != firm)
+        if qty <= 0:
+            return True
+    return False
+
+
+def _text(value: object) -> str:
+    """A field for a rejection event: the string itself, or a bounded repr of what came."""
+    return value if type(value) is str else repr(value)[:64]  # type: ignore[return-value]
+
+
+_HANDLERS = {
+    SubmitOrder: Engine._submit,
+    CancelOrder: Engine._cancel,
+    AmendOrder: Engine._amend,
+    MassCancel: Engine._mass_cancel,
+    ExpireOrders: Engine._expire_orders,
+    AddInstrument: Engine._add_instrument,
+    SetTradingState: Engine._set_trading_state,
+    SetPriceBand: Engine._set_price_band,
+    AddAccount: Engine._add_account,
+    SetAccountLimits: Engine._set_account_limits,
+}

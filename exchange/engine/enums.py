@@ -1,0 +1,46 @@
+"""The engine's vocabulary: sides, order types, times in force, self-trade modes, trading states.
+
+All are IntEnums so that they travel as small integers in MessagePack and compare equal to the
+integers that a decoded record holds. Values are stable: never renumber, only append.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class Side(IntEnum):
+    BUY = 1
+    SELL = 2
+
+    @property
+    def opposite(self) -> Side:
+        return Side.SELL if self is Side.BUY else Side.BUY
+
+
+class OrdType(IntEnum):
+    LIMIT = 1
+    MARKET = 2
+
+
+class TimeInForce(IntEnum):
+    GTC = 1  # good till canceled
+    DAY = 2  # expires when the instrument closes
+    GTD = 3  # good till a time (expire_at_us)
+    IOC = 4  # immediate or cancel: the remainder never rests
+    FOK = 5  # fill or kill: all at once or nothing
+
+
+class StpMode(IntEnum):
+    """Self-trade prevention, chosen by the aggressor, applied between orders of one firm."""
+
+    CANCEL_RESTING = 1
+    CANCEL_INCOMING = 2
+    CANCEL_BOTH = 3
+    DECREMENT = 4  # reduce both by the overlap; no trade
+
+
+class TradingState(IntEnum):
+    OPEN = 1  # orders, amends and cancels
+    HALTED = 2  # cancels only
+    CLOSED = 3  # cancels only; DAY orders expire on entering it

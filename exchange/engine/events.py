@@ -1,0 +1,220 @@
+"""Events: what the engine did. Past-tense names, frozen values, one ordered stream.
+
+Each event carries `seq`, its place in the engine's single sequence (commands take a number in
+the same sequence, just before their events), and `ts_us`, the engine clock when it happened.
+
+For one command the stream holds, in order: expiries that the command's time caused; the
+command's outcome (accepted, rejected with a reason, or the operator change made); trades and
+the order changes they cause; then one `BookChanged` per price level the command touched, with
+the level's new displayed total (0: the level is gone), so market data needs no other source.
+
+Trades carry both sides' remaining quantities (`maker_leaves`, `taker_leaves`): with the
+accepted, replaced, restated, canceled and expired events they give every order's state.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from exchange.engine.enums import OrdType, Side, StpMode, TimeInForce, TradingState
+from exchange.engine.reasons import CancelReason, Reject
+
+
+class OrderAccepted(NamedTuple):
+    seq: int
+    ts_us: int
+    order_id: int
+    account: str
+    cl_ord_id: str
+    symbol: str
+    side: Side
+    ord_type: OrdType
+    qty: int
+    price: int | None
+    tif: TimeInForce
+    expire_at_us: int | None
+    post_only: bool
+    display_qty: int | None
+    stp: StpMode
+
+
+class OrderRejected(NamedTuple):
+    seq: int
+    ts_us: int
+    account: str
+    cl_ord_id: str
+    symbol: str
+    reason: Reject
+
+
+class TradeExecuted(NamedTuple):
+    seq: int
+    ts_us: int
+    trade_id: int
+    symbol: str
+    price: int  # always the resting (maker) order's price
+    qty: int
+    aggressor_side: Side
+    maker_order_id: int
+    maker_account: str
+    maker_leaves: int
+    taker_order_id: int
+    taker_account: str
+    taker_leaves: int
+
+
+class OrderCanceled(NamedTuple):
+    seq: int
+    ts_us: int
+    order_id: int
+    account: str
+    symbol: str
+    canceled_qty: int
+    reason: CancelReason
+
+
+class OrderExpired(NamedTuple):
+    seq: int
+    ts_us: int
+    order_id: int
+    account: str
+    symbol: str
+    expired_qty: int
+
+
+class OrderReplaced(NamedTuple):
+    seq: int
+    ts_us: int
+    order_id: int
+    account: str
+    cl_ord_id: str
+    symbol: str
+    qty: int  # new total order quantity
+    price: int
+    leaves: int
+    kept_priority: bool
+
+
+class OrderRestated(NamedTuple):
+    """An order's remaining quantity changed without a trade (self-trade decrement)."""
+
+    seq: int
+    ts_us: int
+    order_id: int
+    account: str
+    symbol: str
+    leaves: int
+    reason: CancelReason
+
+
+class CancelRejected(NamedTuple):
+    """A cancel or amend that could not be done; the order, if any, is unchanged."""
+
+    seq: int
+    ts_us: int
+    account: str
+    order_id: int
+    reason: Reject
+
+
+class MassCanceled(NamedTuple):
+    seq: int
+    ts_us: int
+    account: str
+    symbol: str | None
+    side: Side | None
+    count: int
+
+
+class CommandRejected(NamedTuple):
+    """An operator command or mass cancel that could not be done."""
+
+    seq: int
+    ts_us: int
+    reason: Reject
+    detail: str
+
+
+class InstrumentAdded(NamedTuple):
+    seq: int
+    ts_us: int
+    symbol: str
+
+
+class TradingStateChanged(NamedTuple):
+    seq: int
+    ts_us: int
+    symbol: str
+    state: TradingState
+
+
+class PriceBandSet(NamedTuple):
+    seq: int
+    ts_us: int
+    symbol: str
+    reference_price: int | None
+    band_ticks: int | None
+
+
+class AccountAdded(NamedTuple):
+    seq: int
+    ts_us: int
+    account: str
+    firm: str
+
+
+class AccountLimitsSet(NamedTuple):
+    seq: int
+    ts_us: int
+    account: str
+    max_order_qty: int | None
+    max_order_notional: int | None
+    max_open_orders: int | None
+
+
+class BookChanged(NamedTuple):
+    seq: int
+    ts_us: int
+    symbol: str
+    side: Side
+    price: int
+    qty: int  # the level's new displayed total; 0 removes the level
+
+
+Event = (
+    OrderAccepted
+    | OrderRejected
+    | TradeExecuted
+    | OrderCanceled
+    | OrderExpired
+    | OrderReplaced
+    | OrderRestated
+    | CancelRejected
+    | MassCanceled
+    | CommandRejected
+    | InstrumentAdded
+    | TradingStateChanged
+    | PriceBandSet
+    | AccountAdded
+    | AccountLimitsSet
+    | BookChanged
+)
+
+EVENT_TYPES: tuple[type, ...] = (
+    OrderAccepted,
+    OrderRejected,
+    TradeExecuted,
+    OrderCanceled,
+    OrderExpired,
+    OrderReplaced,
+    OrderRestated,
+    CancelRejected,
+    MassCanceled,
+    CommandRejected,
+    InstrumentAdded,
+    TradingStateChanged,
+    PriceBandSet,
+    AccountAdded,
+    AccountLimitsSet,
+    BookChanged,
+)

@@ -1,0 +1,104 @@
+"""Instruments and accounts as the engine holds them, and the decimal edge of prices.
+
+An instrument is a standardized lot: a grade of a commodity, delivered at a place in a period.
+Inside the engine its prices are integers in price units of 10**-price_decimals (currency per
+unit of the commodity) and must be multiples of `tick_size`; quantities are whole lots.
+`parse_price` and `format_price` are the only conversions between those integers and the
+decimal strings that clients see: exact, never through floats, and strict about precision.
+"""
+
+from __future__ import annotations
+
+import re
+
+from exchange.engine.commands import AddAccount, AddInstrument
+from exchange.engine.enums import TradingState
+
+INT64_MAX = 2**63 - 1
+
+
+class Instrument:
+    __slots__ = ("spec", "symbol", "tick_size", "min_qty", "max_qty", "state",
+                 "reference_price", "band_ticks")
+
+    def __init__(self, spec: AddInstrument) -> None:
+        self.spec = spec
+        self.symbol = spec.symbol
+        self.tick_size = spec.tick_size
+        self.min_qty = spec.min_qty
+        self.max_qty = spec.max_qty
+        self.state = TradingState(spec.state)
+        self.reference_price = spec.reference_price
+        self.band_ticks = spec.band_ticks
+
+    def band_limits(self) -> tuple[int, int] | None:
+        """(lowest, highest) price allowed by the band, or None when there is no band."""
+        if self.reference_price is None or self.band_ticks is None:
+            return None
+        width = self.band_ticks * self.tick_size
+        return self.reference_price - width, self.reference_price + width
+
+    def canonical(self) -> tuple:
+        return (tuple(self.spec), int(self.state), self.reference_price, self.band_ticks)
+
+
+class Account:
+    """A trading account of a firm, its limits, and its live orders (in entry order)."""
+
+    __slots__ = ("account", "firm", "max_order_qty", "max_order_notional", "max_open_orders",
+                 "open_orders", "live_cl_ord_ids")
+
+    def __init__(self, spec: AddAccount) -> None:
+        self.account = spec.account
+        self.firm = spec.firm
+        self.max_order_qty = spec.max_order_qty
+        self.max_order_notional = spec.max_order_notional
+        self.max_open_orders = spec.max_open_orders
+        self.open_orders: dict[int, object] = {}  # order_id -> Order
+        self.live_cl_ord_ids: dict[str, int] = {}  # cl_ord_id -> order_id
+
+    def canonical(self) -> tuple:
+        return (self.account, self.firm, self.max_order_qty, self.max_order_notional,
+                self.max_open_orders)
+
+
+_DECIMAL = re.compile(r"(-?)(\d{1,19})(?:\.(\d+))?")
+
+
+def parse_price(text: str, decimals: int) -> int:
+    """Price units for a decimal string: "101.25" at 2 decimals -> 10125.
+
+    Raises ValueError for anything but a plain decimal (no exponent, NaN, infinity, spaces or
+    '+') and for more fractional digits than `decimals`, even zeros: "1.000" at 2 is an error,
+    not a rounding.
+    """
+    match = _DECIMAL.fullmatch(text) if isinstance(text, str) else None
+    if match is None:
+        raise ValueError(f"not a decimal price: {text!r}")
+    sign, whole, fraction = match.groups()
+    fraction = fraction or ""
+    if len(fraction) > decimals:
+        raise ValueError(f"price {text!r} has more than {decimals} decimals")
+    units = int(whole + fraction.ljust(decimals, "0"))
+    if units > INT64_MAX:
+        raise ValueError(f"price {text!r} is out of range")
+    return -units if sign else units
+
+
+def format_price(units: int, decimals: int) -> str:
+    """The decimal string for price units, with exactly `decimals` fractional digits."""
+    sign = "-" if units < 0 else ""
+    digits = str(abs(units)).rjust(decimals + 1, "0")
+    if decimals == 0:
+        return sign + digits
+    return f"{sign}{digits[:-decimals]}.{digits[-decimals:]}"
+
+
+_LOTS = re.compile(r"\d{1,18}")
+
+
+def parse_qty(text: str) -> int:
+    """Whole lots from a decimal string of digits ("20"); ValueError for anything else."""
+    if not isinstance(text, str) or _LOTS.fullmatch(text) is None:
+        raise ValueError(f"not a whole number of lots: {text!r}")
+    return int(text)

@@ -1,0 +1,94 @@
+"""Engine snapshots: the whole state as MessagePack bytes, and back.
+
+`dump(engine)` writes the counters, the clock, every instrument's spec and trading state,
+every account, and every resting order level by level in time priority; `load(data)` rebuilds
+an Engine with all its indexes from that alone. `load(dump(e)).digest() == e.digest()`, and the
+restored engine answers every later command exactly as the original would. Cost: O(state).
+"""
+
+from __future__ import annotations
+
+import heapq
+
+import msgpack
+
+from exchange.engine.book import Order
+from exchange.engine.commands import AddAccount, AddInstrument
+from exchange.engine.engine import Engine
+from exchange.engine.enums import OrdType, Side, StpMode, TimeInForce, TradingState
+from exchange.engine.instrument import Account, Instrument
+
+FORMAT = 1
+
+
+class SnapshotError(ValueError):
+    """The bytes are not a snapshot this engine can load."""
+
+
+def dump(engine: Engine) -> bytes:
+    instruments = [
+        (tuple(i.spec), int(i.state), i.reference_price, i.band_ticks)
+        for i in engine.instruments.values()
+    ]
+    accounts = [account.canonical() for account in engine.accounts.values()]
+    orders = [
+        order.canonical() for book in engine.books.values() for order in book.orders()
+    ]
+    header = (FORMAT, engine.seq, engine.last_command_seq, engine.now_us, engine.next_order_id,
+              engine.next_trade_id)
+    return msgpack.packb((header, instruments, accounts, orders))
+
+
+def load(data: bytes) -> Engine:
+    try:
+        header, instruments, accounts, orders = msgpack.unpackb(data)
+        if header[0] != FORMAT:
+            raise SnapshotError(f"snapshot format {header[0]}, expected {FORMAT}")
+        engine = Engine()
+        (_, engine.seq, engine.last_command_seq, engine.now_us, engine.next_order_id,
+         engine.next_trade_id) = header
+        for spec, state, reference_price, band_ticks in instruments:
+            _load_instrument(engine, spec, state, reference_price, band_ticks)
+        for fields in accounts:
+            account = Account(AddAccount(0, *fields))
+            engine.accounts[account.account] = account
+            engine.state_digest.mark(("account", account.account), account)
+        for fields in orders:
+            _load_order(engine, fields)
+        engine.digest()  # hash every part now, as the original had
+        return engine
+    except SnapshotError:
+        raise
+    except Exception as exc:
+        raise SnapshotError(f"not a valid snapshot: {exc}") from None
+
+
+def _load_instrument(engine: Engine, spec: list, state: int, reference_price: int | None,
+                     band_ticks: int | None) -> None:
+    from exchange.engine.book import Book
+
+    command = AddInstrument(*spec)
+    instrument = Instrument(command._replace(state=TradingState(command.state)))
+    instrument.state = TradingState(state)
+    instrument.reference_price, instrument.band_ticks = reference_price, band_ticks
+    engine.instruments[instrument.symbol] = instrument
+    engine.books[instrument.symbol] = Book(instrument.symbol)
+    engine.state_digest.mark(("instrument", instrument.symbol), instrument)
+
+
+def _load_order(engine: Engine, fields: list) -> None:
+    (order_id, account, firm, cl_ord_id, symbol, side, ord_type, price, qty, leaves, visible,
+     display_qty, tif, expire_at_us, post_only, stp) = fields
+    order = Order(order_id, account, firm, cl_ord_id, symbol, Side(side), OrdType(ord_type),
+                  price, qty, display_qty, TimeInForce(tif), expire_at_us, post_only, StpMode(stp))
+    order.leaves, order.visible = leaves, visible
+    ladder = engine.books[symbol].ladder(order.side)
+    level = ladder.level_for(price)
+    level.append(order)
+    engine.state_digest.mark((symbol, order.side, price), level)
+    engine.orders[order_id] = order
+    holder = engine.accounts[account]
+    holder.open_orders[order_id] = order
+    holder.live_cl_ord_ids[cl_ord_id] = order_id
+    if expire_at_us is not None:
+        heapq.heappush(engine.gtd_queue, (expire_at_us, order_id))

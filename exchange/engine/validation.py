@@ -1,0 +1,129 @@
+"""Checks of a command's own fields, before the engine looks anything up.
+
+Each function returns the first Reject that applies, or None. They read only the command, so
+they can run anywhere (the gateway may run them early); the engine always runs them itself,
+because a command can come from anywhere, including a ledger file. Types are checked exactly:
+a bool is not a quantity, a float is not a price, and ints must fit in 64 bits.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from exchange.engine.commands import (
+    AddAccount, AddInstrument, AmendOrder, CancelOrder, MassCancel, SetAccountLimits,
+    SetPriceBand, SetTradingState, SubmitOrder,
+)
+from exchange.engine.enums import OrdType, Side, StpMode, TimeInForce, TradingState
+from exchange.engine.reasons import Reject
+
+INT64_MAX = 2**63 - 1
+MAX_ID_LENGTH = 64
+
+
+def is_int(value: Any) -> bool:
+    """An int that fits in 64 bits (and not a bool)."""
+    return type(value) is int and -INT64_MAX <= value <= INT64_MAX
+
+
+def _opt_int(value: Any) -> bool:
+    return value is None or is_int(value)
+
+
+def _opt_positive(value: Any) -> bool:
+    return value is None or (is_int(value) and value > 0)
+
+
+def is_name(value: Any) -> bool:
+    """A non-empty string of printable characters, at most 64 long (ids, symbols)."""
+    return type(value) is str and 0 < len(value) <= MAX_ID_LENGTH and value.isprintable()
+
+
+def _member(value: Any, enum: type) -> bool:
+    return isinstance(value, int) and type(value) is not bool and value in enum._value2member_map_
+
+
+def submit_fields(cmd: SubmitOrder) -> Reject | None:
+    if not (is_int(cmd.ts_us) and is_name(cmd.account) and is_name(cmd.cl_ord_id)
+            and is_name(cmd.symbol) and _member(cmd.side, Side)
+            and _member(cmd.ord_type, OrdType) and _member(cmd.tif, TimeInForce)
+            and _member(cmd.stp, StpMode) and type(cmd.post_only) is bool):
+        return Reject.INVALID_FIELD
+    if not is_int(cmd.qty) or cmd.qty <= 0:
+        return Reject.INVALID_QUANTITY
+    if not _opt_int(cmd.price):
+        return Reject.INVALID_PRICE
+    if not _opt_int(cmd.expire_at_us):
+        return Reject.INVALID_EXPIRE_TIME
+    if not _opt_positive(cmd.display_qty):
+        return Reject.INVALID_DISPLAY_QTY
+    return None
+
+
+def cancel_fields(cmd: CancelOrder) -> Reject | None:
+    if not (is_int(cmd.ts_us) and is_name(cmd.account) and is_int(cmd.order_id)):
+        return Reject.INVALID_FIELD
+    return None
+
+
+def amend_fields(cmd: AmendOrder) -> Reject | None:
+    if not (is_int(cmd.ts_us) and is_name(cmd.account) and is_int(cmd.order_id)
+            and (cmd.cl_ord_id is None or is_name(cmd.cl_ord_id))):
+        return Reject.INVALID_FIELD
+    if not is_int(cmd.qty) or cmd.qty <= 0:
+        return Reject.INVALID_QUANTITY
+    if not is_int(cmd.price):
+        return Reject.INVALID_PRICE
+    return None
+
+
+def mass_cancel_fields(cmd: MassCancel) -> Reject | None:
+    if not (is_int(cmd.ts_us) and is_name(cmd.account)
+            and (cmd.symbol is None or is_name(cmd.symbol))
+            and (cmd.side is None or _member(cmd.side, Side))):
+        return Reject.INVALID_FIELD
+    return None
+
+
+def instrument_spec(cmd: AddInstrument) -> Reject | None:
+    texts = (cmd.commodity, cmd.grade, cmd.location, cmd.delivery_period, cmd.unit)
+    if not (is_int(cmd.ts_us) and is_name(cmd.symbol)
+            and all(type(t) is str and len(t) <= 200 for t in texts)
+            and _member(cmd.state, TradingState)):
+        return Reject.INVALID_FIELD
+    if not (is_int(cmd.lot_size) and cmd.lot_size > 0 and is_int(cmd.tick_size)
+            and cmd.tick_size > 0 and is_int(cmd.price_decimals) and 0 <= cmd.price_decimals <= 12
+            and is_int(cmd.min_qty) and is_int(cmd.max_qty) and 0 < cmd.min_qty <= cmd.max_qty):
+        return Reject.INVALID_INSTRUMENT_SPEC
+    return band_fields(cmd.reference_price, cmd.band_ticks, cmd.tick_size)
+
+
+def band_fields(reference_price: Any, band_ticks: Any, tick_size: int) -> Reject | None:
+    if not (_opt_int(reference_price) and _opt_int(band_ticks)):
+        return Reject.INVALID_FIELD
+    if band_ticks is not None and band_ticks < 0:
+        return Reject.INVALID_INSTRUMENT_SPEC
+    if reference_price is not None and reference_price % tick_size:
+        return Reject.INVALID_PRICE_INCREMENT
+    return None
+
+
+def trading_state_fields(cmd: SetTradingState) -> Reject | None:
+    if not (is_int(cmd.ts_us) and is_name(cmd.symbol) and _member(cmd.state, TradingState)):
+        return Reject.INVALID_FIELD
+    return None
+
+
+def price_band_fields(cmd: SetPriceBand) -> Reject | None:
+    if not (is_int(cmd.ts_us) and is_name(cmd.symbol)):
+        return Reject.INVALID_FIELD
+    return None
+
+
+def account_fields(cmd: AddAccount | SetAccountLimits) -> Reject | None:
+    firm_ok = is_name(cmd.firm) if isinstance(cmd, AddAccount) else True
+    if not (is_int(cmd.ts_us) and is_name(cmd.account) and firm_ok
+            and _opt_positive(cmd.max_order_qty) and _opt_positive(cmd.max_order_notional)
+            and _opt_positive(cmd.max_open_orders)):
+        return Reject.INVALID_FIELD
+    return None
