@@ -1,40 +1,100 @@
-"""`exchange serve`: run the venue. Until the gateway lands, `--demo` runs the seeded demo
-market through the engine and prints its trades and final books."""
+"""`exchange serve`: run the venue — the websocket gateway on a durable ledger.
+
+`exchange serve --demo` (= `make run`) also lists the demo instruments and opens the demo
+accounts (on a fresh ledger), issues fresh demo API keys, and prints how to connect.
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import logging
+import signal
+from pathlib import Path
 
 from exchange import demo
-from exchange.engine import Engine, TradeExecuted
-from exchange.engine.instrument import format_price
+from exchange.cli.main import CliError
+from exchange.gateway.config import GatewayConfig
+from exchange.gateway.server import Server
+
+DEMO_KEYS = (("demo-agro1", "trader", "AGRO-1"), ("demo-mill1", "trader", "MILL-1"),
+             ("demo-steel1", "trader", "STEEL-1"), ("demo-operator", "operator", None),
+             ("demo-auditor", "auditor", None))
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("serve", help="run the venue")
-    parser.add_argument("--demo", action="store_true", help="list the demo market")
-    parser.add_argument("--orders", type=int, default=200, help="demo orders to run")
+    parser = subparsers.add_parser("serve", help="run the venue (websocket gateway + ledger)")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--ledger", type=Path, default=Path("var/exchange.db"),
+                        help="ledger file (created if absent)")
+    parser.add_argument("--cert", help="TLS certificate (PEM) to serve wss://")
+    parser.add_argument("--key", help="TLS private key (PEM)")
+    parser.add_argument("--demo", action="store_true",
+                        help="list the demo market and issue demo API keys")
+    parser.add_argument("--order-rate", type=float, default=GatewayConfig.order_rate,
+                        help="order operations per second per account")
+    parser.add_argument("--conn-rate", type=float, default=GatewayConfig.conn_rate,
+                        help="messages per second per connection")
+    parser.add_argument("--ready-file", type=Path,
+                        help="write the URL here once listening (for scripts and tests)")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    engine = Engine()
-    for command in demo.setup():
-        engine.apply(command)
-    decimals = {spec.symbol: spec.price_decimals for spec in demo.INSTRUMENTS}
-    trades = 0
-    for order in demo.order_flow(args.orders):
-        for event in engine.apply(order):
-            if isinstance(event, TradeExecuted):
-                trades += 1
-                print(f"trade #{event.trade_id} {event.symbol} {event.qty} lots @ "
-                      f"{format_price(event.price, decimals[event.symbol])} "
-                      f"({event.maker_account} / {event.taker_account})")
-    for symbol, book in engine.books.items():
-        print(f"\n{symbol}")
-        for ladder in (book.asks, book.bids):
-            for level in list(ladder)[:5]:
-                print(f"  {ladder.side.name:4} {format_price(level.price, decimals[symbol]):>10}"
-                      f" {level.total:>5}")
-    print(f"\n{trades} trades, digest {engine.digest()}")
+    if bool(args.cert) != bool(args.key):
+        raise CliError("--cert and --key go together")
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    config = GatewayConfig(
+        host=args.host, port=args.port, certfile=args.cert, keyfile=args.key,
+        order_rate=args.order_rate, order_burst=2 * args.order_rate,
+        conn_rate=args.conn_rate, conn_burst=2 * args.conn_rate)
+    try:
+        asyncio.run(_serve(args, config))
+    except OSError as exc:
+        raise CliError(str(exc)) from None
     return 0
+
+
+async def _serve(args: argparse.Namespace, config: GatewayConfig) -> None:
+    server = Server(args.ledger, config)
+    venue = await server.open()
+    demo_keys: list[tuple[str, str | None, str]] = []
+    if args.demo:
+        if not venue.engine.instruments:
+            await server.setup(demo.setup(), "operator:demo")
+        for key_id, role, account in DEMO_KEYS:
+            demo_keys.append((role, account, server.keys.issue(role, account, key_id)))
+    await server.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    print(f"exchange listening on {server.url} (ledger {args.ledger}, "
+          f"seq {venue.engine.last_command_seq})", flush=True)
+    if demo_keys:
+        _print_demo(server, demo_keys)
+    if args.ready_file:
+        args.ready_file.write_text(server.url)
+    failed = loop.create_task(server.serve_forever())
+    stopping = loop.create_task(stop.wait())
+    await asyncio.wait((failed, stopping), return_when=asyncio.FIRST_COMPLETED)
+    await server.close()
+    if failed.done() and failed.exception() is not None:
+        raise CliError(str(failed.exception()))
+
+
+def _print_demo(server: Server, keys: list[tuple[str, str | None, str]]) -> None:
+    assert server.venue is not None
+    print("\ninstruments:")
+    for symbol, spec in server.venue.tracker.specs.items():
+        print(f"  {symbol:24} {spec.commodity}, {spec.grade}, {spec.location}, "
+              f"{spec.delivery_period}; lot {spec.lot_size} {spec.unit}")
+    print("\ndemo API keys:")
+    for role, account, api_key in keys:
+        print(f"  {role:8} {account or '':8} {api_key}")
+    trader_key = keys[0][2]
+    print(f"\ntry:  exchange trade --url {server.url} --key {trader_key} "
+          f"buy WHEAT-M2-CTA-2703 5 209.50\n"
+          f"      exchange trade --url {server.url} --key {trader_key} "
+          f"watch WHEAT-M2-CTA-2703\n", flush=True)

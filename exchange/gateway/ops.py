@@ -1,0 +1,414 @@
+"""What each request does: one handler per `op`, with the roles allowed to call it.
+
+A handler validates and decodes its arguments (protocol.py) before anything reaches the engine:
+bad input is answered with a RequestError here and goes no further. Orders and anything that
+reads venue state go to the engine task as a `Job` (answered after the batch is durable); session
+matters (ping, unsubscribe, the dead-man's switch, keys) are answered at once.
+
+Authorization: traders act only for their key's account and read only their own firm's
+orders and reports; an order of another firm is UNKNOWN_ORDER (nothing leaks). Auditors read
+everything and change nothing; operators run the venue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, NamedTuple
+
+from exchange.engine import SetTradingState
+from exchange.gateway import protocol
+from exchange.gateway.orders import OrderRecord
+from exchange.gateway.protocol import Code, Request, RequestError
+from exchange.gateway.session import Session
+from exchange.gateway.venue import Job, Venue, now_us
+
+TRADER, OPERATOR, AUDITOR = "trader", "operator", "auditor"
+ANYONE = (TRADER, OPERATOR, AUDITOR)
+MARKET_CHANNELS = ("book", "trades", "bbo")
+
+Handler = Callable[[Venue, Session, Request], Awaitable[None]]
+
+
+class Op(NamedTuple):
+    handler: Handler
+    roles: tuple[str, ...] | None  # None: allowed before logon
+    order_op: bool = False  # counts against the account's order rate limit
+
+
+async def receive(venue: Venue, session: Session, frame: str | bytes) -> None:
+    """Handle one frame: decode, rate-limit, authorize, dispatch. Answers every request."""
+    request_id = None
+    try:
+        request = protocol.decode_frame(frame)
+        request_id = request.id
+        now = time.monotonic()
+        if not session.bucket.take(now):
+            _limited(session)
+            raise RequestError(Code.RATE_LIMITED, "connection message rate exceeded")
+        op = OPS.get(request.op)
+        if op is None:
+            raise RequestError(Code.UNKNOWN_OP, f"no op {request.op[:64]!r}")
+        principal = session.principal
+        if op.roles is not None:
+            if principal is None:
+                raise RequestError(Code.UNAUTHENTICATED, "log on first")
+            if principal.role not in op.roles:
+                raise RequestError(Code.FORBIDDEN, f"{principal.role} may not {request.op}")
+        if op.order_op and not venue.account_bucket(principal.account).take(now):  # type: ignore[union-attr,arg-type]
+            _limited(session)
+            raise RequestError(Code.RATE_LIMITED, "account order rate exceeded")
+        session.limited_in_a_row = 0
+        await op.handler(venue, session, request)
+    except RequestError as exc:
+        request_id = getattr(exc, "request_id", request_id)
+        session.send(protocol.error(request_id, exc.code, exc.msg))
+
+
+def _limited(session: Session) -> None:
+    session.limited_in_a_row += 1
+    if session.limited_in_a_row > session.config.abuse_limit:
+        session.close(1008, "rate limit abuse")
+
+
+# -- session -------------------------------------------------------------------------------
+
+
+async def logon(venue: Venue, session: Session, request: Request) -> None:
+    if session.principal is not None:
+        raise RequestError(Code.BAD_REQUEST, "already logged on")
+    args = request.args
+    principal = venue.keys.verify(args.get("api_key"))
+    if principal is None:
+        raise RequestError(Code.UNAUTHENTICATED, "unknown or revoked API key")
+    cancel_on_disconnect = protocol.flag(args, "cancel_on_disconnect")
+    firm = None
+    if principal.account is not None:
+        account = venue.engine.accounts.get(principal.account)
+        if account is None:
+            raise RequestError(Code.UNAUTHENTICATED, "the key's account does not exist")
+        firm = account.firm
+    session.principal, session.firm = principal, firm
+    session.cancel_on_disconnect = cancel_on_disconnect and principal.account is not None
+    session.send(protocol.ok(request.id, {
+        "key_id": principal.key_id, "role": principal.role, "account": principal.account,
+        "firm": firm, "cancel_on_disconnect": session.cancel_on_disconnect, "ts_us": now_us(),
+    }))
+
+
+async def ping(venue: Venue, session: Session, request: Request) -> None:
+    session.send(protocol.ok(request.id, {"ts_us": now_us()}))
+
+
+async def cancel_all_after(venue: Venue, session: Session, request: Request) -> None:
+    limit = venue.config.max_cancel_all_after_ms
+    timeout_ms = protocol.integer(request.args, "timeout_ms", high=limit)
+    trigger = venue.arm_deadman(session.account, timeout_ms)  # type: ignore[arg-type]
+    session.send(protocol.ok(request.id, {"timeout_ms": timeout_ms, "trigger_at_us": trigger}))
+
+
+# -- orders --------------------------------------------------------------------------------
+
+
+def _origin(session: Session) -> str:
+    principal = session.principal
+    assert principal is not None
+    if principal.account is not None:
+        return f"account:{principal.account}"
+    return f"{principal.role}:{principal.key_id}"
+
+
+async def _submit(venue: Venue, session: Session, request: Request, work: Any,
+                  query: bool = False) -> None:
+    await venue.submit(Job(session, request.id, work, _origin(session), query))
+
+
+async def new_order(venue: Venue, session: Session, request: Request) -> None:
+    account = session.account
+    command = protocol.new_order(request.args, account, now_us(), venue.tracker.specs)  # type: ignore[arg-type]
+
+    def work(venue: Venue) -> Any:
+        known = venue.tracker.find(account, command.cl_ord_id)  # type: ignore[arg-type]
+        if known is None:
+            return command
+        return _existing(venue, known)
+
+    await _submit(venue, session, request, work)
+
+
+def _existing(venue: Venue, record: OrderRecord) -> dict[str, Any]:
+    """The answer to a resent cl_ord_id: the order's status now, never a second order."""
+    if record.reject_reason is not None:
+        raise RequestError(record.reject_reason.name,
+                           "duplicate cl_ord_id: that order was rejected")
+    view = venue.tracker.view(record)
+    view["duplicate"] = True
+    return view
+
+
+def _resolve(venue: Venue, account: str, order_id: int | None,
+             cl_ord_id: str | None) -> OrderRecord:
+    """The account's own order named by id or cl_ord_id (engine task only)."""
+    tracker = venue.tracker
+    record = tracker.owned(account, order_id) if order_id is not None else tracker.find(
+        account, cl_ord_id)  # type: ignore[arg-type]
+    if record is None or record.order_id is None:
+        raise RequestError(Code.UNKNOWN_ORDER, "no such order")
+    if record.terminal:
+        raise RequestError(Code.TOO_LATE_TO_CANCEL, f"order is {record.status}")
+    return record
+
+
+async def cancel_order(venue: Venue, session: Session, request: Request) -> None:
+    account = session.account
+    order_id, cl_ord_id = protocol.order_ref(request.args)
+    ts_us = now_us()
+
+    def work(venue: Venue) -> Any:
+        if order_id is not None and venue.tracker.owned(account, order_id) is None:  # type: ignore[arg-type]
+            return protocol.cancel_order(order_id, account, ts_us)  # type: ignore[arg-type]
+        record = _resolve(venue, account, order_id, cl_ord_id)  # type: ignore[arg-type]
+        return protocol.cancel_order(record.order_id, account, ts_us)  # type: ignore[arg-type]
+
+    await _submit(venue, session, request, work)
+
+
+async def replace_order(venue: Venue, session: Session, request: Request) -> None:
+    account = session.account
+    args = request.args
+    order_id, cl_ord_id = protocol.order_ref(
+        {k: v for k, v in args.items() if k != "cl_ord_id"})
+    new_id = protocol.name(args, "cl_ord_id", None)
+    protocol.quantity(args, "qty")  # check the format now, the price once the order is known
+    ts_us = now_us()
+
+    def work(venue: Venue) -> Any:
+        tracker = venue.tracker
+        if new_id is not None:
+            known = tracker.find(account, new_id)  # type: ignore[arg-type]
+            if known is not None:
+                if order_id in (None, known.order_id) and cl_ord_id in (None, known.cl_ord_id) \
+                        or cl_ord_id is not None and tracker.find(account, cl_ord_id) is known:  # type: ignore[arg-type]
+                    return _existing(venue, known)
+                raise RequestError(Code.DUPLICATE_ORDER, f"cl_ord_id {new_id!r} is taken")
+        record = _resolve(venue, account, order_id, cl_ord_id)  # type: ignore[arg-type]
+        decimals = tracker.specs[record.symbol].price_decimals
+        return protocol.replace_order(args, record.order_id, account, ts_us, decimals)  # type: ignore[arg-type]
+
+    await _submit(venue, session, request, work)
+
+
+async def mass_cancel(venue: Venue, session: Session, request: Request) -> None:
+    command = protocol.mass_cancel(request.args, session.account, now_us(),  # type: ignore[arg-type]
+                                   venue.tracker.specs)
+    await _submit(venue, session, request, command)
+
+
+# -- reading -------------------------------------------------------------------------------
+
+
+def _readable_account(venue: Venue, session: Session, account: Any) -> str | None:
+    """The account a read names: a trader's own by default, or another of the same firm;
+    auditors and operators any (None: all)."""
+    principal = session.principal
+    assert principal is not None
+    if account is not None:
+        account = protocol.name({"account": account}, "account")
+    if principal.role != TRADER:
+        return account  # type: ignore[no-any-return]
+    if account is None:
+        return principal.account
+    known = venue.engine.accounts.get(account)
+    if known is None or known.firm != session.firm:
+        raise RequestError(Code.FORBIDDEN, "not an account of your firm")
+    return account  # type: ignore[no-any-return]
+
+
+def _visible(venue: Venue, session: Session, record: OrderRecord | None) -> OrderRecord:
+    if record is not None and session.principal.role == TRADER:  # type: ignore[union-attr]
+        known = venue.engine.accounts.get(record.account)
+        if known is None or known.firm != session.firm:
+            record = None
+    if record is None:
+        raise RequestError(Code.UNKNOWN_ORDER, "no such order")
+    return record
+
+
+async def order_status(venue: Venue, session: Session, request: Request) -> None:
+    args = request.args
+    order_id, cl_ord_id = protocol.order_ref(args)
+    account = _readable_account(venue, session, args.get("account"))
+
+    def work(venue: Venue) -> Any:
+        tracker = venue.tracker
+        if order_id is not None:
+            record = tracker.orders.get(order_id)
+            if record is not None and account is not None and record.account != account:
+                record = None
+        elif account is None:
+            raise RequestError(Code.BAD_REQUEST, "account is required with cl_ord_id")
+        else:
+            record = tracker.find(account, cl_ord_id)  # type: ignore[arg-type]
+        return tracker.view(_visible(venue, session, record))
+
+    await _submit(venue, session, request, work, query=True)
+
+
+async def open_orders(venue: Venue, session: Session, request: Request) -> None:
+    args = request.args
+    account = _readable_account(venue, session, args.get("account"))
+    symbol = protocol.name(args, "sym", None)
+
+    def work(venue: Venue) -> Any:
+        tracker = venue.tracker
+        books = [tracker.open_orders.get(account, {})] if account else list(
+            tracker.open_orders.values())
+        orders = [tracker.view(record) for live in books for record in live.values()
+                  if symbol is None or record.symbol == symbol]
+        return {"orders": orders}
+
+    await _submit(venue, session, request, work, query=True)
+
+
+async def instruments(venue: Venue, session: Session, request: Request) -> None:
+    def work(venue: Venue) -> Any:
+        return {"instruments": [
+            protocol.instrument_view(spec, venue.engine.instruments[symbol].state)
+            for symbol, spec in venue.tracker.specs.items()]}
+
+    await _submit(venue, session, request, work, query=True)
+
+
+async def subscribe(venue: Venue, session: Session, request: Request) -> None:
+    args = request.args
+    channel = args.get("ch")
+    if channel == "exec":
+        await _subscribe_exec(venue, session, request)
+        return
+    if channel not in MARKET_CHANNELS:
+        raise RequestError(Code.BAD_REQUEST, "ch must be exec, book, trades or bbo")
+    symbol = protocol.spec_for(venue.tracker.specs, args).symbol
+
+    def work(venue: Venue) -> Any:
+        venue.subscribe_market(session, channel, symbol)
+        market = venue.market
+        after = None
+        if channel == "book":
+            def after() -> None:
+                session.send(market.snapshot(symbol))
+        elif channel == "bbo":
+            def after() -> None:
+                session.send(market.bbo(symbol))
+        return {"ch": channel, "sym": symbol, "seq": market.feeds[symbol].seq}, after
+
+    await _submit(venue, session, request, work, query=True)
+
+
+async def _subscribe_exec(venue: Venue, session: Session, request: Request) -> None:
+    args = request.args
+    wanted = args.get("account")
+    if wanted == "*" and session.principal.role != TRADER:  # type: ignore[union-attr]
+        account = "*"
+    else:
+        account = _readable_account(venue, session, wanted)
+        if account is None:
+            raise RequestError(Code.BAD_REQUEST, "account is required (or \"*\" for all)")
+    resume = protocol.integer(args, "resume_from_exec_seq", None)
+    if resume is not None and (account == "*" or session.exec_backlog is not None):
+        raise RequestError(Code.BAD_REQUEST, "resume needs one account, one at a time")
+
+    def work(venue: Venue) -> Any:
+        last = venue.tracker.exec_seq.get(account, 0)
+        venue.subscribe_exec(session, account)
+        after = None
+        if resume is not None and resume < last:
+            session.exec_backlog = []
+            upto_seq = venue.durable_seq
+
+            def after() -> None:
+                asyncio.get_running_loop().create_task(
+                    _catch_up(venue, session, account, resume, last, upto_seq))
+        return {"ch": "exec", "account": account, "exec_seq": last}, after
+
+    await _submit(venue, session, request, work, query=True)
+
+
+async def _catch_up(venue: Venue, session: Session, account: str, after: int, upto: int,
+                    upto_seq: int) -> None:
+    """Send what the client missed (from the ledger), then the reports held meanwhile."""
+    async for report in venue.missed_reports(account, after, upto, upto_seq):
+        session.send(report)
+    backlog, session.exec_backlog = session.exec_backlog or [], None
+    for report in backlog:
+        session.send(report)
+
+
+async def unsubscribe(venue: Venue, session: Session, request: Request) -> None:
+    args = request.args
+    channel = args.get("ch")
+    if channel == "exec":
+        for account in list(session.exec_accounts):
+            venue.unsubscribe_exec(session, account)
+    elif channel in MARKET_CHANNELS:
+        venue.unsubscribe_market(session, channel, protocol.name(args, "sym"))
+    else:
+        raise RequestError(Code.BAD_REQUEST, "ch must be exec, book, trades or bbo")
+    session.send(protocol.ok(request.id, {"ch": channel}))
+
+
+# -- operators -----------------------------------------------------------------------------
+
+
+async def set_trading_state(venue: Venue, session: Session, request: Request) -> None:
+    args = request.args
+    symbol = protocol.spec_for(venue.tracker.specs, args).symbol
+    command = SetTradingState(now_us(), symbol, protocol.trading_state(args))
+    await _submit(venue, session, request, command)
+
+
+async def issue_key(venue: Venue, session: Session, request: Request) -> None:
+    args = request.args
+    role = args.get("role")
+    account = protocol.name(args, "account", None)
+    if role == TRADER and account not in venue.engine.accounts:
+        raise RequestError(Code.BAD_REQUEST, "a trader key needs an existing account")
+    try:
+        api_key = venue.keys.issue(role, account)  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise RequestError(Code.BAD_REQUEST, str(exc)) from None
+    session.send(protocol.ok(request.id, {"api_key": api_key, "key_id": api_key.split(".")[0]}))
+
+
+async def revoke_key(venue: Venue, session: Session, request: Request) -> None:
+    key_id = protocol.name(request.args, "key_id")
+    if not venue.keys.revoke(key_id):
+        raise RequestError(Code.UNKNOWN_KEY, f"no live key {key_id!r}")
+    for other in list(venue.sessions):
+        if other.principal is not None and other.principal.key_id == key_id:
+            other.close(1008, "API key revoked")
+    session.send(protocol.ok(request.id, {"key_id": key_id, "revoked": True}))
+
+
+async def list_keys(venue: Venue, session: Session, request: Request) -> None:
+    session.send(protocol.ok(request.id, {"keys": venue.keys.list()}))
+
+
+OPS: dict[str, Op] = {
+    "logon": Op(logon, None),
+    "ping": Op(ping, None),
+    "instruments": Op(instruments, ANYONE),
+    "new_order": Op(new_order, (TRADER,), order_op=True),
+    "cancel_order": Op(cancel_order, (TRADER,), order_op=True),
+    "replace_order": Op(replace_order, (TRADER,), order_op=True),
+    "mass_cancel": Op(mass_cancel, (TRADER,), order_op=True),
+    "cancel_all_after": Op(cancel_all_after, (TRADER,)),
+    "order_status": Op(order_status, ANYONE),
+    "open_orders": Op(open_orders, ANYONE),
+    "subscribe": Op(subscribe, ANYONE),
+    "unsubscribe": Op(unsubscribe, ANYONE),
+    "set_trading_state": Op(set_trading_state, (OPERATOR,)),
+    "issue_key": Op(issue_key, (OPERATOR,)),
+    "revoke_key": Op(revoke_key, (OPERATOR,)),
+    "list_keys": Op(list_keys, (OPERATOR,)),
+}

@@ -1,0 +1,265 @@
+"""Every order the venue ever saw, and the execution reports its events make. Pure.
+
+`OrderTracker.apply(command, events, origin)` folds one ledger entry in and returns the execution
+reports it caused, as `(account, report)` pairs with wire-ready values. Its state is a function of
+the entries alone, so replaying the ledger rebuilds it exactly: the same reports, the same
+per-account `exec_seq` (1, 2, ... with no gaps), the same cl_ord_id index. That is what makes
+exec_seq survive restarts and lets a client resume from the ledger.
+
+Invariants (`check`): a working order has `qty == cum_qty + leaves`; a terminal one has
+`leaves == 0`; `by_cl_ord_id` names every order (and every engine-rejected order) under every
+cl_ord_id it ever had, for the whole history, which the gateway uses so that a resent cl_ord_id
+is never executed twice (the engine only knows live orders' ids).
+
+Costs: `apply` O(events); memory O(orders ever), one small record each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from exchange.engine import (
+    AddInstrument, CancelRejected, Command, Event, MassCancel, OrderAccepted, OrderCanceled,
+    OrderExpired, OrderRejected, OrderReplaced, OrderRestated, Side, TradeExecuted,
+)
+from exchange.engine.instrument import format_price
+from exchange.engine.reasons import CancelReason, Reject, fix_ord_rej_reason
+
+# origins of mass cancels that the gateway issues itself; the reports name the reason
+CANCEL_ON_DISCONNECT = "cancel_on_disconnect"
+CANCEL_ALL_AFTER = "cancel_all_after"
+_TERMINAL = frozenset(("FILLED", "CANCELED", "REJECTED", "EXPIRED"))
+_AVG_EXTRA_DECIMALS = 4
+
+
+class OrderRecord:
+    """An order's state as the client sees it (FIX vocabulary)."""
+
+    __slots__ = ("order_id", "account", "cl_ord_id", "symbol", "side", "ord_type", "tif", "qty",
+                 "price", "cum_qty", "leaves", "notional", "status", "reject_reason",
+                 "transact_time_us")
+
+    def __init__(self, order_id: int | None, account: str, cl_ord_id: str, symbol: str) -> None:
+        self.order_id = order_id
+        self.account = account
+        self.cl_ord_id = cl_ord_id
+        self.symbol = symbol
+        self.side: Side | None = None
+        self.ord_type = ""
+        self.tif = ""
+        self.qty = 0
+        self.price: int | None = None
+        self.cum_qty = 0
+        self.leaves = 0
+        self.notional = 0  # sum of price * qty over fills, for avg_px
+        self.status = "NEW"
+        self.reject_reason: Reject | None = None
+        self.transact_time_us = 0
+
+    @property
+    def terminal(self) -> bool:
+        return self.status in _TERMINAL
+
+
+class OrderTracker:
+    def __init__(self, specs: Mapping[str, AddInstrument] | None = None) -> None:
+        self.specs: dict[str, AddInstrument] = dict(specs or {})
+        self.orders: dict[int, OrderRecord] = {}
+        self.by_cl_ord_id: dict[str, dict[str, OrderRecord]] = {}  # account -> cl_ord_id -> order
+        self.open_orders: dict[str, dict[int, OrderRecord]] = {}  # account -> live, entry order
+        self.exec_seq: dict[str, int] = {}  # account -> last exec_seq given
+
+    # -- queries ---------------------------------------------------------------------------
+
+    def find(self, account: str, cl_ord_id: str) -> OrderRecord | None:
+        return self.by_cl_ord_id.get(account, {}).get(cl_ord_id)
+
+    def owned(self, account: str, order_id: int) -> OrderRecord | None:
+        """The order if it is this account's (else None: nothing leaks across accounts)."""
+        record = self.orders.get(order_id)
+        return record if record is not None and record.account == account else None
+
+    def view(self, record: OrderRecord) -> dict[str, Any]:
+        """The order's status as a response carries it."""
+        decimals = self.specs[record.symbol].price_decimals if record.symbol in self.specs else 0
+        view = {
+            "order_id": None if record.order_id is None else str(record.order_id),
+            "cl_ord_id": record.cl_ord_id, "account": record.account, "sym": record.symbol,
+            "side": None if record.side is None else record.side.name,
+            "ord_type": record.ord_type, "tif": record.tif, "ord_status": record.status,
+            "order_qty": str(record.qty),
+            "px": None if record.price is None else format_price(record.price, decimals),
+            "cum_qty": str(record.cum_qty), "leaves_qty": str(record.leaves),
+            "avg_px": _avg_px(record, decimals), "transact_time_us": record.transact_time_us,
+        }
+        if record.reject_reason is not None:
+            view["ord_rej_reason"] = record.reject_reason.name
+        return view
+
+    # -- folding entries in ----------------------------------------------------------------
+
+    def apply(self, command: Command, events: list[Event],
+              origin: str = "") -> list[tuple[str, dict[str, Any]]]:
+        """Fold one entry in; return its execution reports, `exec_seq` assigned. O(events)."""
+        reports: list[tuple[str, dict[str, Any]]] = []
+        if type(command) is AddInstrument:
+            self.specs.setdefault(command.symbol, command)
+        mass_reason = _mass_cancel_reason(command, origin)
+        for event in events:
+            kind = type(event)
+            if kind is OrderAccepted:
+                self._accepted(event, reports)  # type: ignore[arg-type]
+            elif kind is TradeExecuted:
+                self._traded(event, reports)  # type: ignore[arg-type]
+            elif kind is OrderCanceled:
+                reason = event.reason.name  # type: ignore[union-attr]
+                if event.reason is CancelReason.MASS_CANCEL and mass_reason:  # type: ignore[union-attr]
+                    reason = mass_reason
+                self._ended(event, "CANCELED", reason, reports)  # type: ignore[arg-type]
+            elif kind is OrderExpired:
+                self._ended(event, "EXPIRED", None, reports)  # type: ignore[arg-type]
+            elif kind is OrderReplaced:
+                self._replaced(event, reports)  # type: ignore[arg-type]
+            elif kind is OrderRestated:
+                self._restated(event, reports)  # type: ignore[arg-type]
+            elif kind is OrderRejected:
+                self._rejected(event, command, reports)  # type: ignore[arg-type]
+            elif kind is CancelRejected:
+                self._cancel_rejected(event, reports)  # type: ignore[arg-type]
+        return reports
+
+    def _accepted(self, event: OrderAccepted, reports: list) -> None:
+        record = OrderRecord(event.order_id, event.account, event.cl_ord_id, event.symbol)
+        record.side, record.ord_type, record.tif = event.side, event.ord_type.name, event.tif.name
+        record.qty = record.leaves = event.qty
+        record.price = event.price
+        record.transact_time_us = event.ts_us
+        self.orders[event.order_id] = record
+        self.by_cl_ord_id.setdefault(event.account, {})[event.cl_ord_id] = record
+        self.open_orders.setdefault(event.account, {})[event.order_id] = record
+        self._report(record, "NEW", event.seq, reports)
+
+    def _traded(self, event: TradeExecuted, reports: list) -> None:
+        for order_id, leaves, liquidity, suffix in (
+            (event.maker_order_id, event.maker_leaves, "MAKER", "m"),
+            (event.taker_order_id, event.taker_leaves, "TAKER", "t"),
+        ):
+            record = self.orders[order_id]
+            record.cum_qty += event.qty
+            record.notional += event.price * event.qty
+            record.leaves = leaves
+            record.status = "PARTIALLY_FILLED" if leaves else "FILLED"
+            record.transact_time_us = event.ts_us
+            if not leaves:
+                self._close(record)
+            report = self._report(record, "TRADE", event.seq, reports, suffix)
+            report.update(last_qty=str(event.qty), trade_id=str(event.trade_id),
+                          last_px=self._px(record, event.price), liquidity=liquidity)
+
+    def _ended(self, event: OrderCanceled | OrderExpired, status: str, reason: str | None,
+               reports: list) -> None:
+        record = self.orders[event.order_id]
+        record.leaves = 0
+        record.status = status
+        record.transact_time_us = event.ts_us
+        self._close(record)
+        report = self._report(record, status, event.seq, reports)
+        if reason is not None:
+            report["cancel_reason"] = reason
+
+    def _replaced(self, event: OrderReplaced, reports: list) -> None:
+        record = self.orders[event.order_id]
+        record.qty, record.price, record.leaves = event.qty, event.price, event.leaves
+        record.transact_time_us = event.ts_us
+        if event.cl_ord_id != record.cl_ord_id:  # the old id stays known, naming the same order
+            record.cl_ord_id = event.cl_ord_id
+            self.by_cl_ord_id.setdefault(event.account, {})[event.cl_ord_id] = record
+        report = self._report(record, "REPLACED", event.seq, reports)
+        report["kept_priority"] = event.kept_priority
+
+    def _restated(self, event: OrderRestated, reports: list) -> None:
+        record = self.orders[event.order_id]
+        record.leaves = event.leaves
+        record.qty = record.cum_qty + event.leaves
+        record.transact_time_us = event.ts_us
+        report = self._report(record, "RESTATED", event.seq, reports)
+        report["restatement_reason"] = event.reason.name
+
+    def _rejected(self, event: OrderRejected, command: Command, reports: list) -> None:
+        record = OrderRecord(None, event.account, event.cl_ord_id, event.symbol)
+        record.status, record.reject_reason = "REJECTED", event.reason
+        record.transact_time_us = event.ts_us
+        if type(command).__name__ == "SubmitOrder":
+            record.side = Side(command.side) if command.side in (1, 2) else None  # type: ignore[union-attr]
+            qty, price = command.qty, command.price  # type: ignore[union-attr]
+            record.qty = qty if type(qty) is int else 0
+            record.price = price if type(price) is int else None
+        known = self.by_cl_ord_id.setdefault(event.account, {})
+        known.setdefault(event.cl_ord_id, record)  # a live order's id keeps naming that order
+        report = self._report(record, "REJECTED", event.seq, reports)
+        report["ord_rej_reason"] = event.reason.name
+        report["fix_ord_rej_reason"] = fix_ord_rej_reason(event.reason)
+
+    def _cancel_rejected(self, event: CancelRejected, reports: list) -> None:
+        record = self.owned(event.account, event.order_id)
+        reason = event.reason.name
+        if record is None:
+            record = OrderRecord(event.order_id or None, event.account, "", "")
+            record.status = "UNKNOWN"
+        elif record.terminal and event.reason is Reject.UNKNOWN_ORDER:
+            reason = "TOO_LATE_TO_CANCEL"
+        report = self._report(record, "CANCEL_REJECTED", event.seq, reports)
+        report["cxl_rej_reason"] = reason
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _close(self, record: OrderRecord) -> None:
+        self.open_orders.get(record.account, {}).pop(record.order_id, None)  # type: ignore[arg-type]
+
+    def _px(self, record: OrderRecord, price: int) -> str:
+        return format_price(price, self.specs[record.symbol].price_decimals)
+
+    def _report(self, record: OrderRecord, exec_type: str, seq: int, reports: list,
+                suffix: str = "") -> dict[str, Any]:
+        account = record.account
+        exec_seq = self.exec_seq.get(account, 0) + 1
+        self.exec_seq[account] = exec_seq
+        report = self.view(record)
+        report.update(ch="exec", exec_seq=exec_seq, exec_id=f"{seq}{suffix}",
+                      exec_type=exec_type)
+        reports.append((account, report))
+        return report
+
+    def check(self) -> None:
+        """Assert the invariants. O(orders)."""
+        for record in self.orders.values():
+            if record.terminal:
+                assert record.leaves == 0, record.order_id
+            else:
+                assert record.qty == record.cum_qty + record.leaves, record.order_id
+                assert self.open_orders[record.account][record.order_id] is record  # type: ignore[index]
+            assert self.find(record.account, record.cl_ord_id) is record
+        for live in self.open_orders.values():
+            assert all(not record.terminal for record in live.values())
+
+
+def _mass_cancel_reason(command: Command, origin: str) -> str | None:
+    """The cancel reason a gateway-issued mass cancel reports (from the entry's origin)."""
+    if type(command) is MassCancel:
+        for reason in (CANCEL_ON_DISCONNECT, CANCEL_ALL_AFTER):
+            if origin.endswith("/" + reason):
+                return reason.upper()
+    return None
+
+
+def _avg_px(record: OrderRecord, decimals: int) -> str | None:
+    """Average fill price, exact to `decimals + 4` places (rounded half away from zero)."""
+    if not record.cum_qty:
+        return None
+    scale = 10**_AVG_EXTRA_DECIMALS
+    numerator = record.notional * scale
+    units, remainder = divmod(abs(numerator), record.cum_qty)
+    if 2 * remainder >= record.cum_qty:
+        units += 1
+    return format_price(-units if numerator < 0 else units, decimals + _AVG_EXTRA_DECIMALS)

@@ -1,0 +1,298 @@
+"""The wire protocol, sans I/O: frames to requests, requests to engine commands, values to frames.
+
+A request is `{op, id, args}`; every request gets exactly one response `{id, ok, result}` or
+`{id, ok: false, error: {code, msg}}`; pushes carry a channel `ch`. JSON travels in text frames,
+MessagePack in binary frames, with the same keys and value types in both: prices and quantities
+are decimal strings at the instrument's precision, ids are strings, times are integers whose
+name says the unit (`ts_us`). Nothing here reads a clock or a socket: the caller passes `ts_us`
+and the instrument specs in, and gets values (or a `RequestError`) back.
+
+Errors: `RequestError(code, msg)` is the remote side's fault and becomes an error response; the
+connection lives on. Codes are stable strings (see `Code`); engine rejections use the engine's
+reason names (`Reject.name`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import msgpack
+
+from exchange.engine import (
+    AmendOrder, CancelOrder, MassCancel, OrdType, Side, StpMode, SubmitOrder, TimeInForce,
+    TradingState,
+)
+from exchange.engine.commands import AddInstrument
+from exchange.engine.instrument import format_price, parse_price, parse_qty
+
+JSON_SUBPROTOCOL = "exchange.json.v1"
+MSGPACK_SUBPROTOCOL = "exchange.msgpack.v1"
+SUBPROTOCOLS = (JSON_SUBPROTOCOL, MSGPACK_SUBPROTOCOL)
+MAX_ID_LENGTH = 64
+INT64_MAX = 2**63 - 1
+
+
+class Code:
+    """Error codes of the gateway itself (engine rejections add the `Reject` names)."""
+
+    BAD_ENCODING = "BAD_ENCODING"  # not JSON / MessagePack, or not a map
+    BAD_REQUEST = "BAD_REQUEST"  # missing or mistyped field
+    UNKNOWN_OP = "UNKNOWN_OP"
+    UNAUTHENTICATED = "UNAUTHENTICATED"  # before logon, or a bad key
+    FORBIDDEN = "FORBIDDEN"  # the role or account may not do this
+    RATE_LIMITED = "RATE_LIMITED"
+    UNKNOWN_INSTRUMENT = "UNKNOWN_INSTRUMENT"
+    INVALID_PRICE = "INVALID_PRICE"
+    INVALID_PRICE_INCREMENT = "INVALID_PRICE_INCREMENT"  # more decimals than the instrument has
+    INVALID_QUANTITY = "INVALID_QUANTITY"
+    UNKNOWN_ORDER = "UNKNOWN_ORDER"
+    TOO_LATE_TO_CANCEL = "TOO_LATE_TO_CANCEL"
+    DUPLICATE_ORDER = "DUPLICATE_ORDER"
+    STATUS_UNKNOWN = "STATUS_UNKNOWN"  # the venue stopped before the request was durable
+    UNKNOWN_KEY = "UNKNOWN_KEY"
+
+
+class RequestError(Exception):
+    """A request the remote side got wrong; it becomes `{ok: false, error: {code, msg}}`."""
+
+    def __init__(self, code: str, msg: str) -> None:
+        super().__init__(f"{code}: {msg}")
+        self.code = code
+        self.msg = msg
+
+
+class Request:
+    __slots__ = ("op", "id", "args")
+
+    def __init__(self, op: str, request_id: str | None, args: dict[str, Any]) -> None:
+        self.op = op
+        self.id = request_id
+        self.args = args
+
+
+# -- frames ------------------------------------------------------------------------------------
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not allowed")
+
+
+def decode_frame(frame: str | bytes) -> Request:
+    """The request in one frame: JSON if text, MessagePack if binary. Cost: O(frame).
+
+    Raises RequestError(BAD_ENCODING) for bytes that are not a map, RequestError(BAD_REQUEST)
+    for a map that is not a request; the error's `request_id` is set when the id was readable.
+    """
+    try:
+        if isinstance(frame, str):
+            message = json.loads(frame, parse_constant=_no_constant)
+        else:
+            message = msgpack.unpackb(frame, raw=False, strict_map_key=True)
+    except (ValueError, TypeError, RecursionError, msgpack.UnpackException) as exc:
+        raise RequestError(Code.BAD_ENCODING, f"undecodable frame: {str(exc)[:100]}") from None
+    if type(message) is not dict:
+        raise RequestError(Code.BAD_ENCODING, "a request must be a map")
+    request_id = message.get("id")
+    if not _is_name(request_id):
+        raise RequestError(Code.BAD_REQUEST, "id must be a string of 1-64 printable characters")
+    op, args = message.get("op"), message.get("args", {})
+    if type(op) is not str or type(args) is not dict:
+        error = RequestError(Code.BAD_REQUEST, "op must be a string and args a map")
+        error.request_id = request_id  # type: ignore[attr-defined]
+        raise error
+    return Request(op, request_id, args)
+
+
+def encode_json(message: Mapping[str, Any]) -> bytes:
+    """UTF-8 JSON (compact, no NaN) for a text frame."""
+    return json.dumps(message, separators=(",", ":"), allow_nan=False).encode()
+
+
+_packer = msgpack.Packer(autoreset=True)
+
+
+def encode_msgpack(message: Mapping[str, Any]) -> bytes:
+    return _packer.pack(message)
+
+
+ENCODERS: dict[str, Callable[[Mapping[str, Any]], bytes]] = {
+    JSON_SUBPROTOCOL: encode_json, MSGPACK_SUBPROTOCOL: encode_msgpack,
+}
+
+
+def ok(request_id: str | None, result: Mapping[str, Any]) -> dict[str, Any]:
+    return {"id": request_id, "ok": True, "result": result}
+
+
+def error(request_id: str | None, code: str, msg: str) -> dict[str, Any]:
+    return {"id": request_id, "ok": False, "error": {"code": code, "msg": msg}}
+
+
+# -- fields ------------------------------------------------------------------------------------
+
+
+def _is_name(value: Any) -> bool:
+    return type(value) is str and 0 < len(value) <= MAX_ID_LENGTH and value.isprintable()
+
+
+def name(args: Mapping[str, Any], key: str, default: Any = ...) -> Any:
+    """A required (or defaulted) identifier: a string of 1-64 printable characters."""
+    value = args.get(key, default)
+    if value is ...:
+        raise RequestError(Code.BAD_REQUEST, f"{key} is required")
+    if value is not default and not _is_name(value):
+        raise RequestError(Code.BAD_REQUEST, f"{key} must be a string of 1-64 printable characters")
+    return value
+
+
+def flag(args: Mapping[str, Any], key: str, default: bool = False) -> bool:
+    value = args.get(key, default)
+    if type(value) is not bool:
+        raise RequestError(Code.BAD_REQUEST, f"{key} must be true or false")
+    return value
+
+
+def integer(args: Mapping[str, Any], key: str, default: Any = ..., low: int = 0,
+            high: int = INT64_MAX) -> Any:
+    """An integer field (times, counts): a real int in [low, high], never a bool or float."""
+    value = args.get(key, default)
+    if value is ...:
+        raise RequestError(Code.BAD_REQUEST, f"{key} is required")
+    if value is not default and (type(value) is not int or not low <= value <= high):
+        raise RequestError(Code.BAD_REQUEST, f"{key} must be an integer in [{low}, {high}]")
+    return value
+
+
+def choice(args: Mapping[str, Any], key: str, enum: type, default: Any = ...) -> Any:
+    """An enum member by its name ("BUY", "GTC")."""
+    value = args.get(key, default)
+    if value is ...:
+        raise RequestError(Code.BAD_REQUEST, f"{key} is required")
+    if value is default:
+        return value
+    member = enum.__members__.get(value) if type(value) is str else None
+    if member is None:
+        names = ", ".join(enum.__members__)
+        raise RequestError(Code.BAD_REQUEST, f"{key} must be one of {names}")
+    return member
+
+
+def price(args: Mapping[str, Any], key: str, decimals: int, required: bool = True) -> int | None:
+    """Price units from a decimal string; over-precision is INVALID_PRICE_INCREMENT."""
+    value = args.get(key)
+    if value is None:
+        if required:
+            raise RequestError(Code.INVALID_PRICE, f"{key} is required")
+        return None
+    if type(value) is not str:
+        raise RequestError(Code.INVALID_PRICE, f"{key} must be a decimal string")
+    try:
+        return parse_price(value, decimals)
+    except ValueError as exc:
+        code = Code.INVALID_PRICE_INCREMENT if "decimals" in str(exc) else Code.INVALID_PRICE
+        raise RequestError(code, str(exc)[:120]) from None
+
+
+def quantity(args: Mapping[str, Any], key: str, required: bool = True) -> int | None:
+    """Whole lots from a decimal string of digits, at least 1."""
+    value = args.get(key)
+    if value is None and not required:
+        return None
+    try:
+        lots = parse_qty(value)  # type: ignore[arg-type]
+    except ValueError:
+        raise RequestError(Code.INVALID_QUANTITY, f"{key} must be a string of digits") from None
+    if lots <= 0:
+        raise RequestError(Code.INVALID_QUANTITY, f"{key} must be at least 1")
+    return lots
+
+
+def order_ref(args: Mapping[str, Any]) -> tuple[int | None, str | None]:
+    """(order_id, cl_ord_id) naming an order: `order_id` (a string of digits) or
+    `orig_cl_ord_id`/`cl_ord_id`; exactly one is set."""
+    order_id = args.get("order_id")
+    if order_id is not None:
+        if type(order_id) is not str or not order_id.isdigit() or len(order_id) > 18:
+            raise RequestError(Code.BAD_REQUEST, "order_id must be a string of digits")
+        return int(order_id), None
+    cl_ord_id = args.get("orig_cl_ord_id", args.get("cl_ord_id"))
+    if cl_ord_id is None:
+        raise RequestError(Code.BAD_REQUEST, "order_id or orig_cl_ord_id is required")
+    return None, name({"cl_ord_id": cl_ord_id}, "cl_ord_id")
+
+
+# -- requests to commands ----------------------------------------------------------------------
+
+
+def spec_for(specs: Mapping[str, AddInstrument], args: Mapping[str, Any]) -> AddInstrument:
+    symbol = name(args, "sym")
+    spec = specs.get(symbol)
+    if spec is None:
+        raise RequestError(Code.UNKNOWN_INSTRUMENT, f"no instrument {symbol!r}")
+    return spec
+
+
+def new_order(args: Mapping[str, Any], account: str, ts_us: int,
+              specs: Mapping[str, AddInstrument]) -> SubmitOrder:
+    """The SubmitOrder for a `new_order` request. Field formats only; the engine judges terms."""
+    spec = spec_for(specs, args)
+    ord_type = choice(args, "ord_type", OrdType, OrdType.LIMIT)
+    tif = choice(args, "tif", TimeInForce, TimeInForce.GTC)
+    return SubmitOrder(
+        ts_us=ts_us,
+        account=account,
+        cl_ord_id=name(args, "cl_ord_id"),
+        symbol=spec.symbol,
+        side=choice(args, "side", Side),
+        qty=quantity(args, "qty"),  # type: ignore[arg-type]
+        price=price(args, "px", spec.price_decimals, required=ord_type is OrdType.LIMIT),
+        ord_type=ord_type,
+        tif=tif,
+        expire_at_us=integer(args, "expire_at_us", None),
+        post_only=flag(args, "post_only"),
+        display_qty=quantity(args, "display_qty", required=False),
+        stp=choice(args, "stp", StpMode, StpMode.CANCEL_INCOMING),
+    )
+
+
+def cancel_order(order_id: int, account: str, ts_us: int) -> CancelOrder:
+    return CancelOrder(ts_us, account, order_id)
+
+
+def replace_order(args: Mapping[str, Any], order_id: int, account: str, ts_us: int,
+                  decimals: int) -> AmendOrder:
+    """The AmendOrder for a `replace_order`: `qty` is the new total, `px` the new price."""
+    return AmendOrder(
+        ts_us, account, order_id,
+        quantity(args, "qty"),  # type: ignore[arg-type]
+        price(args, "px", decimals),  # type: ignore[arg-type]
+        name(args, "cl_ord_id", None),
+    )
+
+
+def mass_cancel(args: Mapping[str, Any], account: str, ts_us: int,
+                specs: Mapping[str, AddInstrument]) -> MassCancel:
+    symbol = spec_for(specs, args).symbol if "sym" in args else None
+    return MassCancel(ts_us, account, symbol, choice(args, "side", Side, None))
+
+
+def trading_state(args: Mapping[str, Any]) -> TradingState:
+    return choice(args, "state", TradingState)  # type: ignore[no-any-return]
+
+
+def instrument_view(spec: AddInstrument, state: TradingState) -> dict[str, Any]:
+    decimals = spec.price_decimals
+    band = None
+    if spec.reference_price is not None and spec.band_ticks is not None:
+        band = format_price(spec.band_ticks * spec.tick_size, decimals)
+    return {
+        "sym": spec.symbol, "commodity": spec.commodity, "grade": spec.grade,
+        "location": spec.location, "delivery_period": spec.delivery_period, "unit": spec.unit,
+        "lot_size": str(spec.lot_size), "tick": format_price(spec.tick_size, decimals),
+        "price_decimals": decimals, "min_qty": str(spec.min_qty), "max_qty": str(spec.max_qty),
+        "reference_px": None if spec.reference_price is None
+        else format_price(spec.reference_price, decimals),
+        "band": band, "state": state.name,
+    }

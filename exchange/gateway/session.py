@@ -1,0 +1,104 @@
+"""One client connection's session state, and how messages leave the venue.
+
+Outgoing messages are written synchronously into the connection's transport buffer (websockets'
+`broadcast`), never awaited, so the engine task and a fan-out to a thousand subscribers never
+wait for one client. That buffer is the connection's bounded queue: `deliver` checks its size
+before each write. Past `md_buffer_bytes` a market-data stream is dropped for that client with a
+`resync_required` message naming it (the client resubscribes and gets a fresh snapshot); past
+`buffer_bytes` the connection is closed with reason "slow consumer" (a client resumes its
+execution reports from `exec_seq`). Nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from websockets.asyncio.connection import broadcast
+from websockets.protocol import State
+
+from exchange.gateway.config import GatewayConfig
+from exchange.gateway.keys import Principal
+from exchange.gateway.protocol import ENCODERS, JSON_SUBPROTOCOL
+from exchange.gateway.ratelimit import TokenBucket
+
+if TYPE_CHECKING:
+    from websockets.asyncio.server import ServerConnection
+
+SLOW_CONSUMER = "slow consumer"
+
+
+class Session:
+    def __init__(self, ws: ServerConnection, config: GatewayConfig) -> None:
+        self.ws = ws
+        self.config = config
+        self.subprotocol = ws.subprotocol or JSON_SUBPROTOCOL
+        self.encode = ENCODERS[self.subprotocol]
+        self.text = self.subprotocol == JSON_SUBPROTOCOL
+        self.principal: Principal | None = None
+        self.firm: str | None = None
+        self.cancel_on_disconnect = False
+        self.bucket = TokenBucket(config.conn_rate, config.conn_burst, time.monotonic())
+        self.limited_in_a_row = 0
+        self.md_channels: set[tuple[str, str]] = set()  # (channel, symbol)
+        self.exec_accounts: set[str] = set()  # "*" for all (auditors)
+        self.exec_backlog: list[dict[str, Any]] | None = None  # live reports held during resume
+        self.last_md_s = time.monotonic()
+        self.closing = False
+
+    @property
+    def account(self) -> str | None:
+        return None if self.principal is None else self.principal.account
+
+    def buffered(self) -> int:
+        transport = self.ws.transport
+        return 0 if transport is None else transport.get_write_buffer_size()
+
+    def send(self, message: Mapping[str, Any]) -> None:
+        """Write one message now (private: responses, exec reports); close if hopelessly slow."""
+        if self.closing:
+            return
+        if self.buffered() > self.config.buffer_bytes:
+            self.close(1008, SLOW_CONSUMER)
+            return
+        broadcast((self.ws,), self.encode(message), text=self.text)
+
+    def send_report(self, report: dict[str, Any]) -> None:
+        if self.exec_backlog is not None:
+            self.exec_backlog.append(report)
+        else:
+            self.send(report)
+
+    def close(self, code: int, reason: str) -> None:
+        """Close with a code and reason, without waiting (the handler sees the end)."""
+        if self.closing:
+            return
+        self.closing = True
+        if self.ws.protocol.state is State.OPEN:
+            asyncio.get_running_loop().create_task(self.ws.close(code, reason))
+
+
+def deliver(sessions: Iterable[Session], message: Mapping[str, Any], channel: str,
+            symbol: str, on_drop: Any) -> None:
+    """Send one market-data message to many sessions, encoded once per encoding.
+
+    A session whose unsent bytes exceed the market-data bound is passed to `on_drop(session,
+    channel, symbol)` instead (it unsubscribes and tells the client to resync). O(sessions).
+    """
+    if not sessions:
+        return
+    now = time.monotonic()
+    by_encoding: dict[str, list] = {}
+    for session in list(sessions):
+        if session.closing:
+            continue
+        if session.buffered() > session.config.md_buffer_bytes:
+            on_drop(session, channel, symbol)
+            continue
+        session.last_md_s = now
+        by_encoding.setdefault(session.subprotocol, []).append(session.ws)
+    for subprotocol, connections in by_encoding.items():
+        broadcast(connections, ENCODERS[subprotocol](message),
+                  text=subprotocol == JSON_SUBPROTOCOL)

@@ -1,0 +1,335 @@
+"""The venue's single writer: one task owns the engine, the ledger and everything published.
+
+Connections put `Job`s on one queue. The engine task takes everything queued (up to
+`batch_cap`), and for each job either answers it from what the gateway knows (a resent
+cl_ord_id) or applies its command to the engine, folding the events into the order tracker and
+the market data; then it appends the batch to the ledger and waits until it is durable. Jobs
+arriving meanwhile form the next batch (group commit). Only after the append returns does it
+send responses, execution reports and market data, and answer queries (order status, open
+orders, subscriptions), so every answer reflects exactly the durable state: nothing a client was
+told can be missing after a crash. If the ledger fails, the venue stops: clients whose requests
+were in the failed batch get STATUS_UNKNOWN, and every connection is closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any, NamedTuple
+
+from exchange.engine import (
+    AmendOrder, CancelOrder, CancelRejected, Command, CommandRejected, Engine, Event,
+    ExpireOrders, MassCancel, MassCanceled, OrderAccepted, OrderCanceled, OrderExpired, OrderRejected,
+    OrderReplaced, SubmitOrder,
+)
+from exchange.gateway import protocol
+from exchange.gateway.config import GatewayConfig
+from exchange.gateway.keys import KeyStore
+from exchange.gateway.marketdata import MarketData
+from exchange.gateway.orders import OrderTracker
+from exchange.gateway.protocol import Code, RequestError
+from exchange.gateway.ratelimit import TokenBucket
+from exchange.gateway.session import SLOW_CONSUMER, Session, deliver
+from exchange.ledger import Batch, Entry
+
+log = logging.getLogger("exchange.gateway")
+
+Query = Callable[["Venue"], dict[str, Any]]
+
+
+class Job(NamedTuple):
+    """One request for the engine task. `work` is a Command, or a callable that, run in the
+    engine task, returns a Command or an answer (dict) or raises RequestError; `query` jobs are
+    answered after the batch is durable."""
+
+    session: Session | None  # None: the venue's own (cancel-on-disconnect, timers)
+    request_id: str | None
+    work: Any
+    origin: str
+    query: bool = False
+
+
+class Venue:
+    def __init__(self, engine: Engine, ledger: Any, keys: KeyStore,
+                 config: GatewayConfig = GatewayConfig()) -> None:
+        self.engine = engine
+        self.ledger = ledger
+        self.keys = keys
+        self.config = config
+        self.tracker = OrderTracker()
+        self.market = MarketData()
+        self.queue: asyncio.Queue[Job] = asyncio.Queue(config.queue_limit)
+        self.sessions: set[Session] = set()
+        self.exec_subs: dict[str, set[Session]] = {}  # account ("*": all) -> sessions
+        self.md_subs: dict[tuple[str, str], set[Session]] = {}  # (channel, symbol) -> sessions
+        self.account_buckets: dict[str, TokenBucket] = {}
+        self.deadman: dict[str, asyncio.TimerHandle] = {}
+        self.durable_seq = engine.last_command_seq
+        self.failed: BaseException | None = None
+        self.stopped = asyncio.Event()
+        self.batches = 0
+        self._entries: list[Entry] = []
+
+    # -- start ---------------------------------------------------------------------------
+
+    async def recover(self) -> None:
+        """Rebuild the tracker and market data from the whole ledger (the engine comes from
+        the ledger's own recovery). O(history)."""
+        last = self.engine.last_command_seq
+        if last:
+            async for entry in self.ledger.entries(1, last):
+                self.tracker.apply(entry.command, entry.events, entry.origin)
+                self.market.apply(entry.command, entry.events)
+        self.market.discard_pending()
+        for symbol, book in self.engine.books.items():
+            feed = self.market.feeds[symbol].book
+            assert feed.top(True, None) == [(lv.price, lv.total) for lv in book.bids], symbol
+            assert feed.top(False, None) == [(lv.price, lv.total) for lv in book.asks], symbol
+
+    async def apply_now(self, commands: list[Command], origin: str) -> list[list[Event]]:
+        """Apply commands in one durable batch before traffic starts (demo setup)."""
+        results = []
+        for command in commands:
+            results.append(self._apply(command, origin, None))
+        await self._commit()
+        self.market.discard_pending()
+        return results
+
+    # -- the engine task -----------------------------------------------------------------
+
+    async def submit(self, job: Job) -> None:
+        if self.failed is not None:
+            raise RequestError(Code.STATUS_UNKNOWN, "the venue is stopped")
+        await self.queue.put(job)
+
+    async def run(self) -> None:
+        """Take batches off the queue forever; stop the venue if the ledger fails."""
+        queue = self.queue
+        cap = self.config.batch_cap
+        try:
+            while True:
+                jobs = [await queue.get()]
+                while len(jobs) < cap and not queue.empty():
+                    jobs.append(queue.get_nowait())
+                await self._process(jobs)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:  # the ledger (or a bug): nothing more may be published
+            log.exception("venue stopped")
+            self.failed = exc
+            self._fail_all(jobs)  # type: ignore[possibly-undefined]
+            self.stopped.set()
+
+    async def _process(self, jobs: list[Job]) -> None:
+        replies: list[tuple[Session | None, dict[str, Any]]] = []
+        reports: list[tuple[str, dict[str, Any]]] = []
+        queries: list[Job] = []
+        for job in jobs:
+            if job.query:
+                queries.append(job)
+                continue
+            reply = self._run_job(job, reports)
+            replies.append((job.session, reply))
+        await self._commit()
+        for session, reply in replies:
+            if session is not None:
+                session.send(reply)
+        self._publish_reports(reports)
+        self._publish_market()
+        for job in queries:
+            self._answer_query(job)
+
+    def _run_job(self, job: Job, reports: list) -> dict[str, Any]:
+        try:
+            work = job.work(self) if callable(job.work) else job.work
+        except RequestError as exc:
+            return protocol.error(job.request_id, exc.code, exc.msg)
+        if isinstance(work, dict):
+            return protocol.ok(job.request_id, work)
+        events = self._apply(work, job.origin, reports)
+        return self._outcome(job.request_id, work, events)
+
+    def _apply(self, command: Command, origin: str, reports: list | None) -> list[Event]:
+        events = self.engine.apply(command)
+        self._entries.append(Entry(self.engine.last_command_seq, command, events, origin))
+        new_reports = self.tracker.apply(command, events, origin)
+        if reports is not None:
+            reports.extend(new_reports)
+        self.market.apply(command, events)
+        return events
+
+    async def _commit(self) -> None:
+        if self._entries:
+            await self.ledger.append(Batch(self._entries, self.engine.digest()))
+            self.durable_seq = self._entries[-1].seq
+            self.batches += 1
+            self._entries = []
+
+    def _outcome(self, request_id: str | None, command: Command,
+                 events: list[Event]) -> dict[str, Any]:
+        """The response to an applied command, from its outcome event."""
+        for event in events:
+            kind = type(event)
+            if kind in (OrderAccepted, OrderCanceled, OrderReplaced):
+                if kind is OrderCanceled and type(command) not in (CancelOrder, AmendOrder):
+                    continue  # an expiry or a consequence, not the outcome
+                record = self.tracker.orders[event.order_id]  # type: ignore[union-attr]
+                return protocol.ok(request_id, self.tracker.view(record))
+            if kind is OrderRejected:
+                return protocol.error(request_id, event.reason.name,  # type: ignore[union-attr]
+                                      f"order rejected: {event.reason.name}")  # type: ignore[union-attr]
+            if kind is CancelRejected:
+                record = self.tracker.owned(event.account, event.order_id)  # type: ignore[union-attr]
+                code = event.reason.name  # type: ignore[union-attr]
+                if record is not None and record.terminal and code == "UNKNOWN_ORDER":
+                    code = Code.TOO_LATE_TO_CANCEL
+                return protocol.error(request_id, code, f"order is {record.status if record else 'unknown'}")
+            if kind is MassCanceled:
+                return protocol.ok(request_id, {"count": event.count})  # type: ignore[union-attr]
+            if kind is CommandRejected:
+                return protocol.error(request_id, event.reason.name, event.detail)  # type: ignore[union-attr]
+            if kind is not OrderExpired and type(command) is not SubmitOrder:
+                return protocol.ok(request_id, {"event": kind.__name__, "seq": event.seq})
+        return protocol.ok(request_id, {"seq": self.engine.last_command_seq})
+
+    # -- publishing (after the batch is durable) -----------------------------------------
+
+    def _publish_reports(self, reports: list[tuple[str, dict[str, Any]]]) -> None:
+        subs = self.exec_subs
+        watchers = subs.get("*")
+        for account, report in reports:
+            for session in subs.get(account, ()):
+                session.send_report(report)
+            if watchers:
+                for session in watchers:
+                    session.send_report(report)
+
+    def _publish_market(self) -> None:
+        for channel, symbol, message in self.market.flush():
+            subscribers = self.md_subs.get((channel, symbol))
+            if subscribers:
+                deliver(subscribers, message, channel, symbol, self.drop_market_data)
+
+    def _answer_query(self, job: Job) -> None:
+        """A query's answer, then what it sends after the answer (a book snapshot, say)."""
+        after = None
+        try:
+            answer = job.work(self)
+            if isinstance(answer, tuple):
+                answer, after = answer
+            reply = protocol.ok(job.request_id, answer)
+        except RequestError as exc:
+            reply = protocol.error(job.request_id, exc.code, exc.msg)
+        if job.session is not None:
+            job.session.send(reply)
+        if after is not None:
+            after()
+
+    def drop_market_data(self, session: Session, channel: str, symbol: str) -> None:
+        """A client too slow for a market-data stream: unsubscribe it and say so."""
+        self.unsubscribe_market(session, channel, symbol)
+        session.send({"ch": channel, "type": "resync_required", "sym": symbol,
+                      "reason": SLOW_CONSUMER})
+
+    # -- subscriptions (called in the engine task, or where nothing else can interleave) -------
+
+    def subscribe_market(self, session: Session, channel: str, symbol: str) -> None:
+        self.md_subs.setdefault((channel, symbol), set()).add(session)
+        session.md_channels.add((channel, symbol))
+
+    def unsubscribe_market(self, session: Session, channel: str, symbol: str) -> None:
+        self.md_subs.get((channel, symbol), set()).discard(session)
+        session.md_channels.discard((channel, symbol))
+
+    def subscribe_exec(self, session: Session, account: str) -> None:
+        self.exec_subs.setdefault(account, set()).add(session)
+        session.exec_accounts.add(account)
+
+    def unsubscribe_exec(self, session: Session, account: str) -> None:
+        self.exec_subs.get(account, set()).discard(session)
+        session.exec_accounts.discard(account)
+
+    async def missed_reports(self, account: str, after: int, upto: int,
+                             upto_seq: int) -> AsyncIterator[dict[str, Any]]:
+        """The account's reports with after < exec_seq <= upto, re-derived from the ledger
+        (entries 1..upto_seq) through a fresh tracker. O(history)."""
+        tracker = OrderTracker()
+        count = 0
+        async for entry in self.ledger.entries(1, upto_seq):
+            for owner, report in tracker.apply(entry.command, entry.events, entry.origin):
+                if owner == account and after < report["exec_seq"] <= upto:
+                    yield report
+            if tracker.exec_seq.get(account, 0) >= upto:
+                return
+            count += 1
+            if count % 2000 == 0:
+                await asyncio.sleep(0)  # let the venue breathe during a long replay
+
+    # -- sessions ------------------------------------------------------------------------
+
+    def account_bucket(self, account: str) -> TokenBucket:
+        bucket = self.account_buckets.get(account)
+        if bucket is None:
+            config = self.config
+            bucket = TokenBucket(config.order_rate, config.order_burst, time.monotonic())
+            self.account_buckets[account] = bucket
+        return bucket
+
+    async def session_closed(self, session: Session) -> None:
+        """Forget a session; with cancel-on-disconnect, cancel its account's orders."""
+        self.sessions.discard(session)
+        for channel, symbol in list(session.md_channels):
+            self.unsubscribe_market(session, channel, symbol)
+        for account in list(session.exec_accounts):
+            self.unsubscribe_exec(session, account)
+        account = session.account
+        if session.cancel_on_disconnect and account is not None and self.failed is None:
+            await self.cancel_all(account, "cancel_on_disconnect")
+
+    async def cancel_all(self, account: str, why: str) -> None:
+        command = MassCancel(now_us(), account)
+        await self.submit(Job(None, None, command, f"account:{account}/{why}"))
+
+    def arm_deadman(self, account: str, timeout_ms: int) -> int | None:
+        """(Re)arm the account's dead-man's switch; 0 disarms. Returns the trigger time (us)."""
+        handle = self.deadman.pop(account, None)
+        if handle is not None:
+            handle.cancel()
+        if not timeout_ms:
+            return None
+        loop = asyncio.get_running_loop()
+
+        def fire() -> None:
+            self.deadman.pop(account, None)
+            if self.failed is None:
+                loop.create_task(self.cancel_all(account, "cancel_all_after"))
+
+        self.deadman[account] = loop.call_later(timeout_ms / 1000, fire)
+        return now_us() + timeout_ms * 1000
+
+    async def tick(self) -> None:
+        """Once in a while: heartbeats to idle market-data subscribers; GTD expiries due."""
+        now = time.monotonic()
+        beat = None
+        for session in self.sessions:
+            if session.md_channels and now - session.last_md_s >= self.config.heartbeat_s:
+                beat = beat or self.market.heartbeat(now_us())
+                session.last_md_s = now
+                session.send(beat)
+        queue = self.engine.gtd_queue
+        if queue and queue[0][0] <= now_us() and self.queue.empty():
+            await self.submit(Job(None, None, ExpireOrders(now_us()), "venue:clock"))
+
+    def _fail_all(self, jobs: list[Job]) -> None:
+        for job in jobs:
+            if job.session is not None:
+                job.session.send(protocol.error(job.request_id, Code.STATUS_UNKNOWN,
+                                                "the venue stopped before this was durable"))
+        for session in list(self.sessions):
+            session.close(1011, "venue stopped: ledger failure")
+
+
+def now_us() -> int:
+    return time.time_ns() // 1000

@@ -1,0 +1,110 @@
+"""A real venue for gateway tests: a Server on 127.0.0.1 port 0, on a real ledger in tmp_path,
+with the demo instruments and accounts and one API key per demo account."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import inspect
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import pytest
+
+from exchange import demo
+from exchange.client import Client
+from exchange.gateway.config import GatewayConfig
+from exchange.gateway.keys import KeyStore
+from exchange.gateway.server import Server
+
+WHEAT = "WHEAT-M2-CTA-2703"
+PIPE = "PIPE-114X6-A-CTA-2703"
+ASYNC_TEST_TIMEOUT_S = 60
+TEST_CONFIG = GatewayConfig(port=0, ping_interval_s=None, heartbeat_s=0.2)
+
+
+class Venue:
+    """A running test venue: its server, its keys by name, and a client factory."""
+
+    def __init__(self, server: Server, keys: dict[str, str]) -> None:
+        self.server = server
+        self.keys = keys
+        self.clients: list[Client] = []
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    async def client(self, key: str | None = None, encoding: str = "json",
+                     cancel_on_disconnect: bool = False) -> Client:
+        client = await Client.connect(self.url, encoding=encoding)
+        self.clients.append(client)
+        if key is not None:
+            await client.logon(self.keys[key], cancel_on_disconnect=cancel_on_disconnect)
+        return client
+
+
+async def start_venue(path: Path, config: GatewayConfig = TEST_CONFIG,
+                      setup: bool = True) -> Venue:
+    keys_store = KeyStore.beside(path)
+    server = Server(path, config, keys_store)
+    venue = await server.open()
+    if setup and not venue.engine.instruments:
+        await server.setup(demo.setup(1), "operator:test")
+    keys = {}
+    if setup:
+        for spec in demo.ACCOUNTS:
+            keys[spec.account] = keys_store.issue("trader", spec.account, spec.account)
+        keys["operator"] = keys_store.issue("operator", None, "operator")
+        keys["auditor"] = keys_store.issue("auditor", None, "auditor")
+    await server.start()
+    return Venue(server, keys)
+
+
+async def stop_venue(venue: Venue) -> None:
+    for client in venue.clients:
+        try:
+            await asyncio.wait_for(client.close(), 2)
+        except Exception:
+            pass
+    await venue.server.close()
+
+
+@contextlib.asynccontextmanager
+async def open_venue(path: Path, config: GatewayConfig = TEST_CONFIG) -> AsyncIterator[Venue]:
+    running = await start_venue(path, config)
+    try:
+        yield running
+    finally:
+        await stop_venue(running)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    """Run `async def` tests in a fresh event loop, each with a time limit."""
+    if not inspect.iscoroutinefunction(pyfuncitem.obj):
+        return None
+    names = pyfuncitem._fixtureinfo.argnames
+    kwargs = {name: pyfuncitem.funcargs[name] for name in names}
+    asyncio.run(asyncio.wait_for(pyfuncitem.obj(**kwargs), ASYNC_TEST_TIMEOUT_S))
+    return True
+
+
+def with_config(**changes: object) -> GatewayConfig:
+    return dataclasses.replace(TEST_CONFIG, **changes)
+
+
+async def eventually(check: Callable[[], bool | Awaitable[bool]], timeout: float = 5.0) -> None:
+    async with asyncio.timeout(timeout):
+        while True:
+            result = check()
+            if not isinstance(result, bool):
+                result = await result
+            if result:
+                return
+            await asyncio.sleep(0.01)
+
+
+async def next_report(client: Client, timeout: float = 5.0) -> dict:
+    return await asyncio.wait_for(client.exec_reports.get(), timeout)
