@@ -23,6 +23,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
+	$(BIN)/pip install --quiet -e ".[test,bench]"
 	$(BIN)/python -m bench.engine_bench
 
 clean:

@@ -4,15 +4,38 @@ Public surface: `Engine`, the commands, the events, the enums and reason codes, 
 """
 
 from exchange.engine.commands import (
-    AddAccount, AddInstrument, AmendOrder, CancelOrder, Command, ExpireOrders, MassCancel,
-    SetAccountLimits, SetPriceBand, SetTradingState, SubmitOrder,
+    AddAccount,
+    AddInstrument,
+    AmendOrder,
+    CancelOrder,
+    Command,
+    ExpireOrders,
+    MassCancel,
+    SetAccountLimits,
+    SetPriceBand,
+    SetTradingState,
+    SubmitOrder,
 )
 from exchange.engine.engine import Engine
 from exchange.engine.enums import OrdType, Side, StpMode, TimeInForce, TradingState
 from exchange.engine.events import (
-    AccountAdded, AccountLimitsSet, BookChanged, CancelRejected, CommandRejected, Event,
-    InstrumentAdded, MassCanceled, OrderAccepted, OrderCanceled, OrderExpired, OrderRejected,
-    OrderReplaced, OrderRestated, PriceBandSet, TradeExecuted, TradingStateChanged,
+    AccountAdded,
+    AccountLimitsSet,
+    BookChanged,
+    CancelRejected,
+    CommandRejected,
+    Event,
+    InstrumentAdded,
+    MassCanceled,
+    OrderAccepted,
+    OrderCanceled,
+    OrderExpired,
+    OrderRejected,
+    OrderReplaced,
+    OrderRestated,
+    PriceBandSet,
+    TradeExecuted,
+    TradingStateChanged,
 )
 from exchange.engine.reasons import CancelReason, Reject
 

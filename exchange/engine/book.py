@@ -24,8 +24,22 @@ class Order:
     """A live order. `qty` is the total order quantity; `leaves` what remains; cum = qty - leaves."""
 
     __slots__ = (
-        "order_id", "account", "firm", "cl_ord_id", "symbol", "side", "ord_type", "price",
-        "qty", "leaves", "visible", "display_qty", "tif", "expire_at_us", "post_only", "stp",
+        "account",
+        "cl_ord_id",
+        "display_qty",
+        "expire_at_us",
+        "firm",
+        "leaves",
+        "ord_type",
+        "order_id",
+        "post_only",
+        "price",
+        "qty",
+        "side",
+        "stp",
+        "symbol",
+        "tif",
+        "visible",
     )
 
     def __init__(
@@ -82,7 +96,7 @@ class Order:
 class Level:
     """One price on one side: resting orders in time priority and their displayed total."""
 
-    __slots__ = ("price", "orders", "total")
+    __slots__ = ("orders", "price", "total")
 
     def __init__(self, price: int) -> None:
         self.price = price
@@ -104,7 +118,7 @@ class Level:
 class Ladder:
     """One side of a book: levels by price, best first (highest bid, lowest ask)."""
 
-    __slots__ = ("side", "levels", "_keys", "_sign")
+    __slots__ = ("_keys", "_sign", "levels", "side")
 
     def __init__(self, side: Side) -> None:
         self.side = side
@@ -156,7 +170,7 @@ class Ladder:
 class Book:
     """Both sides of one instrument's book."""
 
-    __slots__ = ("symbol", "bids", "asks")
+    __slots__ = ("asks", "bids", "symbol")
 
     def __init__(self, symbol: str) -> None:
         self.symbol = symbol

@@ -13,8 +13,9 @@ Errors: `CodecError` for bytes that are not a record of a known kind (corrupt or
 from __future__ import annotations
 
 import typing
+from collections.abc import Callable
 from enum import IntEnum
-from typing import Any, Callable
+from typing import Any
 
 import msgpack
 

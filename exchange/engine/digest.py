@@ -22,7 +22,7 @@ class Part(Protocol):
 
 
 class StateDigest:
-    __slots__ = ("_parts", "_sum", "_dirty")
+    __slots__ = ("_dirty", "_parts", "_sum")
 
     def __init__(self) -> None:
         self._parts: dict[tuple, int] = {}

@@ -23,22 +23,55 @@ import heapq
 from exchange.engine import validation
 from exchange.engine.book import Book, Ladder, Level, Order
 from exchange.engine.commands import (
-    AddAccount, AddInstrument, AmendOrder, CancelOrder, Command, ExpireOrders, MassCancel,
-    SetAccountLimits, SetPriceBand, SetTradingState, SubmitOrder,
+    AddAccount,
+    AddInstrument,
+    AmendOrder,
+    CancelOrder,
+    Command,
+    ExpireOrders,
+    MassCancel,
+    SetAccountLimits,
+    SetPriceBand,
+    SetTradingState,
+    SubmitOrder,
 )
 from exchange.engine.digest import StateDigest
-from exchange.engine.enums import OrdType, Side, StpMode, TimeInForce, TradingState
+from exchange.engine.enums import OrdType, Side, StpMode, TimeInForce, TradingState, members
 from exchange.engine.events import (
-    AccountAdded, AccountLimitsSet, BookChanged, CancelRejected, CommandRejected, Event,
-    InstrumentAdded, MassCanceled, OrderAccepted, OrderCanceled, OrderExpired, OrderRejected,
-    OrderReplaced, OrderRestated, PriceBandSet, TradeExecuted, TradingStateChanged,
+    AccountAdded,
+    AccountLimitsSet,
+    BookChanged,
+    CancelRejected,
+    CommandRejected,
+    Event,
+    InstrumentAdded,
+    MassCanceled,
+    OrderAccepted,
+    OrderCanceled,
+    OrderExpired,
+    OrderRejected,
+    OrderReplaced,
+    OrderRestated,
+    PriceBandSet,
+    TradeExecuted,
+    TradingStateChanged,
 )
 from exchange.engine.instrument import Account, Instrument
 from exchange.engine.reasons import CancelReason, Reject
 
-_RESTING_TIFS = (TimeInForce.GTC, TimeInForce.DAY, TimeInForce.GTD)
-_STATE_REJECT = {TradingState.HALTED: Reject.MARKET_HALTED, TradingState.CLOSED: Reject.MARKET_CLOSED}
-BUY = Side.BUY
+# Members as module constants: `Enum.MEMBER` is a slow attribute lookup on the hot paths.
+BUY, SELL = Side
+LIMIT, MARKET = OrdType
+GTC, DAY, GTD, IOC, FOK = TimeInForce
+CANCEL_RESTING, CANCEL_INCOMING, CANCEL_BOTH, DECREMENT = StpMode
+OPEN, HALTED, CLOSED = TradingState
+_RESTING_TIFS = (GTC, DAY, GTD)
+# Validated ints to enum members by lookup: Enum.__call__ costs a microsecond.
+_SIDE, _ORD_TYPE, _TIF, _STP = members(Side), members(OrdType), members(TimeInForce), members(StpMode)
+# Events on the hot paths are built with tuple.__new__, skipping the NamedTuple's Python-level
+# __new__ (half the cost of an event); the field order is the class's, as everywhere.
+_new = tuple.__new__
+_STATE_REJECT = {HALTED: Reject.MARKET_HALTED, CLOSED: Reject.MARKET_CLOSED}
 
 
 class Engine:
@@ -57,7 +90,8 @@ class Engine:
         self.gtd_queue: list[tuple[int, int]] = []  # heap of (expire_at_us, order_id), lazy
         self.state_digest = StateDigest()
         self._events: list[Event] = []
-        self._touched: dict[tuple[str, Side, int], int] = {}  # level -> total before the command
+        # levels this command changed: key -> [the level now, its displayed total before]
+        self._touched: dict[tuple[str, Side, int], list] = {}
 
     # -- the one entry point ---------------------------------------------------------------
 
@@ -66,12 +100,12 @@ class Engine:
         self.seq += 1
         self.last_command_seq = self.seq
         self._events = events = []
-        ts = command.ts_us if type(command) in _HANDLERS else None
-        if validation.is_int(ts) and ts > self.now_us:  # the clock never goes back
+        handler = _HANDLERS.get(type(command))
+        ts = command.ts_us if handler is not None else None
+        if type(ts) is int and self.now_us < ts <= validation.INT64_MAX:  # never goes back
             self.now_us = ts
         if self.gtd_queue and self.gtd_queue[0][0] <= self.now_us:
             self._expire_due()
-        handler = _HANDLERS.get(type(command))
         if handler is None:
             self._reject_command(Reject.INVALID_FIELD, f"not a command: {type(command).__name__}")
         else:
@@ -88,45 +122,46 @@ class Engine:
     # -- orders ----------------------------------------------------------------------------
 
     def _submit(self, cmd: SubmitOrder) -> None:
-        reason = validation.submit_fields(cmd) or self._check_order(cmd)
+        reason = validation.submit_fields(cmd)
+        account = self.accounts.get(cmd.account) if reason is None else None
+        instrument = self.instruments.get(cmd.symbol) if account is not None else None
+        if reason is None and instrument is not None and account is not None:
+            reason = self._check_order(cmd, account, instrument)
+        elif reason is None:
+            reason = Reject.UNKNOWN_ACCOUNT if account is None else Reject.UNKNOWN_INSTRUMENT
         if reason is not None:
             self._reject_order(cmd, reason)
             return
-        account = self.accounts[cmd.account]
-        book = self.books[cmd.symbol]
+        assert account is not None and instrument is not None
         order = Order(
             self.next_order_id, cmd.account, account.firm, cmd.cl_ord_id, cmd.symbol,
-            Side(cmd.side), OrdType(cmd.ord_type), cmd.price, cmd.qty, cmd.display_qty,
-            TimeInForce(cmd.tif), cmd.expire_at_us, cmd.post_only, StpMode(cmd.stp),
+            _SIDE[cmd.side], _ORD_TYPE[cmd.ord_type], cmd.price, cmd.qty, cmd.display_qty,
+            _TIF[cmd.tif], cmd.expire_at_us, cmd.post_only, _STP[cmd.stp],
         )
         self.next_order_id += 1
         self.seq += 1
-        self._events.append(OrderAccepted(
+        self._events.append(_new(OrderAccepted, (
             self.seq, self.now_us, order.order_id, order.account, order.cl_ord_id, order.symbol,
             order.side, order.ord_type, order.qty, order.price, order.tif, order.expire_at_us,
             order.post_only, order.display_qty, order.stp,
-        ))
-        limit = order.price if order.ord_type is OrdType.LIMIT else self._market_limit(order)
-        self._match(book, order, limit)
+        )))
+        book = self.books[cmd.symbol]
+        market = order.ord_type is MARKET
+        self._match(book, order, _band_edge(instrument, order.side) if market else order.price)
         if not order.leaves:
             return
-        if order.ord_type is OrdType.LIMIT and order.tif in _RESTING_TIFS:
+        if not market and order.tif in _RESTING_TIFS:
             self._rest(book, order, account)
             return
-        opposite = book.ladder(order.side.opposite)
-        stopped_by_band = order.ord_type is OrdType.MARKET and opposite.best() is not None
+        opposite = book.asks if order.side is BUY else book.bids
+        stopped_by_band = market and opposite.levels
         reason = CancelReason.PRICE_BAND if stopped_by_band else CancelReason.IOC_REMAINDER
         self._canceled(order, order.leaves, reason)
 
-    def _check_order(self, cmd: SubmitOrder) -> Reject | None:
-        """Everything a new order is checked against, in a fixed order; None if it may enter."""
-        account = self.accounts.get(cmd.account)
-        if account is None:
-            return Reject.UNKNOWN_ACCOUNT
-        instrument = self.instruments.get(cmd.symbol)
-        if instrument is None:
-            return Reject.UNKNOWN_INSTRUMENT
-        if instrument.state is not TradingState.OPEN:
+    def _check_order(self, cmd: SubmitOrder, account: Account,
+                     instrument: Instrument) -> Reject | None:
+        """The checks after the field types, in a fixed order; None if the order may enter."""
+        if instrument.state is not OPEN:
             return _STATE_REJECT[instrument.state]
         reason = self._check_terms(cmd, instrument) or _check_limits(
             account, instrument, cmd.side, cmd.qty, cmd.price)
@@ -134,7 +169,7 @@ class Engine:
             return reason
         if cmd.cl_ord_id in account.live_cl_ord_ids:
             return Reject.DUPLICATE_ORDER
-        may_rest = cmd.ord_type == OrdType.LIMIT and cmd.tif in _RESTING_TIFS
+        may_rest = cmd.ord_type == LIMIT and cmd.tif in _RESTING_TIFS
         if may_rest and account.max_open_orders is not None:
             if len(account.open_orders) >= account.max_open_orders:
                 return Reject.ACCOUNT_MAX_OPEN_ORDERS
@@ -146,17 +181,17 @@ class Engine:
             return Reject.QUANTITY_BELOW_MIN
         if cmd.qty > instrument.max_qty:
             return Reject.QUANTITY_ABOVE_MAX
-        if cmd.ord_type == OrdType.LIMIT:
+        if cmd.ord_type == LIMIT:
             reason = self._check_price(cmd.price, instrument)
             if reason is not None:
                 return reason
         elif cmd.price is not None:
             return Reject.INVALID_PRICE
-        elif cmd.tif not in (TimeInForce.IOC, TimeInForce.FOK) or cmd.post_only:
+        elif cmd.tif not in (IOC, FOK) or cmd.post_only:
             return Reject.INVALID_TIF
-        if cmd.post_only and cmd.tif in (TimeInForce.IOC, TimeInForce.FOK):
+        if cmd.post_only and cmd.tif in (IOC, FOK):
             return Reject.INVALID_TIF
-        if (cmd.tif == TimeInForce.GTD) != (cmd.expire_at_us is not None):
+        if (cmd.tif == GTD) != (cmd.expire_at_us is not None):
             return Reject.INVALID_EXPIRE_TIME
         if cmd.expire_at_us is not None and cmd.expire_at_us <= self.now_us:
             return Reject.INVALID_EXPIRE_TIME
@@ -171,35 +206,34 @@ class Engine:
             return Reject.INVALID_PRICE
         if price % instrument.tick_size:
             return Reject.INVALID_PRICE_INCREMENT
-        band = instrument.band_limits()
-        if band is not None and not band[0] <= price <= band[1]:
-            return Reject.PRICE_OUTSIDE_BAND
+        if instrument.band_ticks is not None and instrument.reference_price is not None:
+            low, high = instrument.band_limits()  # type: ignore[misc]
+            if not low <= price <= high:
+                return Reject.PRICE_OUTSIDE_BAND
         return None
 
     def _check_book(self, cmd: SubmitOrder, account: Account,
                     instrument: Instrument) -> Reject | None:
         """Checks against the book at this moment: liquidity, post-only, fill-or-kill."""
-        opposite = self.books[cmd.symbol].ladder(Side(cmd.side).opposite)
+        book = self.books[cmd.symbol]
+        opposite = book.asks if cmd.side == BUY else book.bids
         best = opposite.best()
-        if cmd.ord_type == OrdType.MARKET and best is None:
+        if cmd.ord_type == MARKET and best is None:
             return Reject.NO_LIQUIDITY
         if cmd.post_only and best is not None and _crosses(cmd.side, cmd.price, best.price):
             return Reject.WOULD_TAKE
-        if cmd.tif == TimeInForce.FOK:
-            limit = cmd.price if cmd.ord_type == OrdType.LIMIT else _band_edge(instrument, cmd.side)
+        if cmd.tif == FOK:
+            limit = cmd.price if cmd.ord_type == LIMIT else _band_edge(instrument, cmd.side)
             if not _fillable(opposite, cmd.side, limit, cmd.qty, account.firm, cmd.stp):
                 return Reject.FOK_NOT_FILLABLE
         return None
-
-    def _market_limit(self, order: Order) -> int | None:
-        return _band_edge(self.instruments[order.symbol], order.side)
 
     def _match(self, book: Book, taker: Order, limit: int | None) -> None:
         """Trade `taker` against the opposite side, best price first, up to `limit` (None: no
         limit). Ends when the taker is done, the side is empty or past the limit, or a
         self-trade rule cancels the taker. The one loop that reads top to bottom."""
-        ladder = book.ladder(taker.side.opposite)
         buying = taker.side is BUY
+        ladder = book.asks if buying else book.bids
         symbol = book.symbol
         events = self._events
         while taker.leaves:
@@ -217,17 +251,17 @@ class Engine:
                     if not self._prevent_self_trade(ladder, level, maker, taker):
                         break
                     continue
-                qty = taker.leaves if taker.leaves < maker.visible else maker.visible
+                qty = min(maker.visible, taker.leaves)
                 maker.visible -= qty
                 maker.leaves -= qty
                 level.total -= qty
                 taker.leaves -= qty
                 self.seq += 1
-                events.append(TradeExecuted(
+                events.append(_new(TradeExecuted, (
                     self.seq, self.now_us, self.next_trade_id, symbol, price, qty, taker.side,
                     maker.order_id, maker.account, maker.leaves,
                     taker.order_id, taker.account, taker.leaves,
-                ))
+                )))
                 self.next_trade_id += 1
                 if maker.visible:
                     continue
@@ -244,7 +278,7 @@ class Engine:
     def _prevent_self_trade(self, ladder: Ladder, level: Level, maker: Order, taker: Order) -> bool:
         """Apply the taker's STP mode to a same-firm maker; False when the taker is done."""
         mode = taker.stp
-        if mode is StpMode.DECREMENT:
+        if mode is DECREMENT:
             overlap = min(taker.leaves, maker.leaves)
             taker.leaves -= overlap
             if overlap < maker.leaves:
@@ -260,9 +294,9 @@ class Engine:
                 return True
             self._canceled(taker, overlap, CancelReason.STP_DECREMENT)
             return False
-        if mode is not StpMode.CANCEL_INCOMING:
+        if mode is not CANCEL_INCOMING:
             self._remove_resting(level, maker, maker.leaves, CancelReason.STP_RESTING)
-        if mode is StpMode.CANCEL_RESTING:
+        if mode is CANCEL_RESTING:
             return True
         self._canceled(taker, taker.leaves, CancelReason.STP_INCOMING)
         taker.leaves = 0
@@ -271,7 +305,8 @@ class Engine:
     def _rest(self, book: Book, order: Order, account: Account) -> None:
         """Put a live order at the back of its level and into every index."""
         order.refill()
-        level = book.ladder(order.side).level_for(order.price)  # type: ignore[arg-type]
+        ladder = book.bids if order.side is BUY else book.asks
+        level = ladder.level_for(order.price)  # type: ignore[arg-type]
         self._touch(book.symbol, order.side, level)
         level.append(order)
         self.orders[order.order_id] = order
@@ -359,7 +394,7 @@ class Engine:
 
     def _check_amend(self, cmd: AmendOrder, order: Order, instrument: Instrument,
                      account: Account) -> Reject | None:
-        if instrument.state is not TradingState.OPEN:
+        if instrument.state is not OPEN:
             return _STATE_REJECT[instrument.state]
         if cmd.qty > instrument.max_qty:
             return Reject.QUANTITY_ABOVE_MAX
@@ -390,11 +425,13 @@ class Engine:
         if reason is not None or account is None:
             self._reject_command(reason or Reject.UNKNOWN_ACCOUNT, f"mass cancel {cmd.account!r}")
             return
-        doomed = [
+        # In entry order, which is order-id order: an amend re-inserts an order into
+        # `open_orders`, and a loaded snapshot fills it in book order.
+        doomed = sorted((
             order for order in account.open_orders.values()
             if (cmd.symbol is None or order.symbol == cmd.symbol)  # type: ignore[attr-defined]
             and (cmd.side is None or order.side == cmd.side)  # type: ignore[attr-defined]
-        ]
+        ), key=lambda order: order.order_id)  # type: ignore[attr-defined]
         side = None if cmd.side is None else Side(cmd.side)
         self.seq += 1
         self._events.append(MassCanceled(
@@ -442,9 +479,9 @@ class Engine:
         self.state_digest.mark(("instrument", cmd.symbol), instrument)
         self.seq += 1
         self._events.append(TradingStateChanged(self.seq, self.now_us, cmd.symbol, state))
-        if state is TradingState.CLOSED:
+        if state is CLOSED:
             book = self.books[cmd.symbol]
-            for order in [o for o in book.orders() if o.tif is TimeInForce.DAY]:
+            for order in [o for o in book.orders() if o.tif is DAY]:
                 self._expire(order)
 
     def _set_price_band(self, cmd: SetPriceBand) -> None:
@@ -503,26 +540,33 @@ class Engine:
     # -- events ----------------------------------------------------------------------------
 
     def _touch(self, symbol: str, side: Side, level: Level) -> None:
-        """Note a level about to change, with its displayed total before the command."""
+        """Note a level about to change, with its displayed total before the command. A level
+        emptied and made anew in one command keeps its first `before` and follows the new one."""
         key = (symbol, side, level.price)
-        if key not in self._touched:
-            self._touched[key] = level.total
+        seen = self._touched.get(key)
+        if seen is None:
+            self._touched[key] = [level, level.total]
+        else:
+            seen[0] = level
 
     def _publish_book_changes(self) -> None:
+        """One BookChanged per touched level whose total moved; mark all for the digest.
+        (A level that was dropped is empty: only empty levels are ever dropped.)"""
         touched, self._touched = self._touched, {}
-        for key, before in touched.items():
-            symbol, side, price = key
-            level = self.books[symbol].ladder(side).levels.get(price)
-            self.state_digest.mark(key, level)
-            total = 0 if level is None else level.total
+        mark = self.state_digest.mark
+        events = self._events
+        for key, (level, before) in touched.items():
+            live = level if level.orders else None
+            mark(key, live)
+            total = level.total if live is not None else 0
             if total != before:
                 self.seq += 1
-                self._events.append(BookChanged(self.seq, self.now_us, symbol, side, price, total))
+                events.append(_new(BookChanged, (self.seq, self.now_us, *key, total)))
 
     def _canceled(self, order: Order, qty: int, reason: CancelReason) -> None:
         self.seq += 1
-        self._events.append(OrderCanceled(
-            self.seq, self.now_us, order.order_id, order.account, order.symbol, qty, reason))
+        self._events.append(_new(OrderCanceled, (
+            self.seq, self.now_us, order.order_id, order.account, order.symbol, qty, reason)))
 
     def _restated(self, order: Order, reason: CancelReason) -> None:
         self.seq += 1
@@ -621,7 +665,7 @@ def _fillable(ladder: Ladder, side: Side | int, limit: int | None, qty: int, fir
         same_firm_ahead = False
         for order in level.orders.values():
             if order.firm == firm:
-                if stp != StpMode.CANCEL_RESTING:
+                if stp != CANCEL_RESTING:
                     same_firm_ahead = True
                     break
                 continue

@@ -44,3 +44,8 @@ class TradingState(IntEnum):
     OPEN = 1  # orders, amends and cancels
     HALTED = 2  # cancels only
     CLOSED = 3  # cancels only; DAY orders expire on entering it
+
+
+def members(enum: type[IntEnum]) -> dict[int, IntEnum]:
+    """value -> member, for turning a validated int into its enum without Enum.__call__'s cost."""
+    return {member.value: member for member in enum}

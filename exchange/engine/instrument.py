@@ -18,8 +18,16 @@ INT64_MAX = 2**63 - 1
 
 
 class Instrument:
-    __slots__ = ("spec", "symbol", "tick_size", "min_qty", "max_qty", "state",
-                 "reference_price", "band_ticks")
+    __slots__ = (
+        "band_ticks",
+        "max_qty",
+        "min_qty",
+        "reference_price",
+        "spec",
+        "state",
+        "symbol",
+        "tick_size",
+    )
 
     def __init__(self, spec: AddInstrument) -> None:
         self.spec = spec
@@ -43,10 +51,17 @@ class Instrument:
 
 
 class Account:
-    """A trading account of a firm, its limits, and its live orders (in entry order)."""
+    """A trading account of a firm, its limits, and its live orders (in no particular order)."""
 
-    __slots__ = ("account", "firm", "max_order_qty", "max_order_notional", "max_open_orders",
-                 "open_orders", "live_cl_ord_ids")
+    __slots__ = (
+        "account",
+        "firm",
+        "live_cl_ord_ids",
+        "max_open_orders",
+        "max_order_notional",
+        "max_order_qty",
+        "open_orders",
+    )
 
     def __init__(self, spec: AddAccount) -> None:
         self.account = spec.account

@@ -11,8 +11,15 @@ from __future__ import annotations
 from typing import Any
 
 from exchange.engine.commands import (
-    AddAccount, AddInstrument, AmendOrder, CancelOrder, MassCancel, SetAccountLimits,
-    SetPriceBand, SetTradingState, SubmitOrder,
+    AddAccount,
+    AddInstrument,
+    AmendOrder,
+    CancelOrder,
+    MassCancel,
+    SetAccountLimits,
+    SetPriceBand,
+    SetTradingState,
+    SubmitOrder,
 )
 from exchange.engine.enums import OrdType, Side, StpMode, TimeInForce, TradingState
 from exchange.engine.reasons import Reject
@@ -44,18 +51,27 @@ def _member(value: Any, enum: type) -> bool:
 
 
 def submit_fields(cmd: SubmitOrder) -> Reject | None:
-    if not (is_int(cmd.ts_us) and is_name(cmd.account) and is_name(cmd.cl_ord_id)
-            and is_name(cmd.symbol) and _member(cmd.side, Side)
-            and _member(cmd.ord_type, OrdType) and _member(cmd.tif, TimeInForce)
-            and _member(cmd.stp, StpMode) and type(cmd.post_only) is bool):
+    # Written out flat: this runs for every order, and each call here costs.
+    (ts_us, account, cl_ord_id, symbol, side, qty, price, ord_type, tif, expire_at_us, post_only,
+     display_qty, stp) = cmd
+    if not (type(ts_us) is int and type(account) is str and type(cl_ord_id) is str
+            and type(symbol) is str and type(post_only) is bool
+            and 0 < len(account) <= MAX_ID_LENGTH and 0 < len(cl_ord_id) <= MAX_ID_LENGTH
+            and 0 < len(symbol) <= MAX_ID_LENGTH
+            and account.isprintable() and cl_ord_id.isprintable() and symbol.isprintable()
+            and (type(side) is Side or _member(side, Side))
+            and (type(ord_type) is OrdType or _member(ord_type, OrdType))
+            and (type(tif) is TimeInForce or _member(tif, TimeInForce))
+            and (type(stp) is StpMode or _member(stp, StpMode))
+            and -INT64_MAX <= ts_us <= INT64_MAX):
         return Reject.INVALID_FIELD
-    if not is_int(cmd.qty) or cmd.qty <= 0:
+    if type(qty) is not int or not 0 < qty <= INT64_MAX:
         return Reject.INVALID_QUANTITY
-    if not _opt_int(cmd.price):
+    if price is not None and (type(price) is not int or not -INT64_MAX <= price <= INT64_MAX):
         return Reject.INVALID_PRICE
-    if not _opt_int(cmd.expire_at_us):
+    if not _opt_int(expire_at_us):
         return Reject.INVALID_EXPIRE_TIME
-    if not _opt_positive(cmd.display_qty):
+    if not _opt_positive(display_qty):
         return Reject.INVALID_DISPLAY_QTY
     return None
 
