@@ -33,6 +33,10 @@ KINDS: dict[int, type] = {
     108: c.SetPriceBand,
     109: c.AddAccount,
     110: c.SetAccountLimits,
+    111: c.SetCreditLimit,
+    112: c.SetKillSwitch,
+    113: c.BustTrade,
+    114: c.StartTradingDay,
     201: e.OrderAccepted,
     202: e.OrderRejected,
     203: e.TradeExecuted,
@@ -49,6 +53,10 @@ KINDS: dict[int, type] = {
     214: e.AccountAdded,
     215: e.AccountLimitsSet,
     216: e.BookChanged,
+    217: e.CreditLimitSet,
+    218: e.KillSwitchSet,
+    219: e.TradeBusted,
+    220: e.TradingDayStarted,
 }
 KIND_OF: dict[type, int] = {cls: kind for kind, cls in KINDS.items()}
 

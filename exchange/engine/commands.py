@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from exchange.engine.enums import OrdType, Side, StpMode, TimeInForce, TradingState
+from exchange.engine.reasons import CancelReason
 
 
 class SubmitOrder(NamedTuple):
@@ -56,10 +57,15 @@ class AmendOrder(NamedTuple):
 
 
 class MassCancel(NamedTuple):
+    """Cancel the account's live orders, optionally of one instrument and/or side. `reason` says
+    who asked: the trader (MASS_CANCEL), the gateway (DISCONNECT, DEAD_MANS_SWITCH) or an
+    operator (OPERATOR)."""
+
     ts_us: int
     account: str
     symbol: str | None = None
     side: Side | None = None
+    reason: CancelReason = CancelReason.MASS_CANCEL
 
 
 class ExpireOrders(NamedTuple):
@@ -116,6 +122,41 @@ class SetAccountLimits(NamedTuple):
     max_open_orders: int | None = None
 
 
+class SetCreditLimit(NamedTuple):
+    """A firm's credit limit: open buy notional plus net bought notional since the trading day
+    started may not pass it (price units x lots; None: no limit)."""
+
+    ts_us: int
+    firm: str
+    credit_limit: int | None
+
+
+class SetKillSwitch(NamedTuple):
+    """Engage (cancel every live order, refuse new orders and amends) or release the kill switch
+    of a firm (`scope` "firm") or of one account (`scope` "account")."""
+
+    ts_us: int
+    scope: str
+    name: str
+    engaged: bool
+
+
+class BustTrade(NamedTuple):
+    """Record that a trade of the current trading day is canceled. No book changes; the firms'
+    net bought notional is given back."""
+
+    ts_us: int
+    trade_id: int
+    reason: str
+
+
+class StartTradingDay(NamedTuple):
+    """A new trading day: every firm's net bought notional starts again at zero, and the
+    previous day's trades can no longer be busted."""
+
+    ts_us: int
+
+
 Command = (
     SubmitOrder
     | CancelOrder
@@ -127,6 +168,10 @@ Command = (
     | SetPriceBand
     | AddAccount
     | SetAccountLimits
+    | SetCreditLimit
+    | SetKillSwitch
+    | BustTrade
+    | StartTradingDay
 )
 
 COMMAND_TYPES: tuple[type, ...] = (
@@ -140,4 +185,8 @@ COMMAND_TYPES: tuple[type, ...] = (
     SetPriceBand,
     AddAccount,
     SetAccountLimits,
+    SetCreditLimit,
+    SetKillSwitch,
+    BustTrade,
+    StartTradingDay,
 )

@@ -26,25 +26,26 @@ from exchange.engine.commands import (
     AddAccount,
     AddInstrument,
     AmendOrder,
+    BustTrade,
     CancelOrder,
     Command,
     ExpireOrders,
     MassCancel,
     SetAccountLimits,
+    SetCreditLimit,
+    SetKillSwitch,
     SetPriceBand,
     SetTradingState,
+    StartTradingDay,
     SubmitOrder,
 )
 from exchange.engine.digest import StateDigest
 from exchange.engine.enums import OrdType, Side, StpMode, TimeInForce, TradingState, members
 from exchange.engine.events import (
-    AccountAdded,
-    AccountLimitsSet,
     BookChanged,
     CancelRejected,
     CommandRejected,
     Event,
-    InstrumentAdded,
     MassCanceled,
     OrderAccepted,
     OrderCanceled,
@@ -52,12 +53,11 @@ from exchange.engine.events import (
     OrderRejected,
     OrderReplaced,
     OrderRestated,
-    PriceBandSet,
     TradeExecuted,
-    TradingStateChanged,
 )
-from exchange.engine.instrument import Account, Instrument
+from exchange.engine.instrument import Account, Firm, Instrument
 from exchange.engine.reasons import CancelReason, Reject
+from exchange.engine.venue import VenueCommands
 
 # Members as module constants: `Enum.MEMBER` is a slow attribute lookup on the hot paths.
 BUY, SELL = Side
@@ -74,7 +74,7 @@ _new = tuple.__new__
 _STATE_REJECT = {HALTED: Reject.MARKET_HALTED, CLOSED: Reject.MARKET_CLOSED}
 
 
-class Engine:
+class Engine(VenueCommands):
     """All instruments, books, accounts and live orders of one venue."""
 
     def __init__(self) -> None:
@@ -87,6 +87,10 @@ class Engine:
         self.books: dict[str, Book] = {}
         self.accounts: dict[str, Account] = {}
         self.orders: dict[int, Order] = {}
+        self.firms: dict[str, Firm] = {}
+        # the trading day's trades, for busts: trade_id -> (symbol, price, qty, buyer, seller)
+        self.day_trades: dict[int, tuple[str, int, int, str, str]] = {}
+        self.busted: set[int] = set()
         self.gtd_queue: list[tuple[int, int]] = []  # heap of (expire_at_us, order_id), lazy
         self.state_digest = StateDigest()
         self._events: list[Event] = []
@@ -116,7 +120,10 @@ class Engine:
 
     def digest(self) -> str:
         """SHA-256 (hex) of the canonical state. Incremental: costs O(what changed since)."""
-        header = (self.seq, self.now_us, self.next_order_id, self.next_trade_id)
+        firms = tuple(firm.canonical() for firm in self.firms.values())
+        trades = (len(self.day_trades), min(self.day_trades, default=0),
+                  max(self.day_trades, default=0), tuple(sorted(self.busted)))
+        header = (self.seq, self.now_us, self.next_order_id, self.next_trade_id, firms, trades)
         return self.state_digest.value(header)
 
     # -- orders ----------------------------------------------------------------------------
@@ -161,10 +168,13 @@ class Engine:
     def _check_order(self, cmd: SubmitOrder, account: Account,
                      instrument: Instrument) -> Reject | None:
         """The checks after the field types, in a fixed order; None if the order may enter."""
+        if account.blocked or self.firms[account.firm].blocked:
+            return Reject.BLOCKED
         if instrument.state is not OPEN:
             return _STATE_REJECT[instrument.state]
-        reason = self._check_terms(cmd, instrument) or _check_limits(
-            account, instrument, cmd.side, cmd.qty, cmd.price)
+        reason = (self._check_terms(cmd, instrument)
+                  or _check_limits(account, instrument, cmd.side, cmd.qty, cmd.price)
+                  or self._check_credit(account, instrument, cmd.side, cmd.price, cmd.qty))
         if reason is not None:
             return reason
         if cmd.cl_ord_id in account.live_cl_ord_ids:
@@ -199,6 +209,23 @@ class Engine:
             if cmd.display_qty > cmd.qty or cmd.tif not in _RESTING_TIFS:
                 return Reject.INVALID_DISPLAY_QTY
         return None
+
+    def _check_credit(self, account: Account, instrument: Instrument, side: Side | int,
+                      price: int | None, qty: int, replacing: Order | None = None) -> Reject | None:
+        """A buy may not take the firm's open buy notional plus its net bought notional past
+        its credit limit. A market buy is priced at the band's edge; with no band it cannot be
+        bounded, so a firm with a limit may not send one. Cost: O(the firm's open orders)."""
+        firm = self.firms[account.firm]
+        if side != BUY or firm.credit_limit is None:
+            return None
+        if price is None:
+            price = _band_edge(instrument, BUY)
+            if price is None:
+                return Reject.CREDIT_LIMIT
+        exposure = firm.open_buy_notional() + firm.net_bought + price * qty
+        if replacing is not None:
+            exposure -= replacing.price * replacing.leaves  # type: ignore[operator]
+        return Reject.CREDIT_LIMIT if exposure > firm.credit_limit else None
 
     @staticmethod
     def _check_price(price: int | None, instrument: Instrument) -> Reject | None:
@@ -236,6 +263,7 @@ class Engine:
         ladder = book.asks if buying else book.bids
         symbol = book.symbol
         events = self._events
+        firms = self.firms
         while taker.leaves:
             level = ladder.best()
             if level is None:
@@ -262,7 +290,12 @@ class Engine:
                     maker.order_id, maker.account, maker.leaves,
                     taker.order_id, taker.account, taker.leaves,
                 )))
+                self.day_trades[self.next_trade_id] = (
+                    (symbol, price, qty, taker.account, maker.account) if buying
+                    else (symbol, price, qty, maker.account, taker.account))
                 self.next_trade_id += 1
+                firms[taker.firm].net_bought += price * qty if buying else -price * qty
+                firms[maker.firm].net_bought -= price * qty if buying else -price * qty
                 if maker.visible:
                     continue
                 if maker.leaves:  # iceberg: next slice, at the back of the level
@@ -394,15 +427,21 @@ class Engine:
 
     def _check_amend(self, cmd: AmendOrder, order: Order, instrument: Instrument,
                      account: Account) -> Reject | None:
+        if account.blocked or self.firms[account.firm].blocked:
+            return Reject.BLOCKED
         if instrument.state is not OPEN:
             return _STATE_REJECT[instrument.state]
         if cmd.qty > instrument.max_qty:
             return Reject.QUANTITY_ABOVE_MAX
         if cmd.qty > order.cum_qty and cmd.qty < instrument.min_qty:
             return Reject.QUANTITY_BELOW_MIN
-        reason = self._check_price(cmd.price, instrument)
-        if reason is None:
-            reason = _check_limits(account, instrument, order.side, cmd.qty, cmd.price)
+        new_leaves = max(cmd.qty - order.cum_qty, 0)
+        adds_exposure = cmd.price * new_leaves > order.price * order.leaves  # type: ignore[operator]
+        reason = (self._check_price(cmd.price, instrument)
+                  or _check_limits(account, instrument, order.side, cmd.qty, cmd.price)
+                  or (adds_exposure and self._check_credit(
+                      account, instrument, order.side, cmd.price, new_leaves, replacing=order))
+                  or None)
         if reason is not None:
             return reason
         new_id = cmd.cl_ord_id
@@ -425,20 +464,16 @@ class Engine:
         if reason is not None or account is None:
             self._reject_command(reason or Reject.UNKNOWN_ACCOUNT, f"mass cancel {cmd.account!r}")
             return
-        # In entry order, which is order-id order: an amend re-inserts an order into
-        # `open_orders`, and a loaded snapshot fills it in book order.
-        doomed = sorted((
-            order for order in account.open_orders.values()
-            if (cmd.symbol is None or order.symbol == cmd.symbol)  # type: ignore[attr-defined]
-            and (cmd.side is None or order.side == cmd.side)  # type: ignore[attr-defined]
-        ), key=lambda order: order.order_id)  # type: ignore[attr-defined]
+        doomed = [
+            order for order in self._orders_of([account])
+            if (cmd.symbol is None or order.symbol == cmd.symbol)
+            and (cmd.side is None or order.side == cmd.side)
+        ]
         side = None if cmd.side is None else Side(cmd.side)
-        self.seq += 1
-        self._events.append(MassCanceled(
-            self.seq, self.now_us, cmd.account, cmd.symbol, side, len(doomed)))
+        self._emit(MassCanceled, cmd.account, cmd.symbol, side, len(doomed))
         for order in doomed:
-            self._take_out(order)  # type: ignore[arg-type]
-            self._canceled(order, order.leaves, CancelReason.MASS_CANCEL)  # type: ignore[attr-defined]
+            self._take_out(order)
+            self._canceled(order, order.leaves, CancelReason(cmd.reason))
 
     def _expire_due(self) -> None:
         """Expire GTD orders whose time is at or before the engine clock, earliest first."""
@@ -455,84 +490,12 @@ class Engine:
         self._events.append(OrderExpired(
             self.seq, self.now_us, order.order_id, order.account, order.symbol, order.leaves))
 
-    # -- operator commands -----------------------------------------------------------------
+    # -- time ----------------------------------------------------------------------------
 
-    def _add_instrument(self, cmd: AddInstrument) -> None:
-        reason = validation.instrument_spec(cmd)
-        if reason is None and cmd.symbol in self.instruments:
-            reason = Reject.DUPLICATE_INSTRUMENT
-        if reason is not None:
-            self._reject_command(reason, f"add instrument {cmd.symbol!r}")
-            return
-        spec = cmd._replace(state=TradingState(cmd.state))
-        self.instruments[cmd.symbol] = instrument = Instrument(spec)
-        self.books[cmd.symbol] = Book(cmd.symbol)
-        self.state_digest.mark(("instrument", cmd.symbol), instrument)
-        self.seq += 1
-        self._events.append(InstrumentAdded(self.seq, self.now_us, cmd.symbol))
-
-    def _set_trading_state(self, cmd: SetTradingState) -> None:
-        instrument = self._instrument_for(cmd, validation.trading_state_fields(cmd))
-        if instrument is None:
-            return
-        instrument.state = state = TradingState(cmd.state)
-        self.state_digest.mark(("instrument", cmd.symbol), instrument)
-        self.seq += 1
-        self._events.append(TradingStateChanged(self.seq, self.now_us, cmd.symbol, state))
-        if state is CLOSED:
-            book = self.books[cmd.symbol]
-            for order in [o for o in book.orders() if o.tif is DAY]:
-                self._expire(order)
-
-    def _set_price_band(self, cmd: SetPriceBand) -> None:
-        reason = validation.price_band_fields(cmd)
-        instrument = self._instrument_for(cmd, reason)
-        if instrument is None:
-            return
-        reason = validation.band_fields(cmd.reference_price, cmd.band_ticks, instrument.tick_size)
-        if reason is not None:
-            self._reject_command(reason, f"price band {cmd.symbol!r}")
-            return
-        instrument.reference_price = cmd.reference_price
-        instrument.band_ticks = cmd.band_ticks
-        self.state_digest.mark(("instrument", cmd.symbol), instrument)
-        self.seq += 1
-        self._events.append(PriceBandSet(
-            self.seq, self.now_us, cmd.symbol, cmd.reference_price, cmd.band_ticks))
-
-    def _instrument_for(self, cmd: SetTradingState | SetPriceBand,
-                        reason: Reject | None) -> Instrument | None:
-        instrument = None if reason else self.instruments.get(cmd.symbol)
-        if instrument is None:
-            self._reject_command(reason or Reject.UNKNOWN_INSTRUMENT, f"symbol {cmd.symbol!r}")
-        return instrument
-
-    def _add_account(self, cmd: AddAccount) -> None:
-        reason = validation.account_fields(cmd)
-        if reason is None and cmd.account in self.accounts:
-            reason = Reject.DUPLICATE_ACCOUNT
-        if reason is not None:
-            self._reject_command(reason, f"add account {cmd.account!r}")
-            return
-        self.accounts[cmd.account] = account = Account(cmd)
-        self.state_digest.mark(("account", cmd.account), account)
-        self.seq += 1
-        self._events.append(AccountAdded(self.seq, self.now_us, cmd.account, cmd.firm))
-
-    def _set_account_limits(self, cmd: SetAccountLimits) -> None:
-        reason = validation.account_fields(cmd)
-        account = None if reason else self.accounts.get(cmd.account)
-        if account is None:
-            self._reject_command(reason or Reject.UNKNOWN_ACCOUNT, f"account {cmd.account!r}")
-            return
-        account.max_order_qty = cmd.max_order_qty
-        account.max_order_notional = cmd.max_order_notional
-        account.max_open_orders = cmd.max_open_orders
-        self.state_digest.mark(("account", cmd.account), account)
-        self.seq += 1
-        self._events.append(AccountLimitsSet(
-            self.seq, self.now_us, cmd.account, cmd.max_order_qty, cmd.max_order_notional,
-            cmd.max_open_orders))
+    def _orders_of(self, accounts: list[Account]) -> list[Order]:
+        """The live orders of these accounts, in order-id (entry) order."""
+        found = [order for account in accounts for order in account.open_orders.values()]
+        return sorted(found, key=lambda order: order.order_id)  # type: ignore[attr-defined]
 
     def _expire_orders(self, cmd: ExpireOrders) -> None:
         """Nothing beyond what `apply` already did: advancing the clock expires what is due."""
@@ -562,6 +525,11 @@ class Engine:
             if total != before:
                 self.seq += 1
                 events.append(_new(BookChanged, (self.seq, self.now_us, *key, total)))
+
+    def _emit(self, event_type: type, *fields: object) -> None:
+        """Append an event of `event_type` with the next seq, the clock, then `fields`."""
+        self.seq += 1
+        self._events.append(_new(event_type, (self.seq, self.now_us, *fields)))
 
     def _canceled(self, order: Order, qty: int, reason: CancelReason) -> None:
         self.seq += 1
@@ -616,6 +584,11 @@ class Engine:
                 assert self.orders[order_id] is order and order.account == name  # type: ignore[attr-defined]
             assert {o.cl_ord_id: i for i, o in account.open_orders.items()} == account.live_cl_ord_ids  # type: ignore[attr-defined]
         assert sum(len(a.open_orders) for a in self.accounts.values()) == len(self.orders)
+        for name, firm in self.firms.items():
+            assert firm.name == name and all(a.firm == name for a in firm.accounts)
+        assert sorted(a.account for f in self.firms.values() for a in f.accounts) == sorted(
+            self.accounts)
+        assert self.busted <= self.day_trades.keys()
         queued = {order_id for _, order_id in self.gtd_queue}
         assert all(o.order_id in queued for o in self.orders.values() if o.expire_at_us is not None)
         assert all(o.expire_at_us > self.now_us for o in self.orders.values()  # type: ignore[operator]
@@ -696,4 +669,8 @@ _HANDLERS = {
     SetPriceBand: Engine._set_price_band,
     AddAccount: Engine._add_account,
     SetAccountLimits: Engine._set_account_limits,
+    SetCreditLimit: Engine._set_credit_limit,
+    SetKillSwitch: Engine._set_kill_switch,
+    BustTrade: Engine._bust_trade,
+    StartTradingDay: Engine._start_trading_day,
 }

@@ -172,6 +172,41 @@ class AccountLimitsSet(NamedTuple):
     max_open_orders: int | None
 
 
+class CreditLimitSet(NamedTuple):
+    seq: int
+    ts_us: int
+    firm: str
+    credit_limit: int | None
+
+
+class KillSwitchSet(NamedTuple):
+    """Followed, when engaged, by OrderCanceled(KILL_SWITCH) for each live order it holds."""
+
+    seq: int
+    ts_us: int
+    scope: str
+    name: str
+    engaged: bool
+    canceled: int
+
+
+class TradeBusted(NamedTuple):
+    seq: int
+    ts_us: int
+    trade_id: int
+    symbol: str
+    price: int
+    qty: int
+    buy_account: str
+    sell_account: str
+    reason: str
+
+
+class TradingDayStarted(NamedTuple):
+    seq: int
+    ts_us: int
+
+
 class BookChanged(NamedTuple):
     seq: int
     ts_us: int
@@ -198,6 +233,10 @@ Event = (
     | AccountAdded
     | AccountLimitsSet
     | BookChanged
+    | CreditLimitSet
+    | KillSwitchSet
+    | TradeBusted
+    | TradingDayStarted
 )
 
 EVENT_TYPES: tuple[type, ...] = (
@@ -217,4 +256,8 @@ EVENT_TYPES: tuple[type, ...] = (
     AccountAdded,
     AccountLimitsSet,
     BookChanged,
+    CreditLimitSet,
+    KillSwitchSet,
+    TradeBusted,
+    TradingDayStarted,
 )

@@ -1,4 +1,4 @@
-"""Instruments and accounts as the engine holds them, and the decimal edge of prices.
+"""Instruments, firms and accounts as the engine holds them, and the decimal edge of prices.
 
 An instrument is a standardized lot: a grade of a commodity, delivered at a place in a period.
 Inside the engine its prices are integers in price units of 10**-price_decimals (currency per
@@ -55,6 +55,7 @@ class Account:
 
     __slots__ = (
         "account",
+        "blocked",
         "firm",
         "live_cl_ord_ids",
         "max_open_orders",
@@ -71,10 +72,37 @@ class Account:
         self.max_open_orders = spec.max_open_orders
         self.open_orders: dict[int, object] = {}  # order_id -> Order
         self.live_cl_ord_ids: dict[str, int] = {}  # cl_ord_id -> order_id
+        self.blocked = False  # kill switch
 
     def canonical(self) -> tuple:
         return (self.account, self.firm, self.max_order_qty, self.max_order_notional,
-                self.max_open_orders)
+                self.max_open_orders, self.blocked)
+
+
+class Firm:
+    """A member firm: its accounts, credit limit, kill switch, and the day's net bought notional
+    (bought minus sold, price units x lots, since the trading day started)."""
+
+    __slots__ = ("accounts", "blocked", "credit_limit", "name", "net_bought")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.accounts: list[Account] = []
+        self.credit_limit: int | None = None
+        self.net_bought = 0
+        self.blocked = False
+
+    def open_buy_notional(self) -> int:
+        """Sum of price x leaves over the firm's resting buy orders. O(its open orders)."""
+        return sum(
+            order.price * order.leaves  # type: ignore[attr-defined]
+            for account in self.accounts
+            for order in account.open_orders.values()
+            if order.side == 1  # type: ignore[attr-defined]
+        )
+
+    def canonical(self) -> tuple:
+        return (self.name, self.credit_limit, self.net_bought, self.blocked)
 
 
 _DECIMAL = re.compile(r"(-?)(\d{1,19})(?:\.(\d+))?")

@@ -36,6 +36,8 @@ class Reject(IntEnum):
     ACCOUNT_MAX_ORDER_QTY = 400
     ACCOUNT_MAX_NOTIONAL = 401
     ACCOUNT_MAX_OPEN_ORDERS = 402
+    CREDIT_LIMIT = 403  # the firm's open buy plus net bought notional would pass its limit
+    BLOCKED = 404  # a kill switch holds the account or its firm
     # 5xx: the book at the moment of entry
     NO_LIQUIDITY = 500
     WOULD_TAKE = 501
@@ -43,6 +45,10 @@ class Reject(IntEnum):
     # 6xx: cancels and amends
     UNKNOWN_ORDER = 600
     AMEND_NO_CHANGE = 601
+    # 7xx: operator commands on firms and trades
+    UNKNOWN_FIRM = 700
+    UNKNOWN_TRADE = 701
+    TRADE_ALREADY_BUSTED = 702
 
 
 class CancelReason(IntEnum):
@@ -56,6 +62,10 @@ class CancelReason(IntEnum):
     AMENDED_BELOW_FILLED = 6
     PRICE_BAND = 7  # a market order's remainder at the band's edge
     STP_DECREMENT = 8  # reduced to nothing by a decrementing self-trade
+    DISCONNECT = 9  # cancel-on-disconnect (a mass cancel the gateway sends)
+    DEAD_MANS_SWITCH = 10  # cancel_all_after ran out (a mass cancel the gateway sends)
+    KILL_SWITCH = 11  # an operator engaged the kill switch of the account or its firm
+    OPERATOR = 12  # an operator's mass cancel
 
 
 # FIX OrdRejReason (103): 0 broker option, 1 unknown symbol, 2 exchange closed, 3 order exceeds
@@ -68,6 +78,7 @@ _FIX_ORD_REJ = {
     Reject.ACCOUNT_MAX_ORDER_QTY: 3,
     Reject.ACCOUNT_MAX_NOTIONAL: 3,
     Reject.ACCOUNT_MAX_OPEN_ORDERS: 3,
+    Reject.CREDIT_LIMIT: 3,
     Reject.UNKNOWN_ORDER: 5,
     Reject.DUPLICATE_ORDER: 6,
     Reject.INVALID_TIF: 11,

@@ -1,7 +1,8 @@
 """Engine snapshots: the whole state as MessagePack bytes, and back.
 
 `dump(engine)` writes the counters, the clock, every instrument's spec and trading state,
-every account, and every resting order level by level in time priority; `load(data)` rebuilds
+every firm and account, every resting order level by level in time priority, and the trading
+day's trades (for busts); `load(data)` rebuilds
 an Engine with all its indexes from that alone. `load(dump(e)).digest() == e.digest()`, and the
 restored engine answers every later command exactly as the original would. Cost: O(state).
 """
@@ -16,7 +17,7 @@ from exchange.engine.book import Order
 from exchange.engine.commands import AddAccount, AddInstrument
 from exchange.engine.engine import Engine
 from exchange.engine.enums import OrdType, Side, StpMode, TimeInForce, TradingState
-from exchange.engine.instrument import Account, Instrument
+from exchange.engine.instrument import Account, Firm, Instrument
 
 FORMAT = 1
 
@@ -31,17 +32,20 @@ def dump(engine: Engine) -> bytes:
         for i in engine.instruments.values()
     ]
     accounts = [account.canonical() for account in engine.accounts.values()]
+    firms = [firm.canonical() for firm in engine.firms.values()]
+    trades = [(trade_id, *trade) for trade_id, trade in engine.day_trades.items()]
     orders = [
         order.canonical() for book in engine.books.values() for order in book.orders()
     ]
     header = (FORMAT, engine.seq, engine.last_command_seq, engine.now_us, engine.next_order_id,
               engine.next_trade_id)
-    return msgpack.packb((header, instruments, accounts, orders))
+    return msgpack.packb(
+        (header, instruments, accounts, orders, firms, trades, sorted(engine.busted)))
 
 
 def load(data: bytes) -> Engine:
     try:
-        header, instruments, accounts, orders = msgpack.unpackb(data)
+        header, instruments, accounts, orders, firms, trades, busted = msgpack.unpackb(data)
         if header[0] != FORMAT:
             raise SnapshotError(f"snapshot format {header[0]}, expected {FORMAT}")
         engine = Engine()
@@ -49,10 +53,17 @@ def load(data: bytes) -> Engine:
          engine.next_trade_id) = header
         for spec, state, reference_price, band_ticks in instruments:
             _load_instrument(engine, spec, state, reference_price, band_ticks)
-        for fields in accounts:
+        for name, credit_limit, net_bought, blocked in firms:
+            firm = engine.firms[name] = Firm(name)
+            firm.credit_limit, firm.net_bought, firm.blocked = credit_limit, net_bought, blocked
+        for *fields, blocked in accounts:
             account = Account(AddAccount(0, *fields))
+            account.blocked = blocked
             engine.accounts[account.account] = account
+            engine.firms[account.firm].accounts.append(account)
             engine.state_digest.mark(("account", account.account), account)
+        engine.day_trades = {trade_id: tuple(trade) for trade_id, *trade in trades}  # type: ignore[misc]
+        engine.busted = set(busted)
         for fields in orders:
             _load_order(engine, fields)
         engine.digest()  # hash every part now, as the original had

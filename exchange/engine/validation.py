@@ -14,15 +14,18 @@ from exchange.engine.commands import (
     AddAccount,
     AddInstrument,
     AmendOrder,
+    BustTrade,
     CancelOrder,
     MassCancel,
     SetAccountLimits,
+    SetCreditLimit,
+    SetKillSwitch,
     SetPriceBand,
     SetTradingState,
     SubmitOrder,
 )
 from exchange.engine.enums import OrdType, Side, StpMode, TimeInForce, TradingState
-from exchange.engine.reasons import Reject
+from exchange.engine.reasons import CancelReason, Reject
 
 INT64_MAX = 2**63 - 1
 MAX_ID_LENGTH = 64
@@ -93,10 +96,35 @@ def amend_fields(cmd: AmendOrder) -> Reject | None:
     return None
 
 
+MASS_CANCEL_REASONS = (CancelReason.MASS_CANCEL, CancelReason.DISCONNECT,
+                       CancelReason.DEAD_MANS_SWITCH, CancelReason.OPERATOR)
+
+
 def mass_cancel_fields(cmd: MassCancel) -> Reject | None:
     if not (is_int(cmd.ts_us) and is_name(cmd.account)
             and (cmd.symbol is None or is_name(cmd.symbol))
-            and (cmd.side is None or _member(cmd.side, Side))):
+            and (cmd.side is None or _member(cmd.side, Side))
+            and _member(cmd.reason, CancelReason) and cmd.reason in MASS_CANCEL_REASONS):
+        return Reject.INVALID_FIELD
+    return None
+
+
+def credit_limit_fields(cmd: SetCreditLimit) -> Reject | None:
+    if not (is_int(cmd.ts_us) and is_name(cmd.firm) and _opt_positive(cmd.credit_limit)):
+        return Reject.INVALID_FIELD
+    return None
+
+
+def kill_switch_fields(cmd: SetKillSwitch) -> Reject | None:
+    if not (is_int(cmd.ts_us) and cmd.scope in ("firm", "account") and is_name(cmd.name)
+            and type(cmd.engaged) is bool):
+        return Reject.INVALID_FIELD
+    return None
+
+
+def bust_fields(cmd: BustTrade) -> Reject | None:
+    if not (is_int(cmd.ts_us) and is_int(cmd.trade_id) and type(cmd.reason) is str
+            and len(cmd.reason) <= 200):
         return Reject.INVALID_FIELD
     return None
 
