@@ -124,35 +124,37 @@ class Ladder:
         self.side = side
         self.levels: dict[int, Level] = {}
         self._sign = -1 if side is Side.BUY else 1  # keys sort best first
-        self._keys: SortedList = SortedList()
+        self._keys: SortedList | None = None  # made with the first level: most books are empty
 
     def best(self) -> Level | None:
         """The best level, or None if the side is empty. O(1)."""
         if not self.levels:
             return None
-        return self.levels[self._keys[0] * self._sign]
+        return self.levels[self._keys[0] * self._sign]  # type: ignore[index]
 
     def level_for(self, price: int) -> Level:
         """The level at `price`, created (empty) if absent. O(log L) when created."""
         level = self.levels.get(price)
         if level is None:
             level = self.levels[price] = Level(price)
+            if self._keys is None:
+                self._keys = SortedList()
             self._keys.add(price * self._sign)
         return level
 
     def drop(self, level: Level) -> None:
         """Remove an (empty) level. O(log L)."""
         del self.levels[level.price]
-        self._keys.remove(level.price * self._sign)
+        self._keys.remove(level.price * self._sign)  # type: ignore[union-attr]
 
     def __iter__(self) -> Iterator[Level]:
         """Levels best first."""
         sign = self._sign
-        for key in self._keys:
+        for key in self._keys or ():
             yield self.levels[key * sign]
 
     def check(self) -> None:
-        assert sorted(self.levels) == sorted(key * self._sign for key in self._keys)
+        assert sorted(self.levels) == sorted(key * self._sign for key in self._keys or ())
         for price, level in self.levels.items():
             assert level.price == price
             assert level.orders, f"empty level {self.side.name} {price}"

@@ -37,6 +37,7 @@ KINDS: dict[int, type] = {
     112: c.SetKillSwitch,
     113: c.BustTrade,
     114: c.StartTradingDay,
+    115: c.ImportInstruments,
     201: e.OrderAccepted,
     202: e.OrderRejected,
     203: e.TradeExecuted,
@@ -57,6 +58,7 @@ KINDS: dict[int, type] = {
     218: e.KillSwitchSet,
     219: e.TradeBusted,
     220: e.TradingDayStarted,
+    221: e.InstrumentsImported,
 }
 KIND_OF: dict[type, int] = {cls: kind for kind, cls in KINDS.items()}
 

@@ -12,7 +12,7 @@ default, so that records written before them still decode.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from exchange.engine.enums import OrdType, Side, StpMode, TimeInForce, TradingState
 from exchange.engine.reasons import CancelReason
@@ -92,6 +92,14 @@ class AddInstrument(NamedTuple):
     state: TradingState = TradingState.OPEN
 
 
+class ImportInstruments(NamedTuple):
+    """List many instruments at once, all or none: `rows` holds each AddInstrument's fields
+    after `ts_us`, in order. One command, one event, one ledger record for the lot."""
+
+    ts_us: int
+    rows: list[list[Any]]
+
+
 class SetTradingState(NamedTuple):
     ts_us: int
     symbol: str
@@ -164,6 +172,7 @@ Command = (
     | MassCancel
     | ExpireOrders
     | AddInstrument
+    | ImportInstruments
     | SetTradingState
     | SetPriceBand
     | AddAccount
@@ -181,6 +190,7 @@ COMMAND_TYPES: tuple[type, ...] = (
     MassCancel,
     ExpireOrders,
     AddInstrument,
+    ImportInstruments,
     SetTradingState,
     SetPriceBand,
     AddAccount,

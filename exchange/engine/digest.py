@@ -15,6 +15,7 @@ from typing import Protocol
 import msgpack
 
 _MODULUS = 2**256
+_pack = msgpack.Packer(autoreset=True).pack
 
 
 class Part(Protocol):
@@ -38,7 +39,7 @@ class StateDigest:
         for key, part in self._dirty.items():
             self._sum -= self._parts.pop(key, 0)
             if part is not None:
-                canonical = msgpack.packb((key, part.canonical()))
+                canonical = _pack((key, part.canonical()))
                 self._parts[key] = own = int.from_bytes(hashlib.sha256(canonical).digest(), "big")
                 self._sum += own
         self._dirty.clear()

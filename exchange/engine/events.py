@@ -141,6 +141,12 @@ class InstrumentAdded(NamedTuple):
     symbol: str
 
 
+class InstrumentsImported(NamedTuple):
+    seq: int
+    ts_us: int
+    count: int
+
+
 class TradingStateChanged(NamedTuple):
     seq: int
     ts_us: int
@@ -228,6 +234,7 @@ Event = (
     | MassCanceled
     | CommandRejected
     | InstrumentAdded
+    | InstrumentsImported
     | TradingStateChanged
     | PriceBandSet
     | AccountAdded
@@ -251,6 +258,7 @@ EVENT_TYPES: tuple[type, ...] = (
     MassCanceled,
     CommandRejected,
     InstrumentAdded,
+    InstrumentsImported,
     TradingStateChanged,
     PriceBandSet,
     AccountAdded,

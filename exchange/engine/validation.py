@@ -130,16 +130,20 @@ def bust_fields(cmd: BustTrade) -> Reject | None:
 
 
 def instrument_spec(cmd: AddInstrument) -> Reject | None:
-    texts = (cmd.commodity, cmd.grade, cmd.location, cmd.delivery_period, cmd.unit)
-    if not (is_int(cmd.ts_us) and is_name(cmd.symbol)
-            and all(type(t) is str and len(t) <= 200 for t in texts)
-            and _member(cmd.state, TradingState)):
+    # Flat, like submit_fields: a bulk import runs this for every row.
+    (ts_us, symbol, commodity, grade, location, period, unit, lot_size, tick_size, decimals,
+     min_qty, max_qty, reference_price, band_ticks, state) = cmd
+    texts_ok = all(type(t) is str and len(t) <= 200
+                   for t in (commodity, grade, location, period, unit))
+    if not (texts_ok and type(ts_us) is int and is_name(symbol)
+            and (type(state) is TradingState or _member(state, TradingState))):
         return Reject.INVALID_FIELD
-    if not (is_int(cmd.lot_size) and cmd.lot_size > 0 and is_int(cmd.tick_size)
-            and cmd.tick_size > 0 and is_int(cmd.price_decimals) and 0 <= cmd.price_decimals <= 12
-            and is_int(cmd.min_qty) and is_int(cmd.max_qty) and 0 < cmd.min_qty <= cmd.max_qty):
+    if not (type(lot_size) is int and type(tick_size) is int and type(decimals) is int
+            and type(min_qty) is int and type(max_qty) is int
+            and 0 < lot_size <= INT64_MAX and 0 < tick_size <= INT64_MAX and 0 <= decimals <= 12
+            and 0 < min_qty <= max_qty <= INT64_MAX):
         return Reject.INVALID_INSTRUMENT_SPEC
-    return band_fields(cmd.reference_price, cmd.band_ticks, cmd.tick_size)
+    return band_fields(reference_price, band_ticks, tick_size)
 
 
 def band_fields(reference_price: Any, band_ticks: Any, tick_size: int) -> Reject | None:

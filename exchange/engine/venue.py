@@ -15,6 +15,7 @@ from exchange.engine.commands import (
     AddAccount,
     AddInstrument,
     BustTrade,
+    ImportInstruments,
     SetAccountLimits,
     SetCreditLimit,
     SetKillSwitch,
@@ -28,6 +29,7 @@ from exchange.engine.events import (
     AccountLimitsSet,
     CreditLimitSet,
     InstrumentAdded,
+    InstrumentsImported,
     KillSwitchSet,
     PriceBandSet,
     TradeBusted,
@@ -36,6 +38,14 @@ from exchange.engine.events import (
 )
 from exchange.engine.instrument import Account, Firm, Instrument
 from exchange.engine.reasons import CancelReason, Reject
+
+
+def _spec(ts_us: int, row: object) -> AddInstrument | None:
+    """An import row as an AddInstrument, or None if it has the wrong shape."""
+    if type(row) not in (list, tuple) or not 8 <= len(row) <= 14:  # type: ignore[arg-type]
+        return None
+    return AddInstrument(ts_us, *row)  # type: ignore[misc]
+
 
 if TYPE_CHECKING:
     from exchange.engine.engine import Engine
@@ -55,11 +65,37 @@ class VenueCommands(_Base):
         if reason is not None:
             self._reject_command(reason, f"add instrument {cmd.symbol!r}")
             return
-        spec = cmd._replace(state=TradingState(cmd.state))
-        self.instruments[cmd.symbol] = instrument = Instrument(spec)
-        self.books[cmd.symbol] = Book(cmd.symbol)
-        self.state_digest.mark(("instrument", cmd.symbol), instrument)
+        self._list(cmd)
         self._emit(InstrumentAdded, cmd.symbol)
+
+    def _import_instruments(self, cmd: ImportInstruments) -> None:
+        """All rows are checked first (each as AddInstrument, and no symbol twice); the first
+        bad row rejects the whole command, naming the row (1-based)."""
+        specs, reason, bad_row = [], None, 0
+        if not (validation.is_int(cmd.ts_us) and type(cmd.rows) in (list, tuple)):
+            reason = Reject.INVALID_FIELD
+        else:
+            seen: set[str] = set()
+            for bad_row, row in enumerate(cmd.rows, start=1):  # bad_row is named on reject
+                spec = _spec(cmd.ts_us, row)
+                reason = Reject.INVALID_FIELD if spec is None else validation.instrument_spec(spec)
+                if reason is None and (spec.symbol in self.instruments or spec.symbol in seen):
+                    reason = Reject.DUPLICATE_INSTRUMENT
+                if reason is not None:
+                    break
+                seen.add(spec.symbol)
+                specs.append(spec)
+        if reason is not None:
+            self._reject_command(reason, f"import instruments: row {bad_row}")
+            return
+        for spec in specs:
+            self._list(spec)
+        self._emit(InstrumentsImported, len(specs))
+
+    def _list(self, spec: AddInstrument) -> None:
+        self.instruments[spec.symbol] = instrument = Instrument(spec)
+        self.books[spec.symbol] = Book(spec.symbol)
+        self.state_digest.mark(("instrument", spec.symbol), instrument)
 
     def _set_trading_state(self, cmd: SetTradingState) -> None:
         instrument = self._instrument_for(cmd, validation.trading_state_fields(cmd))
