@@ -11,7 +11,7 @@ import argparse
 import importlib
 import sys
 
-SUBCOMMANDS = ("serve",)
+SUBCOMMANDS = ("serve", "audit")
 
 
 def build_parser() -> argparse.ArgumentParser:

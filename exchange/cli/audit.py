@@ -1,0 +1,196 @@
+"""`exchange audit verify|replay|export|checkpoint|rebuild FILE`: offline tools on a ledger file.
+
+Exit codes: 0 the file checked out (or the tool did its job); 1 a failure, said in one line on
+stderr naming the first bad seq where there is one; 2 bad usage. Progress on long files goes to
+stderr, results to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from datetime import datetime, timezone
+
+from exchange.cli.main import CliError
+from exchange.engine import Engine
+from exchange.engine.book import Order
+from exchange.engine.instrument import format_price
+from exchange.ledger import LedgerError, audit
+from exchange.ledger.export import export, iso_time
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("audit", help="check, replay and export a ledger file")
+    tools = parser.add_subparsers(dest="tool", required=True)
+
+    verify = tools.add_parser("verify", help="check the hash chain and replay every command")
+    verify.add_argument("file")
+    verify.add_argument("--checkpoint", metavar="SEQ:HASH", type=_checkpoint_arg,
+                        help="also require this recorded checkpoint to be in the chain")
+    verify.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    verify.set_defaults(handler=run_verify)
+
+    replay = tools.add_parser("replay", help="rebuild the books at a seq or time")
+    replay.add_argument("file")
+    replay.add_argument("--to", metavar="SEQ|TIME", help="a seq, or an ISO-8601 time (UTC)")
+    replay.add_argument("--symbol", help="only this instrument's book")
+    replay.add_argument("--depth", type=int, default=10, help="levels per side (default 10)")
+    replay.set_defaults(handler=run_replay)
+
+    exporter = tools.add_parser("export", help="write trades or events as CSV or JSON lines")
+    exporter.add_argument("file")
+    exporter.add_argument("--what", choices=("trades", "events"), default="trades")
+    exporter.add_argument("--format", choices=("csv", "jsonl"), default="csv")
+    exporter.add_argument("--from", dest="from_seq", type=int, default=1, metavar="SEQ")
+    exporter.add_argument("--to", dest="to_seq", type=int, metavar="SEQ")
+    exporter.set_defaults(handler=run_export)
+
+    checkpoint = tools.add_parser("checkpoint", help="print the latest batch hash and seq")
+    checkpoint.add_argument("file")
+    checkpoint.set_defaults(handler=run_checkpoint)
+
+    rebuild = tools.add_parser("rebuild", help="regenerate the trades/orders projections")
+    rebuild.add_argument("file")
+    rebuild.set_defaults(handler=run_rebuild)
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    progress = None if args.quiet else _Progress()
+    try:
+        summary = audit.verify(args.file, progress, args.checkpoint)
+    except LedgerError as exc:
+        raise CliError(f"verify FAILED: {exc}") from None
+    finally:
+        if progress is not None:
+            progress.done()
+    span = ("-" if summary.first_ts_us is None else
+            f"{iso_time(summary.first_ts_us)} .. {iso_time(summary.last_ts_us or 0)}")
+    print(f"OK {args.file}: {summary.batches} batches, seqs 1..{summary.last_seq}, "
+          f"{summary.commands} commands, {summary.events} events, {summary.trades} trades, "
+          f"{summary.instruments} instruments, {summary.accounts} accounts")
+    print(f"time {span}")
+    print(f"head {summary.head_hash or '(empty ledger)'}")
+    return 0
+
+
+def run_replay(args: argparse.Namespace) -> int:
+    to_seq, to_ts = _point(args.to)
+    engine = _ledger_call(audit.replay_to, args.file, to_seq, to_ts)
+    if args.symbol is not None and args.symbol not in engine.books:
+        raise CliError(f"no instrument {args.symbol!r} at that point")
+    print(f"state after seq {engine.seq} (last command {engine.last_command_seq}), "
+          f"time {iso_time(engine.now_us)}, digest {engine.digest()}")
+    for symbol in sorted(engine.books):
+        if args.symbol in (None, symbol):
+            _print_book(engine, symbol, args.depth)
+    _print_open_orders(engine, args.symbol)
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    try:
+        count = _ledger_call(export, args.file, args.what, args.format, sys.stdout,
+                             args.from_seq, args.to_seq)
+    except BrokenPipeError:  # the reader (`| head`) has had enough: not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    print(f"exported {count} {args.what}", file=sys.stderr)
+    return 0
+
+
+def run_checkpoint(args: argparse.Namespace) -> int:
+    head = _ledger_call(audit.checkpoint, args.file)
+    if head is None:
+        raise CliError(f"{args.file}: the ledger has no batches yet")
+    print(f"seq {head.last_seq} batch {head.id} hash {head.hash}")
+    print(f"(later: exchange audit verify {args.file} --checkpoint {head.last_seq}:{head.hash})")
+    return 0
+
+
+def run_rebuild(args: argparse.Namespace) -> int:
+    counts = _ledger_call(audit.rebuild, args.file)
+    print("rebuilt " + ", ".join(f"{name}: {count}" for name, count in counts.items()))
+    return 0
+
+
+def _ledger_call(function, *args):  # type: ignore[no-untyped-def]
+    try:
+        return function(*args)
+    except LedgerError as exc:
+        raise CliError(str(exc)) from None
+
+
+def _checkpoint_arg(text: str) -> tuple[int, str]:
+    seq, _, digest = text.partition(":")
+    if not seq.isdigit() or len(digest) != 64:
+        raise argparse.ArgumentTypeError("expected SEQ:HASH as printed by `audit checkpoint`")
+    return int(seq), digest.lower()
+
+
+def _point(text: str | None) -> tuple[int | None, int | None]:
+    """(seq, ts_us) for a --to argument: digits are a seq, anything else an ISO time."""
+    if text is None:
+        return None, None
+    if text.isdigit():
+        return int(text), None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise CliError(f"--to {text!r}: neither a seq nor an ISO-8601 time") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    delta = moment - datetime(1970, 1, 1, tzinfo=timezone.utc)
+    return None, (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def _print_book(engine: Engine, symbol: str, depth: int) -> None:
+    decimals = engine.instruments[symbol].spec.price_decimals
+    instrument = engine.instruments[symbol]
+    book = engine.books[symbol]
+    print(f"\n{symbol}  ({instrument.state.name})")
+    asks = list(book.asks)[:depth]
+    for ladder_name, levels in (("ASK", reversed(asks)), ("BID", list(book.bids)[:depth])):
+        for level in levels:
+            orders = " ".join(f"#{o.order_id}:{o.account}:{o.visible}"
+                              + (f"/{o.leaves}" if o.leaves != o.visible else "")
+                              for o in level.orders.values())
+            print(f"  {ladder_name} {format_price(level.price, decimals):>12} "
+                  f"{level.total:>6}  {orders}")
+    if not asks and not book.bids.levels:
+        print("  (empty)")
+
+
+def _print_open_orders(engine: Engine, symbol: str | None) -> None:
+    print("\nopen orders")
+    for name in sorted(engine.accounts):
+        orders: list[Order] = [o for o in engine.accounts[name].open_orders.values()  # type: ignore[misc]
+                               if symbol in (None, o.symbol)]  # type: ignore[attr-defined]
+        print(f"  {name}: {len(orders)}")
+        for order in orders:
+            decimals = engine.instruments[order.symbol].spec.price_decimals
+            print(f"    #{order.order_id} {order.cl_ord_id} {order.symbol} {order.side.name} "
+                  f"{order.leaves}/{order.qty} @ {format_price(order.price or 0, decimals)} "
+                  f"{order.tif.name}")
+
+
+class _Progress:
+    """Prints how far a long check has got to stderr, at most once a second."""
+
+    def __init__(self) -> None:
+        self._started = self._shown = time.monotonic()
+        self._printed = False
+
+    def __call__(self, seq: int, last_seq: int) -> None:
+        now = time.monotonic()
+        if now - self._shown >= 1.0:
+            self._shown = now
+            rate = seq / max(now - self._started, 1e-9)
+            print(f"verify: seq {seq}/{last_seq} ({100 * seq // max(last_seq, 1)}%), "
+                  f"{rate:,.0f} rows/s", file=sys.stderr, flush=True)
+            self._printed = True
+
+    def done(self) -> None:
+        if self._printed:
+            print(f"verify: {time.monotonic() - self._started:.1f} s", file=sys.stderr)

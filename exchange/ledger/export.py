@@ -1,0 +1,128 @@
+"""Exporting a ledger's trades or rows as CSV or JSON lines, for spreadsheets and other tools.
+
+Prices are decimal strings in the instrument's price decimals (`format_price`), quantities are
+decimal strings of lots, enums are their names, times are both `ts_us` and ISO-8601 UTC. Only
+rows of committed batches are exported. Trades come from the `TradeExecuted` events themselves,
+not from the projection, so an export is as trustworthy as the chain.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from enum import IntEnum
+from pathlib import Path
+from typing import Any, TextIO
+
+from exchange.engine import codec
+from exchange.engine.commands import AddInstrument
+from exchange.engine.events import AccountAdded, TradeExecuted
+from exchange.engine.instrument import format_price
+from exchange.ledger import reader
+
+TRADE_FIELDS = ("trade_id", "seq", "ts_us", "time", "symbol", "price", "qty", "aggressor_side",
+                "buyer_account", "buyer_firm", "seller_account", "seller_firm",
+                "maker_order_id", "taker_order_id")
+ROW_FIELDS = ("seq", "ts_us", "time", "batch", "type", "origin", "fields")
+PRICE_FIELDS = frozenset({"price", "reference_price", "tick_size"})
+QTY_FIELDS = frozenset({"qty", "canceled_qty", "expired_qty", "leaves", "maker_leaves",
+                        "taker_leaves", "display_qty", "min_qty", "max_qty", "max_order_qty"})
+_KIND = {name: codec.KIND_OF[cls] for name, cls in
+         (("instrument", AddInstrument), ("account", AccountAdded), ("trade", TradeExecuted))}
+
+
+def export(path: str | Path, what: str, fmt: str, out: TextIO, from_seq: int = 1,
+           to_seq: int | None = None) -> int:
+    """Write `what` ("trades" or "events") in `fmt` ("csv" or "jsonl") to `out`; return the
+    count of records written. O(rows in range), plus one pass for instruments and firms."""
+    conn = reader.connect(path)
+    try:
+        head = reader.head(conn)
+        last = 0 if head is None else head.last_seq
+        to_seq = last if to_seq is None else min(to_seq, last)
+        decimals: dict[str, int] = {}
+        for spec in _decoded(conn, "instrument"):  # the first listing wins; repeats are rejected
+            decimals.setdefault(spec.symbol, spec.price_decimals)
+        firms = {added.account: added.firm for added in _decoded(conn, "account")}
+        if what == "trades":
+            sql = "SELECT body FROM events WHERE kind = ? AND seq >= ? AND seq <= ? ORDER BY seq"
+            trades = conn.execute(sql, (_KIND["trade"], from_seq, to_seq))
+            records = (_trade(codec.decode(body), decimals, firms) for (body,) in trades)
+            return _write(records, TRADE_FIELDS, fmt, out)
+        rows = reader.rows(conn, from_seq - 1, to_seq)
+        return _write((_row(row, decimals) for row in rows), ROW_FIELDS, fmt, out)
+    finally:
+        conn.close()
+
+
+def _decoded(conn: Any, name: str) -> Iterator[Any]:
+    for (body,) in conn.execute("SELECT body FROM events WHERE kind = ? ORDER BY seq",
+                                (_KIND[name],)):
+        yield codec.decode(body)
+
+
+def _write(records: Iterator[dict[str, Any]], fields: tuple[str, ...], fmt: str,
+           out: TextIO) -> int:
+    count = 0
+    if fmt == "csv":
+        writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
+        writer.writeheader()
+        for record in records:
+            if isinstance(record.get("fields"), dict):
+                record["fields"] = json.dumps(record["fields"], separators=(",", ":"))
+            writer.writerow(record)
+            count += 1
+    else:
+        for record in records:
+            out.write(json.dumps(record, separators=(",", ":")) + "\n")
+            count += 1
+    return count
+
+
+def _trade(trade: TradeExecuted, decimals: dict[str, int],
+           firms: dict[str, str]) -> dict[str, Any]:
+    buy = trade.aggressor_side.name == "BUY"
+    buyer = trade.taker_account if buy else trade.maker_account
+    seller = trade.maker_account if buy else trade.taker_account
+    return {
+        "trade_id": trade.trade_id, "seq": trade.seq, "ts_us": trade.ts_us,
+        "time": iso_time(trade.ts_us), "symbol": trade.symbol,
+        "price": format_price(trade.price, decimals.get(trade.symbol, 0)), "qty": str(trade.qty),
+        "aggressor_side": trade.aggressor_side.name, "buyer_account": buyer,
+        "buyer_firm": firms.get(buyer, ""), "seller_account": seller,
+        "seller_firm": firms.get(seller, ""), "maker_order_id": trade.maker_order_id,
+        "taker_order_id": trade.taker_order_id,
+    }
+
+
+def _row(row: tuple[Any, ...], decimals: dict[str, int]) -> dict[str, Any]:
+    seq, ts_us, _, origin, batch, body = row
+    record = codec.decode(body)
+    own_decimals = record.price_decimals if isinstance(record, AddInstrument) else None
+    places = own_decimals if own_decimals is not None else decimals.get(
+        getattr(record, "symbol", None) or "", 0)
+    fields = {name: _value(name, value, places) for name, value in zip(record._fields, record)
+              if name not in ("seq", "ts_us")}
+    return {"seq": seq, "ts_us": ts_us, "time": iso_time(ts_us), "batch": batch,
+            "type": type(record).__name__, "origin": origin, "fields": fields}
+
+
+def _value(name: str, value: Any, places: int) -> Any:
+    if isinstance(value, IntEnum):
+        return value.name
+    if type(value) is not int:
+        return value
+    if name in PRICE_FIELDS:
+        return format_price(value, places)
+    if name in QTY_FIELDS:
+        return str(value)
+    return value
+
+
+def iso_time(ts_us: int) -> str:
+    """ISO-8601 UTC with microseconds for an engine time."""
+    seconds, micros = divmod(ts_us, 1_000_000)
+    moment = datetime.fromtimestamp(seconds, timezone.utc).replace(microsecond=micros)
+    return moment.isoformat().replace("+00:00", "Z")

@@ -1,0 +1,206 @@
+"""The ledger file's layout and its hash chain: the one module that knows both.
+
+The async `Ledger` (store.py) and the synchronous auditor tools (audit.py) share everything
+here, so a file written by one is read by the other under the same rules.
+
+Layout. `events` holds command rows and event rows in one sequence: a command at its own seq,
+then the events it caused at the seqs after it (contiguous). `batches` groups the rows written
+in one transaction; batch `n` covers seqs `first_seq..last_seq`, follows batch `n-1` without a
+gap, and carries `prev_hash` (the previous batch's `hash`, `GENESIS` for the first),
+`events_hash` (over its rows), the engine `digest` after it, and its own `hash`. Triggers refuse
+UPDATE and DELETE on both, so history is append-only; `snapshots` and the projections (`trades`,
+`orders`, `accounts`) are derived data and may be rewritten.
+
+Hashing (all SHA-256, hex). A row's canonical record is the MessagePack array
+`[seq, ts_us, kind, origin, batch, body]`; `events_hash` hashes the MessagePack array of a
+batch's row records in seq order; a batch's `hash` hashes
+`[id, first_seq, last_seq, prev_hash, events_hash, digest]`. MessagePack of ints, strings, None
+and bytes is the same on every machine, so anyone can recompute the chain.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from typing import Any, NamedTuple
+
+import msgpack
+
+from exchange.engine import codec
+from exchange.engine.commands import COMMAND_TYPES
+from exchange.engine.snapshot import FORMAT as ENGINE_FORMAT
+
+SCHEMA_VERSION = 1
+GENESIS = hashlib.sha256(b"exchange ledger genesis, schema 1").hexdigest()
+COMMAND_KINDS = frozenset(codec.KIND_OF[cls] for cls in COMMAND_TYPES)
+
+Row = tuple[int, int, int, "str | None", int, bytes]
+"""One `events` row as written and hashed: (seq, ts_us, kind, origin, batch, body)."""
+
+TABLES = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE events (
+    seq INTEGER PRIMARY KEY,
+    ts_us INTEGER NOT NULL,
+    kind INTEGER NOT NULL,
+    body BLOB NOT NULL,
+    origin TEXT,
+    batch INTEGER NOT NULL
+);
+CREATE TABLE batches (
+    id INTEGER PRIMARY KEY,
+    first_seq INTEGER NOT NULL,
+    last_seq INTEGER NOT NULL,
+    prev_hash TEXT NOT NULL,
+    events_hash TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    hash TEXT NOT NULL
+);
+CREATE TABLE snapshots (
+    seq INTEGER PRIMARY KEY,
+    digest TEXT NOT NULL,
+    format INTEGER NOT NULL,
+    body BLOB NOT NULL
+);
+CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+    BEGIN SELECT RAISE(ABORT, 'ledger events are append-only'); END;
+CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+    BEGIN SELECT RAISE(ABORT, 'ledger events are append-only'); END;
+CREATE TRIGGER batches_no_update BEFORE UPDATE ON batches
+    BEGIN SELECT RAISE(ABORT, 'ledger batches are append-only'); END;
+CREATE TRIGGER batches_no_delete BEFORE DELETE ON batches
+    BEGIN SELECT RAISE(ABORT, 'ledger batches are append-only'); END;
+"""
+
+PROJECTION_TABLES = """
+CREATE TABLE IF NOT EXISTS accounts (account TEXT PRIMARY KEY, firm TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS trades (
+    trade_id INTEGER PRIMARY KEY,
+    seq INTEGER NOT NULL,
+    ts_us INTEGER NOT NULL,
+    symbol TEXT NOT NULL,
+    price INTEGER NOT NULL,
+    qty INTEGER NOT NULL,
+    aggressor_side TEXT NOT NULL,
+    buyer_account TEXT NOT NULL,
+    buyer_firm TEXT,
+    seller_account TEXT NOT NULL,
+    seller_firm TEXT,
+    maker_order_id INTEGER NOT NULL,
+    taker_order_id INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS orders (
+    order_id INTEGER PRIMARY KEY,
+    account TEXT NOT NULL,
+    cl_ord_id TEXT NOT NULL,
+    symbol TEXT NOT NULL,
+    side TEXT NOT NULL,
+    ord_type TEXT NOT NULL,
+    tif TEXT NOT NULL,
+    price INTEGER,
+    qty INTEGER NOT NULL,
+    cum_qty INTEGER NOT NULL,
+    leaves_qty INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    accepted_seq INTEGER NOT NULL,
+    last_seq INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS trades_symbol ON trades (symbol, seq);
+CREATE INDEX IF NOT EXISTS orders_account ON orders (account, status);
+"""
+PROJECTIONS = ("accounts", "trades", "orders")
+
+PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL")
+
+INSERT_EVENT = "INSERT INTO events (seq, ts_us, kind, origin, batch, body) VALUES (?,?,?,?,?,?)"
+INSERT_BATCH = ("INSERT INTO batches (id, first_seq, last_seq, prev_hash, events_hash, digest, "
+                "hash) VALUES (?,?,?,?,?,?,?)")
+INSERT_SNAPSHOT = "INSERT OR REPLACE INTO snapshots (seq, digest, format, body) VALUES (?,?,?,?)"
+SELECT_ROWS = "SELECT seq, ts_us, kind, origin, batch, body FROM events"
+SELECT_BATCHES = ("SELECT id, first_seq, last_seq, prev_hash, events_hash, digest, hash "
+                  "FROM batches")
+
+
+class LedgerError(Exception):
+    """A ledger file that cannot be used as asked: not a ledger, corrupt, or inconsistent.
+
+    `seq` names the first sequence number at fault when there is one."""
+
+    def __init__(self, message: str, seq: int | None = None) -> None:
+        super().__init__(message)
+        self.seq = seq
+
+
+class BatchRecord(NamedTuple):
+    id: int
+    first_seq: int
+    last_seq: int
+    prev_hash: str
+    events_hash: str
+    digest: str
+    hash: str
+
+
+def meta_rows() -> list[tuple[str, str]]:
+    return [("schema_version", str(SCHEMA_VERSION)), ("engine_format", str(ENGINE_FORMAT)),
+            ("genesis", GENESIS)]
+
+
+def check_meta(tables: Iterable[str], meta: dict[str, str], where: str) -> None:
+    """Raise LedgerError unless the tables and meta rows are those of a ledger this code reads."""
+    tables = set(tables)
+    if not tables:
+        raise LedgerError(f"{where}: empty database, not a ledger")
+    if "meta" not in tables or "events" not in tables or "batches" not in tables:
+        raise LedgerError(f"{where}: not a ledger (no meta/events/batches tables)")
+    version = meta.get("schema_version")
+    if version != str(SCHEMA_VERSION):
+        raise LedgerError(
+            f"{where}: ledger schema version {version}, this program reads {SCHEMA_VERSION}")
+
+
+def events_hash(rows: Sequence[Row]) -> str:
+    """SHA-256 of a batch's rows in seq order. O(bytes)."""
+    return hashlib.sha256(msgpack.packb(rows)).hexdigest()
+
+
+def batch_hash(batch_id: int, first_seq: int, last_seq: int, prev_hash: str, rows_hash: str,
+               digest: str) -> str:
+    record = (batch_id, first_seq, last_seq, prev_hash, rows_hash, digest)
+    return hashlib.sha256(msgpack.packb(record)).hexdigest()
+
+
+def seal(batch_id: int, prev_hash: str, rows: Sequence[Row], digest: str) -> BatchRecord:
+    """The batch record for `rows` (non-empty, contiguous) following `prev_hash`."""
+    first_seq, last_seq = rows[0][0], rows[-1][0]
+    rows_hash = events_hash(rows)
+    return BatchRecord(batch_id, first_seq, last_seq, prev_hash, rows_hash, digest,
+                       batch_hash(batch_id, first_seq, last_seq, prev_hash, rows_hash, digest))
+
+
+def chain_fault(batch: BatchRecord, previous: BatchRecord | None) -> str | None:
+    """What is wrong with `batch` as the successor of `previous` (None: first), or None.
+
+    Checks linkage and the batch's own hash; `events_hash` is checked against the rows by the
+    caller, which has them."""
+    prev_hash = GENESIS if previous is None else previous.hash
+    prev_id = 0 if previous is None else previous.id
+    prev_last = 0 if previous is None else previous.last_seq
+    if batch.id != prev_id + 1:
+        return f"batch {batch.id} follows batch {prev_id}"
+    if batch.first_seq != prev_last + 1 or batch.last_seq < batch.first_seq:
+        return f"batch {batch.id} covers seqs {batch.first_seq}..{batch.last_seq}"
+    if batch.prev_hash != prev_hash:
+        return f"batch {batch.id} does not link to the previous batch's hash"
+    own = batch_hash(batch.id, batch.first_seq, batch.last_seq, batch.prev_hash,
+                     batch.events_hash, batch.digest)
+    if own != batch.hash:
+        return f"batch {batch.id}'s hash does not match its contents"
+    return None
+
+
+def record_ts(record: Any, fallback: int) -> int:
+    """The ts_us column for a record: its own time if that is an int, else `fallback`
+    (a command with a malformed time, which the engine rejected)."""
+    ts = record.ts_us
+    return ts if type(ts) is int else fallback

@@ -1,0 +1,182 @@
+"""The async Ledger on real files: append, read back, recover, snapshots, projections."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from exchange.engine import Engine, codec
+from exchange.ledger import Batch, Entry, Ledger, LedgerError, audit, recover_file
+from exchange.ledger.schema import GENESIS
+from tests.ledger.history import entries, history, write
+
+
+def run(coroutine):  # type: ignore[no-untyped-def]
+    return asyncio.run(coroutine)
+
+
+def test_open_creates_the_file_and_its_folder_in_wal_mode(tmp_path: Path) -> None:
+    path = tmp_path / "var" / "venue.db"
+
+    async def scenario() -> None:
+        ledger = await Ledger.open(path)
+        assert ledger.last_seq == 0 and ledger.last_hash == GENESIS
+        assert ledger.last_digest == Engine().digest()
+        await ledger.close()
+
+    run(scenario())
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert dict(conn.execute("SELECT key, value FROM meta"))["schema_version"] == "1"
+
+
+def test_appended_entries_read_back_in_order_with_origin(tmp_path: Path) -> None:
+    commands = history(300, seed=3)
+
+    async def scenario() -> list[Entry]:
+        ledger = await Ledger.open(tmp_path / "l.db")
+        engine = await ledger.recover()
+        written = entries(commands, engine)
+        written = [entry._replace(origin=f"account:{i % 3}") for i, entry in enumerate(written)]
+        for start in range(0, len(written), 40):
+            await ledger.append(Batch(written[start:start + 40], _digest_after(written, start + 40)))
+        assert ledger.last_seq == engine.seq and ledger.last_digest == engine.digest()
+        read = [entry async for entry in ledger.entries()]
+        assert read == written
+        middle = written[100]
+        tail = [entry async for entry in ledger.entries(middle.seq + 1, written[110].seq)]
+        assert tail == written[100:111]  # an event seq starts at its command
+        await ledger.close()
+        return written
+
+    run(scenario())
+
+
+def _digest_after(written: list[Entry], stop: int) -> str:
+    engine = Engine()
+    for entry in written[:stop]:
+        engine.apply(entry.command)
+    return engine.digest()
+
+
+def test_append_refuses_a_batch_that_does_not_continue_the_sequence(tmp_path: Path) -> None:
+    commands = history(20)
+
+    async def scenario() -> None:
+        ledger = await Ledger.open(tmp_path / "l.db")
+        engine = Engine()
+        written = entries(commands, engine)
+        with pytest.raises(LedgerError, match="next seq is 1"):
+            await ledger.append(Batch(written[1:], engine.digest()))
+        await ledger.append(Batch(written, engine.digest()))
+        with pytest.raises(LedgerError):
+            await ledger.append(Batch(written[-1:], engine.digest()))
+        assert ledger.last_seq == engine.seq
+        await ledger.close()
+
+    run(scenario())
+
+
+def test_recovery_after_reopen_reaches_the_same_digest(tmp_path: Path) -> None:
+    commands = history(2_000, seed=5)
+    engine = write(tmp_path / "l.db", commands, batch_size=37)
+
+    async def scenario() -> None:
+        ledger = await Ledger.open(tmp_path / "l.db")
+        recovered = await ledger.recover()
+        assert recovered.digest() == engine.digest() == ledger.last_digest
+        recovered.check()
+        await ledger.close()
+
+    run(scenario())
+
+
+def test_recovery_with_a_snapshot_equals_recovery_without(tmp_path: Path) -> None:
+    commands = history(3_000, seed=11)
+    with_snapshots = write(tmp_path / "snap.db", commands, batch_size=50, snapshots_at=[10, 40])
+    without = write(tmp_path / "plain.db", commands, batch_size=50)
+    conn = sqlite3.connect(tmp_path / "snap.db")
+    assert conn.execute("SELECT count(*) FROM snapshots").fetchone()[0] == 2
+    from_snapshot, from_scratch = recover_file(tmp_path / "snap.db"), recover_file(tmp_path / "plain.db")
+    assert from_snapshot.digest() == from_scratch.digest() == with_snapshots.digest() == without.digest()
+    # and both go on identically
+    for command in history(3_400, seed=11)[-400:]:
+        left, right = from_snapshot.apply(command), from_scratch.apply(command)
+        assert [codec.encode(e) for e in left] == [codec.encode(e) for e in right]
+
+
+def test_automatic_snapshots_every_n_events(tmp_path: Path) -> None:
+    write(tmp_path / "l.db", history(1_500, seed=2), batch_size=25, snapshot_every=1_000)
+    conn = sqlite3.connect(tmp_path / "l.db")
+    seqs = [seq for (seq,) in conn.execute("SELECT seq FROM snapshots ORDER BY seq")]
+    last = conn.execute("SELECT max(last_seq) FROM batches").fetchone()[0]
+    assert len(seqs) >= last // 1_000 - 1 and seqs
+    batch_ends = {s for (s,) in conn.execute("SELECT last_seq FROM batches")}
+    assert set(seqs) <= batch_ends
+
+
+def test_a_corrupt_snapshot_is_passed_over(tmp_path: Path) -> None:
+    commands = history(800, seed=4)
+    engine = write(tmp_path / "l.db", commands, batch_size=40, snapshots_at=[5, 15])
+    conn = sqlite3.connect(tmp_path / "l.db")
+    newest = conn.execute("SELECT max(seq) FROM snapshots").fetchone()[0]
+    conn.execute("UPDATE snapshots SET body = x'00' WHERE seq = ?", (newest,))
+    conn.commit()
+    assert recover_file(tmp_path / "l.db").digest() == engine.digest()
+
+
+def test_recovery_names_the_seq_where_the_replay_parts_from_the_file(tmp_path: Path) -> None:
+    write(tmp_path / "l.db", history(400, seed=9), batch_size=20)
+    conn = sqlite3.connect(tmp_path / "l.db")
+    conn.execute("DROP TRIGGER events_no_update")
+    target = conn.execute("SELECT seq, body FROM events WHERE kind = 216 ORDER BY seq "
+                          "LIMIT 1 OFFSET 50").fetchone()
+    event = codec.decode(target[1])
+    conn.execute("UPDATE events SET body = ? WHERE seq = ?",
+                 (codec.encode(event._replace(qty=event.qty + 1)), target[0]))
+    conn.commit()
+
+    async def scenario() -> None:
+        ledger = await Ledger.open(tmp_path / "l.db")
+        with pytest.raises(LedgerError) as raised:
+            await ledger.recover()
+        assert raised.value.seq == target[0] and f"seq {target[0]}" in str(raised.value)
+        await ledger.close()
+
+    run(scenario())
+
+
+def test_projections_kept_by_append_equal_a_rebuild(tmp_path: Path) -> None:
+    write(tmp_path / "l.db", history(2_500, seed=8), batch_size=30)
+    before = _projection_dump(tmp_path / "l.db")
+    assert before["trades"] and before["orders"]
+    audit.rebuild(tmp_path / "l.db", chunk=777)
+    assert _projection_dump(tmp_path / "l.db") == before
+
+
+def test_projected_orders_match_the_engine(tmp_path: Path) -> None:
+    engine = write(tmp_path / "l.db", history(1_500, seed=6), batch_size=30)
+    conn = sqlite3.connect(tmp_path / "l.db")
+    live = dict(conn.execute("SELECT order_id, leaves_qty FROM orders "
+                             "WHERE status IN ('NEW', 'PARTIALLY_FILLED')"))
+    assert live == {order_id: order.leaves for order_id, order in engine.orders.items()}
+    trade = conn.execute("SELECT buyer_firm, seller_firm FROM trades LIMIT 1").fetchone()
+    assert all(trade)
+
+
+def _projection_dump(path: Path) -> dict[str, list[tuple]]:
+    conn = sqlite3.connect(path)
+    return {name: conn.execute(f"SELECT * FROM {name} ORDER BY 1").fetchall()
+            for name in ("accounts", "trades", "orders")}
+
+
+def test_events_and_batches_refuse_update_and_delete(tmp_path: Path) -> None:
+    write(tmp_path / "l.db", history(50), batch_size=10)
+    conn = sqlite3.connect(tmp_path / "l.db")
+    for sql in ("UPDATE events SET kind = 1", "DELETE FROM events WHERE seq = 3",
+                "UPDATE batches SET digest = 'x'", "DELETE FROM batches"):
+        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+            conn.execute(sql)
