@@ -94,8 +94,11 @@ def decode(data: bytes) -> Any:
     try:
         kind, fields = msgpack.unpackb(data, use_list=True)
         cls = KINDS[kind]
+        if type(fields) is not list:  # cls(*"abc") would make a record of characters
+            raise CodecError(f"fields of kind {kind} are not an array")
         for position, enum in _ENUMS[kind]:
-            if fields[position] is not None:
+            # an old record may end before a field appended since: it takes the default
+            if position < len(fields) and fields[position] is not None:
                 fields[position] = enum(fields[position])
         return cls(*fields)
     except CodecError:

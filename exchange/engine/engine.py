@@ -19,6 +19,8 @@ rejected command changes nothing but the sequence number.
 from __future__ import annotations
 
 import heapq
+from collections.abc import Callable
+from typing import Any
 
 from exchange.engine import validation
 from exchange.engine.book import Book, Ladder, Level, Order
@@ -58,7 +60,7 @@ from exchange.engine.events import (
 )
 from exchange.engine.instrument import Account, Firm, Instrument
 from exchange.engine.reasons import CancelReason, Reject
-from exchange.engine.venue import VenueCommands
+from exchange.engine import venue
 
 # Members as module constants: `Enum.MEMBER` is a slow attribute lookup on the hot paths.
 BUY, SELL = Side
@@ -75,7 +77,7 @@ _new = tuple.__new__
 _STATE_REJECT = {HALTED: Reject.MARKET_HALTED, CLOSED: Reject.MARKET_CLOSED}
 
 
-class Engine(VenueCommands):
+class Engine:
     """All instruments, books, accounts and live orders of one venue."""
 
     def __init__(self) -> None:
@@ -104,7 +106,8 @@ class Engine(VenueCommands):
         """Carry out one command; return its events. Never raises for bad input."""
         self.seq += 1
         self.last_command_seq = self.seq
-        self._events = events = []
+        events: list[Event] = []
+        self._events = events
         handler = _HANDLERS.get(type(command))
         ts = command.ts_us if handler is not None else None
         if type(ts) is int and self.now_us < ts <= validation.INT64_MAX:  # never goes back
@@ -163,8 +166,8 @@ class Engine(VenueCommands):
             return
         opposite = book.asks if order.side is BUY else book.bids
         stopped_by_band = market and opposite.levels
-        reason = CancelReason.PRICE_BAND if stopped_by_band else CancelReason.IOC_REMAINDER
-        self._canceled(order, order.leaves, reason)
+        why = CancelReason.PRICE_BAND if stopped_by_band else CancelReason.IOC_REMAINDER
+        self._canceled(order, order.leaves, why)
 
     def _check_order(self, cmd: SubmitOrder, account: Account,
                      instrument: Instrument) -> Reject | None:
@@ -659,20 +662,20 @@ def _text(value: object) -> str:
     return value if type(value) is str else repr(value)[:64]  # type: ignore[return-value]
 
 
-_HANDLERS = {
+_HANDLERS: dict[type, Callable[[Engine, Any], None]] = {
     SubmitOrder: Engine._submit,
     CancelOrder: Engine._cancel,
     AmendOrder: Engine._amend,
     MassCancel: Engine._mass_cancel,
     ExpireOrders: Engine._expire_orders,
-    AddInstrument: Engine._add_instrument,
-    ImportInstruments: Engine._import_instruments,
-    SetTradingState: Engine._set_trading_state,
-    SetPriceBand: Engine._set_price_band,
-    AddAccount: Engine._add_account,
-    SetAccountLimits: Engine._set_account_limits,
-    SetCreditLimit: Engine._set_credit_limit,
-    SetKillSwitch: Engine._set_kill_switch,
-    BustTrade: Engine._bust_trade,
-    StartTradingDay: Engine._start_trading_day,
+    AddInstrument: venue.add_instrument,
+    ImportInstruments: venue.import_instruments,
+    SetTradingState: venue.set_trading_state,
+    SetPriceBand: venue.set_price_band,
+    AddAccount: venue.add_account,
+    SetAccountLimits: venue.set_account_limits,
+    SetCreditLimit: venue.set_credit_limit,
+    SetKillSwitch: venue.set_kill_switch,
+    BustTrade: venue.bust_trade,
+    StartTradingDay: venue.start_trading_day,
 }

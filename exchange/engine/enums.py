@@ -7,6 +7,7 @@ integers that a decoded record holds. Values are stable: never renumber, only ap
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import TypeVar
 
 
 class Side(IntEnum):
@@ -46,6 +47,9 @@ class TradingState(IntEnum):
     CLOSED = 3  # cancels only; DAY orders expire on entering it
 
 
-def members(enum: type[IntEnum]) -> dict[int, IntEnum]:
+E = TypeVar("E", bound=IntEnum)
+
+
+def members(enum: type[E]) -> dict[int, E]:
     """value -> member, for turning a validated int into its enum without Enum.__call__'s cost."""
     return {member.value: member for member in enum}

@@ -123,7 +123,7 @@ class MassCanceled(NamedTuple):
     account: str
     symbol: str | None
     side: Side | None
-    count: int
+    count: int  # type: ignore[assignment]
 
 
 class CommandRejected(NamedTuple):
@@ -144,7 +144,7 @@ class InstrumentAdded(NamedTuple):
 class InstrumentsImported(NamedTuple):
     seq: int
     ts_us: int
-    count: int
+    count: int  # type: ignore[assignment]
 
 
 class TradingStateChanged(NamedTuple):

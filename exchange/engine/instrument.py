@@ -10,9 +10,13 @@ decimal strings that clients see: exact, never through floats, and strict about 
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from exchange.engine.commands import AddAccount, AddInstrument
 from exchange.engine.enums import TradingState
+
+if TYPE_CHECKING:
+    from exchange.engine.book import Order
 
 INT64_MAX = 2**63 - 1
 
@@ -70,7 +74,7 @@ class Account:
         self.max_order_qty = spec.max_order_qty
         self.max_order_notional = spec.max_order_notional
         self.max_open_orders = spec.max_open_orders
-        self.open_orders: dict[int, object] = {}  # order_id -> Order
+        self.open_orders: dict[int, Order] = {}
         self.live_cl_ord_ids: dict[str, int] = {}  # cl_ord_id -> order_id
         self.blocked = False  # kill switch
 
@@ -95,10 +99,10 @@ class Firm:
     def open_buy_notional(self) -> int:
         """Sum of price x leaves over the firm's resting buy orders. O(its open orders)."""
         return sum(
-            order.price * order.leaves  # type: ignore[attr-defined]
+            (order.price or 0) * order.leaves  # resting orders are limit orders: never None
             for account in self.accounts
             for order in account.open_orders.values()
-            if order.side == 1  # type: ignore[attr-defined]
+            if order.side == 1
         )
 
     def canonical(self) -> tuple:

@@ -8,6 +8,7 @@ a bool is not a quantity, a float is not a price, and ints must fit in 64 bits.
 
 from __future__ import annotations
 
+from enum import IntEnum
 from typing import Any
 
 from exchange.engine.commands import (
@@ -29,6 +30,9 @@ from exchange.engine.reasons import CancelReason, Reject
 
 INT64_MAX = 2**63 - 1
 MAX_ID_LENGTH = 64
+_VALUES: dict[type[IntEnum], frozenset[int]] = {
+    enum: frozenset(m.value for m in enum)
+           for enum in (Side, OrdType, TimeInForce, StpMode, TradingState, CancelReason)}
 
 
 def is_int(value: Any) -> bool:
@@ -49,8 +53,8 @@ def is_name(value: Any) -> bool:
     return type(value) is str and 0 < len(value) <= MAX_ID_LENGTH and value.isprintable()
 
 
-def _member(value: Any, enum: type) -> bool:
-    return isinstance(value, int) and type(value) is not bool and value in enum._value2member_map_
+def _member(value: Any, enum: type[IntEnum]) -> bool:
+    return isinstance(value, int) and type(value) is not bool and value in _VALUES[enum]
 
 
 def submit_fields(cmd: SubmitOrder) -> Reject | None:
