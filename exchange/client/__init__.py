@@ -236,8 +236,7 @@ class Client:
         except ConnectionClosed:
             pass
         finally:
-            rcvd = self.ws.close_rcvd
-            self.close_reason = "" if rcvd is None else f"{rcvd.code} {rcvd.reason}"
+            self.close_reason = f"{self.ws.close_code} {self.ws.close_reason or ''}".strip()
             self.closed.set()
             for future in self._waiting.values():
                 if not future.done():

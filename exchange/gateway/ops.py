@@ -244,7 +244,7 @@ async def order_status(venue: Venue, session: Session, request: Request) -> None
         tracker = venue.tracker
         if order_id is not None:
             record = tracker.orders.get(order_id)
-            if record is not None and account is not None and record.account != account:
+            if record is not None and "account" in args and record.account != account:
                 record = None
         elif account is None:
             raise RequestError(Code.BAD_REQUEST, "account is required with cl_ord_id")

@@ -31,6 +31,16 @@ from exchange.ledger import Ledger
 log = logging.getLogger("exchange.gateway")
 
 
+def _select_subprotocol(connection: ServerConnection, offered: Any) -> Any:
+    """The first of the client's subprotocols that we speak; none offered means JSON."""
+    for subprotocol in offered:
+        if subprotocol in SUBPROTOCOLS:
+            return subprotocol
+    if offered:
+        raise ValueError(f"unsupported subprotocols {list(offered)}; use one of {SUBPROTOCOLS}")
+    return None
+
+
 class Server:
     def __init__(self, ledger_path: Path, config: GatewayConfig = GatewayConfig(),
                  keys: KeyStore | None = None) -> None:
@@ -63,7 +73,7 @@ class Server:
             self._handle, config.host, config.port, subprotocols=list(SUBPROTOCOLS),  # type: ignore[arg-type]
             max_size=config.max_frame_bytes, ping_interval=config.ping_interval_s,
             ping_timeout=config.ping_timeout_s, compression=None, ssl=self._ssl_context(),
-            max_queue=64)
+            max_queue=64, select_subprotocol=_select_subprotocol)
         loop = asyncio.get_running_loop()
         self._tasks = [loop.create_task(self.venue.run()), loop.create_task(self._tick())]  # type: ignore[union-attr]
 

@@ -20,7 +20,7 @@ from exchange.gateway.server import Server
 
 WHEAT = "WHEAT-M2-CTA-2703"
 PIPE = "PIPE-114X6-A-CTA-2703"
-ASYNC_TEST_TIMEOUT_S = 60
+ASYNC_TEST_TIMEOUT_S = 30
 TEST_CONFIG = GatewayConfig(port=0, ping_interval_s=None, heartbeat_s=0.2)
 
 

@@ -1,0 +1,51 @@
+"""Execution reports carry a per-account exec_seq; a client resumes what it missed, from the
+ledger, also across a venue restart."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.gateway.conftest import WHEAT, eventually, next_report, open_venue
+
+
+async def test_a_reconnecting_client_receives_what_it_missed_then_live_reports(
+        tmp_path: Path) -> None:
+    async with open_venue(tmp_path / "l.db") as venue:
+        maker = await venue.client("AGRO-1")
+        await maker.subscribe_exec()
+        for n in range(3):
+            await maker.new_order(WHEAT, "SELL", "2", f"21{n}.00", cl_ord_id=f"m{n}")
+        seen = [await next_report(maker) for _ in range(3)]
+        last = seen[-1]["exec_seq"]
+        await maker.close()
+        taker = await venue.client("MILL-1")
+        await taker.new_order(WHEAT, "BUY", "6", "212.00", cl_ord_id="sweep")
+        maker = await venue.client("AGRO-1")
+        answer = await maker.subscribe_exec(resume_from_exec_seq=last)
+        assert answer["exec_seq"] == last + 3
+        missed = [await next_report(maker) for _ in range(3)]
+        assert [r["exec_seq"] for r in missed] == [last + 1, last + 2, last + 3]
+        assert all(r["exec_type"] == "TRADE" for r in missed)
+        await maker.new_order(WHEAT, "SELL", "1", "215.00", cl_ord_id="live")
+        assert (await next_report(maker))["exec_seq"] == last + 4
+
+
+async def test_exec_seq_and_reports_survive_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "l.db"
+    async with open_venue(path) as venue:
+        trader = await venue.client("AGRO-1")
+        await trader.subscribe_exec()
+        await trader.new_order(WHEAT, "BUY", "2", "209.00", cl_ord_id="a")
+        await trader.new_order(WHEAT, "BUY", "2", "209.25", cl_ord_id="b")
+        before = [await next_report(trader) for _ in range(2)]
+    async with open_venue(path) as venue:
+        trader = await venue.client("AGRO-1")
+        await trader.subscribe_exec(resume_from_exec_seq=0)
+        again = [await next_report(trader) for _ in range(2)]
+        assert again == before
+        await trader.cancel_order(orig_cl_ord_id="a")
+        report = await next_report(trader)
+        assert (report["exec_seq"], report["exec_type"]) == (3, "CANCELED")
+        resent = await trader.new_order(WHEAT, "BUY", "2", "209.25", cl_ord_id="b")
+        assert resent["duplicate"]
+        await eventually(lambda: trader.exec_reports.empty())
