@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 
 from exchange.engine import SetTradingState
 from exchange.gateway import protocol
+from exchange.gateway.admin import ADMIN_OPS
 from exchange.gateway.orders import OrderRecord
 from exchange.gateway.protocol import Code, Request, RequestError
 from exchange.gateway.session import Session
@@ -412,3 +413,4 @@ OPS: dict[str, Op] = {
     "revoke_key": Op(revoke_key, (OPERATOR,)),
     "list_keys": Op(list_keys, (OPERATOR,)),
 }
+OPS.update({name: Op(*op) for name, op in ADMIN_OPS.items()})  # operators (admin.py)

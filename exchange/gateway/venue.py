@@ -25,12 +25,14 @@ from exchange.engine import (
     OrderReplaced, SubmitOrder,
 )
 from exchange.gateway import protocol
+from exchange.gateway.activity import ActivityMeter
 from exchange.gateway.config import GatewayConfig
 from exchange.gateway.keys import KeyStore
-from exchange.gateway.marketdata import MarketData
+from exchange.gateway.marketdata import InstrumentFeed, MarketData
 from exchange.gateway.orders import OrderTracker
 from exchange.gateway.protocol import Code, RequestError
 from exchange.gateway.ratelimit import TokenBucket
+from exchange.gateway.reference import FeedsOnDemand, imported_specs
 from exchange.gateway.session import SLOW_CONSUMER, Session, deliver
 from exchange.ledger import Batch, Entry
 
@@ -60,6 +62,8 @@ class Venue:
         self.config = config
         self.tracker = OrderTracker()
         self.market = MarketData()
+        self.market.feeds = FeedsOnDemand(self._new_feed, self.market.feeds)  # bulk listings
+        self.activity = ActivityMeter()  # for operators' stats
         self.queue: asyncio.Queue[Job] = asyncio.Queue(config.queue_limit)
         self.sessions: set[Session] = set()
         self.exec_subs: dict[str, set[Session]] = {}  # account ("*": all) -> sessions
@@ -81,9 +85,14 @@ class Venue:
         if last:
             async for entry in self.ledger.entries(1, last):
                 self.tracker.apply(entry.command, entry.events, entry.origin)
+                self.tracker.specs.update(imported_specs(entry.command, entry.events,
+                                                         self.engine.instruments))
                 self.market.apply(entry.command, entry.events)
         self.market.discard_pending()
         for symbol, book in self.engine.books.items():
+            if symbol not in self.market.feeds:  # no feed yet: never had an order
+                assert not book.bids.levels and not book.asks.levels, symbol
+                continue
             feed = self.market.feeds[symbol].book
             assert feed.top(True, None) == [(lv.price, lv.total) for lv in book.bids], symbol
             assert feed.top(False, None) == [(lv.price, lv.total) for lv in book.asks], symbol
@@ -155,6 +164,7 @@ class Venue:
         events = self.engine.apply(command)
         self._entries.append(Entry(self.engine.last_command_seq, command, events, origin))
         new_reports = self.tracker.apply(command, events, origin)
+        self.tracker.specs.update(imported_specs(command, events, self.engine.instruments))
         if reports is not None:
             reports.extend(new_reports)
         self.market.apply(command, events)
@@ -230,6 +240,7 @@ class Venue:
     def drop_market_data(self, session: Session, channel: str, symbol: str) -> None:
         """A client too slow for a market-data stream: unsubscribe it and say so."""
         self.unsubscribe_market(session, channel, symbol)
+        self.activity.resyncs_required += 1
         session.send({"ch": channel, "type": "resync_required", "sym": symbol,
                       "reason": SLOW_CONSUMER})
 
@@ -280,6 +291,9 @@ class Venue:
     async def session_closed(self, session: Session) -> None:
         """Forget a session; with cancel-on-disconnect, cancel its account's orders."""
         self.sessions.discard(session)
+        close = session.ws.protocol.close_sent
+        if close is not None and close.reason == SLOW_CONSUMER:
+            self.activity.slow_consumer_disconnects += 1
         for channel, symbol in list(session.md_channels):
             self.unsubscribe_market(session, channel, symbol)
         for account in list(session.exec_accounts):
@@ -312,6 +326,7 @@ class Venue:
     async def tick(self) -> None:
         """Once in a while: heartbeats to idle market-data subscribers; GTD expiries due."""
         now = time.monotonic()
+        self.activity.sample(now, self.engine)
         beat = None
         for session in self.sessions:
             if session.md_channels and now - session.last_md_s >= self.config.heartbeat_s:
@@ -321,6 +336,9 @@ class Venue:
         queue = self.engine.gtd_queue
         if queue and queue[0][0] <= now_us() and self.queue.empty():
             await self.submit(Job(None, None, ExpireOrders(now_us()), "venue:clock"))
+
+    def _new_feed(self, symbol: str) -> InstrumentFeed:
+        return InstrumentFeed(symbol, self.tracker.specs[symbol].price_decimals)
 
     def _fail_all(self, jobs: list[Job]) -> None:
         for job in jobs:

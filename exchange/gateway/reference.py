@@ -1,0 +1,190 @@
+"""Reference data at the edge: instrument rows as operators write them, and as the venue shows them.
+Pure; shared by the admin CLI (which checks a whole CSV file before sending any of it) and the
+gateway (which checks every row again, never trusting a client).
+
+A *wire row* is the list of `COLUMNS` values as strings (None for an empty optional column):
+prices (`tick`, `reference_px`) are decimal strings at the row's `price_decimals`, every other
+number a string of digits. `engine_row` turns one into the fields of an `AddInstrument` after
+`ts_us`, exactly (`parse_price`, never floats), or raises ValueError naming the column. The
+engine then judges the terms (positive lot and tick, min <= max, reference on the tick) and
+takes a bulk listing all or none.
+
+The gateway learns of instruments listed in bulk through `imported_specs` (it shares the
+engine's own `AddInstrument` values, so a listing costs the gateway no second copy), and makes a
+market-data feed only for an instrument that is traded or watched (`FeedsOnDemand`): most of a
+large reference-data load is never traded on a given day.
+
+Costs: `engine_row` O(row); `read_csv` O(file); `FeedsOnDemand` O(1) per lookup.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, TextIO
+
+from exchange.engine import Event, ImportInstruments, InstrumentsImported
+from exchange.engine.commands import AddInstrument
+from exchange.engine.instrument import Instrument, format_price, parse_price
+
+COLUMNS = ("symbol", "commodity", "grade", "location", "delivery_period", "unit", "lot_size",
+           "tick", "price_decimals", "min_qty", "max_qty", "reference_px", "band_ticks")
+REQUIRED = frozenset(COLUMNS[:9])
+DEFAULTS = {"min_qty": "1", "max_qty": "1000000"}
+# header spellings accepted in a CSV file (after lower-casing and spaces to underscores)
+ALIASES = {"sym": "symbol", "period": "delivery_period", "lot": "lot_size",
+           "tick_size": "tick", "decimals": "price_decimals", "min": "min_qty", "max": "max_qty",
+           "reference_price": "reference_px", "reference": "reference_px", "band": "band_ticks"}
+_TEXT_COLUMNS = 6
+_MAX_DIGITS = 18
+
+
+class RowError(ValueError):
+    """A row that cannot become an instrument: `line` is its line in the file (or its 1-based
+    place in an import), `column` the first bad column."""
+
+    def __init__(self, line: int, column: str, msg: str) -> None:
+        super().__init__(f"line {line}: {column}: {msg}")
+        self.line = line
+        self.column = column
+        self.msg = msg
+
+
+def _count(column: str, text: Any) -> int:
+    if type(text) is not str or not text.isdigit() or len(text) > _MAX_DIGITS:
+        raise ValueError(f"{column}: {text!r} is not a whole number")
+    return int(text)
+
+
+def engine_row(row: Sequence[Any]) -> list[Any]:
+    """The AddInstrument fields (after ts_us) for a wire row; ValueError("column: why")."""
+    if type(row) not in (list, tuple) or len(row) != len(COLUMNS):
+        raise ValueError(f"row: a list of {len(COLUMNS)} values ({', '.join(COLUMNS)})")
+    fields: list[Any] = []
+    for column, text in zip(COLUMNS[:_TEXT_COLUMNS], row):
+        if type(text) is not str or not text:
+            raise ValueError(f"{column}: required")
+        fields.append(text)
+    lot, tick, decimals, min_qty, max_qty, reference, band = row[_TEXT_COLUMNS:]
+    fields.append(_count("lot_size", lot))
+    decimals = _count("price_decimals", decimals)
+    fields += [_price("tick", tick, decimals), decimals,
+               _count("min_qty", DEFAULTS["min_qty"] if min_qty is None else min_qty),
+               _count("max_qty", DEFAULTS["max_qty"] if max_qty is None else max_qty),
+               None if reference is None else _price("reference_px", reference, decimals),
+               None if band is None else _count("band_ticks", band)]
+    return fields
+
+
+def _price(column: str, text: Any, decimals: int) -> int:
+    if type(text) is not str:
+        raise ValueError(f"{column}: a decimal string is required")
+    try:
+        return parse_price(text, decimals)
+    except ValueError as exc:
+        raise ValueError(f"{column}: {exc}") from None
+
+
+def read_csv(handle: TextIO) -> Iterator[tuple[int, list[str | None]]]:
+    """(line number, wire row) for each data line of a CSV file with a header line naming the
+    columns (any order; `ALIASES` accepted; unknown columns are an error). Blank lines are
+    skipped. RowError for a bad header or a line with the wrong number of values. Checks no
+    values: that is `engine_row`'s job."""
+    reader = csv.reader(handle)
+    header = next(reader, None)
+    if header is None:
+        raise RowError(1, "header", "empty file")
+    places = _header_places(header)
+    width = len(header)
+    for values in reader:
+        line = reader.line_num
+        if not values or values == [""] * len(values):
+            continue
+        if len(values) != width:
+            raise RowError(line, "row", f"{len(values)} values, the header names {width}")
+        row: list[str | None] = []
+        for column in COLUMNS:
+            place = places.get(column)
+            text = None if place is None else values[place].strip()
+            row.append(text if text or column in REQUIRED else None)  # None: the default
+        yield line, row
+
+
+def _header_places(header: list[str]) -> dict[str, int]:
+    places: dict[str, int] = {}
+    for place, raw in enumerate(header):
+        name = raw.strip().lower().replace(" ", "_").replace("-", "_")
+        name = ALIASES.get(name, name)
+        if name not in COLUMNS:
+            raise RowError(1, "header", f"unknown column {raw!r} (columns: {', '.join(COLUMNS)})")
+        if name in places:
+            raise RowError(1, "header", f"column {name!r} named twice")
+        places[name] = place
+    missing = [column for column in COLUMNS if column in REQUIRED and column not in places]
+    if missing:
+        raise RowError(1, "header", f"missing column(s) {', '.join(missing)}")
+    return places
+
+
+def check_rows(rows: Iterable[tuple[int, list[str | None]]]) -> list[tuple[int, list[str | None]]]:
+    """Every row checked as the venue will (`engine_row`, and no symbol twice); RowError at the
+    first bad one. Returns the rows, so that nothing is sent before everything is checked."""
+    checked: list[tuple[int, list[str | None]]] = []
+    seen: dict[str, int] = {}
+    for line, row in rows:
+        try:
+            engine_row(row)
+        except ValueError as exc:
+            column, _, msg = str(exc).partition(": ")
+            raise RowError(line, column, msg) from None
+        symbol = row[0]
+        if symbol in seen:
+            raise RowError(line, "symbol", f"{symbol!r} is also on line {seen[symbol]}")
+        seen[symbol] = line  # type: ignore[index]
+        checked.append((line, row))
+    return checked
+
+
+# -- the venue's side ----------------------------------------------------------------------
+
+
+def imported_specs(command: object, events: list[Event],
+                   instruments: Mapping[str, Instrument]) -> Iterator[tuple[str, AddInstrument]]:
+    """(symbol, spec) for each instrument an accepted ImportInstruments listed, with the engine's
+    own spec values (the engine must already have applied it); nothing for anything else."""
+    if type(command) is not ImportInstruments:
+        return
+    if not any(type(event) is InstrumentsImported for event in events):
+        return
+    for row in command.rows:
+        symbol = row[0]
+        yield symbol, instruments[symbol].spec
+
+
+class FeedsOnDemand(dict):  # type: ignore[type-arg]
+    """A market-data feed per symbol, made at its first use (a book change, a subscription)."""
+
+    def __init__(self, make: Callable[[str], Any], feeds: Mapping[str, Any]) -> None:
+        super().__init__(feeds)
+        self._make = make
+
+    def __missing__(self, symbol: str) -> Any:
+        self[symbol] = feed = self._make(symbol)
+        return feed
+
+
+def instrument_view(instrument: Instrument) -> dict[str, Any]:
+    """How an operator sees an instrument: its spec with the live state, reference and band."""
+    spec = instrument.spec
+    decimals = spec.price_decimals
+    reference = instrument.reference_price
+    band = instrument.band_ticks
+    return {
+        "sym": spec.symbol, "commodity": spec.commodity, "grade": spec.grade,
+        "location": spec.location, "delivery_period": spec.delivery_period, "unit": spec.unit,
+        "lot_size": str(spec.lot_size), "tick": format_price(spec.tick_size, decimals),
+        "price_decimals": decimals, "min_qty": str(spec.min_qty), "max_qty": str(spec.max_qty),
+        "reference_px": None if reference is None else format_price(reference, decimals),
+        "band_ticks": None if band is None else str(band),
+        "state": instrument.state.name,
+    }

@@ -1,0 +1,81 @@
+"""The pure parts without sockets: the order tracker, token buckets and the key store."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from exchange import demo
+from exchange.engine import CancelOrder, Engine, MassCancel
+from exchange.gateway.keys import KeyStore
+from exchange.gateway.marketdata import MarketData
+from exchange.gateway.orders import OrderTracker
+from exchange.gateway.ratelimit import TokenBucket
+
+
+def entries() -> list:
+    engine = Engine()
+    commands = [*demo.setup(), *demo.order_flow(600)]
+    commands += [CancelOrder(2_000_000 + n, "AGRO-1", n) for n in range(1, 200, 3)]
+    commands += [MassCancel(3_000_000, "MILL-1")]
+    return [(command, engine.apply(command), "account:x") for command in commands], engine
+
+
+def test_the_tracker_gives_the_same_reports_when_the_ledger_is_replayed() -> None:
+    log, engine = entries()
+    first, second = OrderTracker(), OrderTracker()
+    reports = [first.apply(*entry) for entry in log]
+    assert reports == [second.apply(*entry) for entry in log]
+    first.check()
+    live = {(o.account, o.order_id) for o in engine.orders.values()}
+    assert live == {(r.account, r.order_id) for orders in first.open_orders.values()
+                    for r in orders.values()}
+    for account, last in first.exec_seq.items():
+        seqs = [r["exec_seq"] for batch in reports for owner, r in batch if owner == account]
+        assert seqs == list(range(1, last + 1))
+
+
+def test_reports_keep_the_fix_invariants() -> None:
+    log, _ = entries()
+    tracker = OrderTracker()
+    for entry in log:
+        for _, report in tracker.apply(*entry):
+            if report["exec_type"] in ("REJECTED", "CANCEL_REJECTED"):
+                continue
+            order_qty, cum, leaves = (int(report[k]) for k in ("order_qty", "cum_qty",
+                                                               "leaves_qty"))
+            if report["ord_status"] in ("NEW", "PARTIALLY_FILLED"):
+                assert order_qty == cum + leaves
+            else:
+                assert leaves == 0
+
+
+def test_market_data_books_equal_the_engines_books() -> None:
+    log, engine = entries()
+    market = MarketData()
+    for command, events, _ in log:
+        market.apply(command, events)
+    for symbol, book in engine.books.items():
+        feed = market.feeds[symbol].book
+        feed.check()
+        assert feed.top(True, None) == [(lv.price, lv.total) for lv in book.bids]
+        assert feed.top(False, None) == [(lv.price, lv.total) for lv in book.asks]
+
+
+def test_a_token_bucket_refills_at_its_rate_up_to_its_burst() -> None:
+    bucket = TokenBucket(rate=10, burst=3, now_s=0.0)
+    assert [bucket.take(0.0) for _ in range(4)] == [True, True, True, False]
+    assert bucket.take(0.1) and not bucket.take(0.1)
+    assert bucket.take(100.0) and bucket.remaining() == 2
+
+
+def test_keys_are_stored_hashed_and_can_be_revoked(tmp_path: Path) -> None:
+    store = KeyStore.beside(tmp_path / "x.db")
+    key = store.issue("trader", "AGRO-1", "k1")
+    secret = key.split(".", 1)[1]
+    assert secret not in store.path.read_text()  # type: ignore[union-attr]
+    reopened = KeyStore(store.path)
+    assert reopened.verify(key).account == "AGRO-1"  # type: ignore[union-attr]
+    assert reopened.verify(key + "x") is None and reopened.verify("k1") is None
+    assert reopened.revoke("k1") and reopened.verify(key) is None
+    assert json.loads(store.path.read_text())["k1"]["revoked"] is True  # type: ignore[union-attr]
