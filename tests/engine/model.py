@@ -1,0 +1,640 @@
+"""A naive reference model of the matching engine, written from docs/engine.md alone.
+
+Deliberately simple and obviously correct rather than fast: each side of a book is a plain list
+of resting orders; the best order is found by a linear scan for the smallest key (price, then a
+time-arrival counter that grows each time an order joins the back of a level); an order is found
+by scanning every list. It emits the same events (types, fields, sequence numbers) as
+`exchange.engine.Engine`, so the two can be run side by side and compared event for event.
+
+Where docs/engine.md says nothing about a detail that still shows in the events (what counts as
+a valid name, the text of a `CommandRejected.detail`), the model takes the engine's choice and
+says so; `CommandRejected.detail` is free text and is compared blank (see `normalized`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from exchange.engine import events as ev
+from exchange.engine.commands import (
+    AddAccount, AddInstrument, AmendOrder, CancelOrder, ExpireOrders, MassCancel,
+    SetAccountLimits, SetPriceBand, SetTradingState, SubmitOrder,
+)
+from exchange.engine.enums import OrdType, Side, StpMode, TimeInForce, TradingState
+from exchange.engine.reasons import CancelReason, Reject
+
+BIG = 2**63 - 1  # "every integer must fit in 64 bits" (the engine takes the symmetric range)
+GTC, DAY, GTD, IOC, FOK = TimeInForce
+RESTING_TIFS = (GTC, DAY, GTD)
+BUY, SELL = Side.BUY, Side.SELL
+
+
+def normalized(events: list[Any]) -> list[tuple[str, tuple]]:
+    """Events as (type name, fields) pairs, comparable across implementations: NamedTuple
+    equality alone is tuple equality and would not tell two event types apart. The free-text
+    `CommandRejected.detail` is blanked (the doc does not define it)."""
+    out = []
+    for event in events:
+        if type(event) is ev.CommandRejected:
+            event = event._replace(detail="")
+        out.append((type(event).__name__, tuple(event)))
+    return out
+
+
+def is_int(value: Any) -> bool:
+    return type(value) is int and -BIG <= value <= BIG
+
+
+def is_name(value: Any) -> bool:
+    # Not in the doc; the engine's rule: a non-empty printable string of at most 64 characters.
+    return type(value) is str and 0 < len(value) <= 64 and value.isprintable()
+
+
+def is_member(value: Any, enum: type) -> bool:
+    return isinstance(value, int) and type(value) is not bool and value in [m.value for m in enum]
+
+
+def optional(check: Any, value: Any) -> bool:
+    return value is None or check(value)
+
+
+def positive(value: Any) -> bool:
+    return is_int(value) and value > 0
+
+
+def text(value: Any) -> str:
+    """What a rejection event shows for a field that may not be a string (the engine's choice)."""
+    return value if type(value) is str else repr(value)[:64]
+
+
+def reaches(side: int, limit: int | None, price: int) -> bool:
+    """May an order on `side` with `limit` (None: any price) trade at `price`?"""
+    if limit is None:
+        return True
+    return price <= limit if side == BUY else price >= limit
+
+
+@dataclass
+class Order:
+    order_id: int
+    account: str
+    firm: str
+    cl_ord_id: str
+    symbol: str
+    side: Side
+    ord_type: OrdType
+    price: int | None
+    qty: int
+    leaves: int
+    visible: int
+    display_qty: int | None
+    tif: TimeInForce
+    expire_at_us: int | None
+    post_only: bool
+    stp: StpMode
+    time: int = 0  # arrival counter at the back of its level
+
+
+@dataclass
+class Instrument:
+    symbol: str
+    tick: int
+    min_qty: int
+    max_qty: int
+    state: TradingState
+    reference: int | None
+    band_ticks: int | None
+
+    def band(self) -> tuple[int, int] | None:
+        if self.reference is None or self.band_ticks is None:
+            return None
+        width = self.band_ticks * self.tick
+        return self.reference - width, self.reference + width
+
+    def band_edge(self, side: int) -> int | None:
+        band = self.band()
+        return None if band is None else band[1] if side == BUY else band[0]
+
+
+@dataclass
+class Account:
+    firm: str
+    max_qty: int | None
+    max_notional: int | None
+    max_open: int | None
+
+
+class Model:
+    def __init__(self) -> None:
+        self.seq = 0
+        self.now = 0
+        self.next_order_id = 1
+        self.next_trade_id = 1
+        self.clock = 0  # arrival counter
+        self.instruments: dict[str, Instrument] = {}
+        self.accounts: dict[str, Account] = {}
+        self.sides: dict[tuple[str, Side], list[Order]] = {}
+        self.events: list[Any] = []
+        self.before: dict[tuple[str, Side, int], int] = {}  # level -> total before the command
+
+    # -- lookups: linear scans ---------------------------------------------------------------
+
+    def all_orders(self) -> list[Order]:
+        return [order for resting in self.sides.values() for order in resting]
+
+    def find(self, order_id: int) -> Order | None:
+        for order in self.all_orders():
+            if order.order_id == order_id:
+                return order
+        return None
+
+    def best(self, symbol: str, side: Side) -> Order | None:
+        """The first order to trade on a side: best price, then earliest arrival."""
+        resting = self.sides[(symbol, side)]
+        sign = -1 if side == BUY else 1
+        return min(resting, key=lambda o: (sign * o.price, o.time), default=None)
+
+    def level(self, symbol: str, side: Side, price: int) -> list[Order]:
+        """A level's orders in time order."""
+        resting = self.sides[(symbol, side)]
+        return sorted((o for o in resting if o.price == price), key=lambda o: o.time)
+
+    def total(self, symbol: str, side: Side, price: int) -> int:
+        return sum(o.visible for o in self.level(symbol, side, price))
+
+    def prices(self, symbol: str, side: Side) -> list[int]:
+        """The side's prices, best first."""
+        distinct = {o.price for o in self.sides[(symbol, side)]}
+        return sorted(distinct, reverse=side == BUY)  # type: ignore[arg-type]
+
+    def book(self, symbol: str) -> dict[str, list]:
+        """Both sides as [(price, total, [order ids in time order])], best first."""
+        return {
+            side.name: [
+                (price, self.total(symbol, side, price),
+                 [o.order_id for o in self.level(symbol, side, price)])
+                for price in self.prices(symbol, side)
+            ]
+            for side in Side
+        }
+
+    # -- mutations, each noting the level it changes -----------------------------------------
+
+    def note(self, order: Order) -> None:
+        key = (order.symbol, order.side, order.price)
+        if key not in self.before:
+            self.before[key] = self.total(*key)  # type: ignore[arg-type]
+
+    def add(self, order: Order) -> None:
+        self.note(order)
+        self.clock += 1
+        order.time = self.clock
+        order.visible = order.leaves if order.display_qty is None else min(
+            order.display_qty, order.leaves)
+        self.sides[(order.symbol, order.side)].append(order)
+
+    def remove(self, order: Order) -> None:
+        self.note(order)
+        self.sides[(order.symbol, order.side)].remove(order)
+
+    def emit(self, cls: type, *fields: Any) -> None:
+        self.seq += 1
+        self.events.append(cls(self.seq, self.now, *fields))
+
+    def canceled(self, order: Order, qty: int, reason: CancelReason) -> None:
+        self.emit(ev.OrderCanceled, order.order_id, order.account, order.symbol, qty, reason)
+
+    def expired(self, order: Order) -> None:
+        self.remove(order)
+        self.emit(ev.OrderExpired, order.order_id, order.account, order.symbol, order.leaves)
+
+    def restated(self, order: Order) -> None:
+        self.emit(ev.OrderRestated, order.order_id, order.account, order.symbol, order.leaves,
+                  CancelReason.STP_DECREMENT)
+
+    def reject_command(self, reason: Reject) -> None:
+        self.emit(ev.CommandRejected, reason, "")
+
+    # -- the entry point ---------------------------------------------------------------------
+
+    def apply(self, cmd: Any) -> list[Any]:
+        handlers = {
+            SubmitOrder: self.submit, CancelOrder: self.cancel, AmendOrder: self.amend,
+            MassCancel: self.mass_cancel, ExpireOrders: lambda cmd: None,
+            AddInstrument: self.add_instrument, SetTradingState: self.set_trading_state,
+            SetPriceBand: self.set_price_band, AddAccount: self.add_account,
+            SetAccountLimits: self.set_account_limits,
+        }
+        self.seq += 1
+        self.events, self.before = [], {}
+        handler = handlers.get(type(cmd))
+        if handler is not None and is_int(cmd.ts_us) and cmd.ts_us > self.now:
+            self.now = cmd.ts_us
+        due = [o for o in self.all_orders() if o.expire_at_us is not None
+               and o.expire_at_us <= self.now]
+        for order in sorted(due, key=lambda o: (o.expire_at_us, o.order_id)):
+            self.expired(order)
+        if handler is None:
+            self.reject_command(Reject.INVALID_FIELD)
+        else:
+            handler(cmd)
+        for key, before in self.before.items():
+            after = self.total(*key)  # type: ignore[arg-type]
+            if after != before:
+                self.emit(ev.BookChanged, *key, after)
+        return self.events
+
+    # -- orders ------------------------------------------------------------------------------
+
+    def submit(self, cmd: SubmitOrder) -> None:
+        reason = self.submit_reject(cmd)
+        if reason is not None:
+            self.emit(ev.OrderRejected, text(cmd.account), text(cmd.cl_ord_id), text(cmd.symbol),
+                      reason)
+            return
+        account = self.accounts[cmd.account]
+        display = cmd.display_qty
+        order = Order(
+            self.next_order_id, cmd.account, account.firm, cmd.cl_ord_id, cmd.symbol,
+            Side(cmd.side), OrdType(cmd.ord_type), cmd.price, cmd.qty, cmd.qty,
+            cmd.qty if display is None else min(display, cmd.qty), display,
+            TimeInForce(cmd.tif), cmd.expire_at_us, cmd.post_only, StpMode(cmd.stp))
+        self.next_order_id += 1
+        self.emit(ev.OrderAccepted, order.order_id, order.account, order.cl_ord_id, order.symbol,
+                  order.side, order.ord_type, order.qty, order.price, order.tif,
+                  order.expire_at_us, order.post_only, order.display_qty, order.stp)
+        instrument = self.instruments[order.symbol]
+        market = order.ord_type == OrdType.MARKET
+        limit = instrument.band_edge(order.side) if market else order.price
+        self.match(order, limit)
+        assert order.tif != FOK or order.leaves == 0, "a fill-or-kill order was partly filled"
+        if order.leaves == 0:
+            return
+        if not market and order.tif in RESTING_TIFS:
+            self.add(order)
+            return
+        opposite = self.sides[(order.symbol, order.side.opposite)]
+        beyond = market and any(not reaches(order.side, limit, o.price) for o in opposite)
+        self.canceled(order, order.leaves,
+                      CancelReason.PRICE_BAND if beyond else CancelReason.IOC_REMAINDER)
+
+    def submit_reject(self, cmd: SubmitOrder) -> Reject | None:
+        """The doc's checks for a new order, in the doc's order."""
+        if not (is_int(cmd.ts_us) and is_name(cmd.account) and is_name(cmd.cl_ord_id)
+                and is_name(cmd.symbol) and is_member(cmd.side, Side)
+                and is_member(cmd.ord_type, OrdType) and is_member(cmd.tif, TimeInForce)
+                and is_member(cmd.stp, StpMode) and type(cmd.post_only) is bool):
+            return Reject.INVALID_FIELD
+        if not positive(cmd.qty):
+            return Reject.INVALID_QUANTITY
+        if not optional(is_int, cmd.price):
+            return Reject.INVALID_PRICE
+        if not optional(is_int, cmd.expire_at_us):
+            return Reject.INVALID_EXPIRE_TIME
+        if not optional(positive, cmd.display_qty):
+            return Reject.INVALID_DISPLAY_QTY
+        account = self.accounts.get(cmd.account)
+        if account is None:
+            return Reject.UNKNOWN_ACCOUNT
+        instrument = self.instruments.get(cmd.symbol)
+        if instrument is None:
+            return Reject.UNKNOWN_INSTRUMENT
+        if instrument.state == TradingState.HALTED:
+            return Reject.MARKET_HALTED
+        if instrument.state == TradingState.CLOSED:
+            return Reject.MARKET_CLOSED
+        reason = self.terms_reject(cmd, instrument) or self.limits_reject(
+            account, instrument, cmd.side, cmd.qty, cmd.price)
+        if reason is not None:
+            return reason
+        live = [o for o in self.all_orders() if o.account == cmd.account]
+        if any(o.cl_ord_id == cmd.cl_ord_id for o in live):
+            return Reject.DUPLICATE_ORDER
+        may_rest = cmd.ord_type == OrdType.LIMIT and cmd.tif in RESTING_TIFS
+        if may_rest and account.max_open is not None and len(live) >= account.max_open:
+            return Reject.ACCOUNT_MAX_OPEN_ORDERS
+        best = self.best(cmd.symbol, Side(cmd.side).opposite)
+        if cmd.ord_type == OrdType.MARKET and best is None:
+            return Reject.NO_LIQUIDITY
+        if cmd.post_only and best is not None and reaches(cmd.side, cmd.price, best.price):
+            return Reject.WOULD_TAKE
+        if cmd.tif == FOK:
+            market = cmd.ord_type == OrdType.MARKET
+            limit = instrument.band_edge(cmd.side) if market else cmd.price
+            if not self.fillable(cmd.symbol, Side(cmd.side), limit, cmd.qty, account.firm,
+                                 cmd.stp):
+                return Reject.FOK_NOT_FILLABLE
+        return None
+
+    def terms_reject(self, cmd: SubmitOrder, instrument: Instrument) -> Reject | None:
+        if cmd.qty < instrument.min_qty:
+            return Reject.QUANTITY_BELOW_MIN
+        if cmd.qty > instrument.max_qty:
+            return Reject.QUANTITY_ABOVE_MAX
+        if cmd.ord_type == OrdType.LIMIT:
+            reason = self.price_reject(cmd.price, instrument)
+            if reason is not None:
+                return reason
+        else:
+            if cmd.price is not None:
+                return Reject.INVALID_PRICE
+            if cmd.tif not in (IOC, FOK) or cmd.post_only:
+                return Reject.INVALID_TIF
+        if cmd.post_only and cmd.tif in (IOC, FOK):
+            return Reject.INVALID_TIF
+        if (cmd.tif == GTD) != (cmd.expire_at_us is not None):
+            return Reject.INVALID_EXPIRE_TIME
+        if cmd.expire_at_us is not None and cmd.expire_at_us <= self.now:
+            return Reject.INVALID_EXPIRE_TIME
+        may_rest = cmd.ord_type == OrdType.LIMIT and cmd.tif in RESTING_TIFS
+        if cmd.display_qty is not None and (cmd.display_qty > cmd.qty or not may_rest):
+            return Reject.INVALID_DISPLAY_QTY
+        return None
+
+    @staticmethod
+    def price_reject(price: int | None, instrument: Instrument) -> Reject | None:
+        if price is None:
+            return Reject.INVALID_PRICE
+        if price % instrument.tick != 0:
+            return Reject.INVALID_PRICE_INCREMENT
+        band = instrument.band()
+        if band is not None and not band[0] <= price <= band[1]:
+            return Reject.PRICE_OUTSIDE_BAND
+        return None
+
+    @staticmethod
+    def limits_reject(account: Account, instrument: Instrument, side: int, qty: int,
+                      price: int | None) -> Reject | None:
+        if account.max_qty is not None and qty > account.max_qty:
+            return Reject.ACCOUNT_MAX_ORDER_QTY
+        if price is None:
+            price = instrument.band_edge(side)  # a market order: the edge it may trade to
+        if account.max_notional is not None and price is not None:
+            if abs(price) * qty > account.max_notional:
+                return Reject.ACCOUNT_MAX_NOTIONAL
+        return None
+
+    def fillable(self, symbol: str, side: Side, limit: int | None, qty: int, firm: str,
+                 stp: int) -> bool:
+        """The doc's fill-or-kill walk over the opposite side, best level first."""
+        for price in self.prices(symbol, side.opposite):
+            if not reaches(side, limit, price):
+                return False
+            level = self.level(symbol, side.opposite, price)
+            firms = [o.firm for o in level]
+            if stp != StpMode.CANCEL_RESTING and firm in firms:
+                ahead = level[:firms.index(firm)]
+                return sum(o.visible for o in ahead) >= qty
+            qty -= sum(o.leaves for o in level if o.firm != firm)
+            if qty <= 0:
+                return True
+        return False
+
+    def match(self, taker: Order, limit: int | None) -> None:
+        """Trade the taker against the opposite side, best order first, up to its limit."""
+        while taker.leaves:
+            maker = self.best(taker.symbol, taker.side.opposite)
+            if maker is None or not reaches(taker.side, limit, maker.price):
+                return
+            if maker.firm == taker.firm:
+                if not self.prevent_self_trade(maker, taker):
+                    return
+                continue
+            qty = min(taker.leaves, maker.visible)
+            self.note(maker)
+            maker.visible -= qty
+            maker.leaves -= qty
+            taker.leaves -= qty
+            self.emit(ev.TradeExecuted, self.next_trade_id, taker.symbol, maker.price, qty,
+                      taker.side, maker.order_id, maker.account, maker.leaves, taker.order_id,
+                      taker.account, taker.leaves)
+            self.next_trade_id += 1
+            if maker.visible == 0:
+                self.remove(maker)
+                if maker.leaves:  # iceberg: the next slice joins the back of the level
+                    self.add(maker)
+
+    def prevent_self_trade(self, maker: Order, taker: Order) -> bool:
+        """The taker's STP mode against a same-firm maker; False when the taker is done."""
+        if taker.stp == StpMode.DECREMENT:
+            overlap = min(taker.leaves, maker.leaves)
+            self.note(maker)
+            maker.leaves -= overlap
+            taker.leaves -= overlap
+            if maker.leaves == 0:
+                self.remove(maker)
+                self.canceled(maker, overlap, CancelReason.STP_DECREMENT)
+            else:
+                maker.visible = min(maker.visible, maker.leaves)
+                self.restated(maker)
+            if taker.leaves == 0:
+                self.canceled(taker, overlap, CancelReason.STP_DECREMENT)
+                return False
+            self.restated(taker)
+            return True
+        if taker.stp in (StpMode.CANCEL_RESTING, StpMode.CANCEL_BOTH):
+            self.remove(maker)
+            self.canceled(maker, maker.leaves, CancelReason.STP_RESTING)
+        if taker.stp == StpMode.CANCEL_RESTING:
+            return True
+        self.canceled(taker, taker.leaves, CancelReason.STP_INCOMING)
+        taker.leaves = 0
+        return False
+
+    # -- cancel, amend, mass cancel ----------------------------------------------------------
+
+    def owned(self, cmd: CancelOrder | AmendOrder, reason: Reject | None) -> Order | None:
+        order = None if reason else self.find(cmd.order_id)
+        if order is not None and order.account == cmd.account:
+            return order
+        order_id = cmd.order_id if is_int(cmd.order_id) else 0
+        self.emit(ev.CancelRejected, text(cmd.account), order_id,
+                  reason or Reject.UNKNOWN_ORDER)
+        return None
+
+    def cancel(self, cmd: CancelOrder) -> None:
+        valid = is_int(cmd.ts_us) and is_name(cmd.account) and is_int(cmd.order_id)
+        order = self.owned(cmd, None if valid else Reject.INVALID_FIELD)
+        if order is not None:
+            self.remove(order)
+            self.canceled(order, order.leaves, CancelReason.REQUESTED)
+
+    def amend(self, cmd: AmendOrder) -> None:
+        reason = None
+        if not (is_int(cmd.ts_us) and is_name(cmd.account) and is_int(cmd.order_id)
+                and optional(is_name, cmd.cl_ord_id)):
+            reason = Reject.INVALID_FIELD
+        elif not positive(cmd.qty):
+            reason = Reject.INVALID_QUANTITY
+        elif not is_int(cmd.price):
+            reason = Reject.INVALID_PRICE
+        order = self.owned(cmd, reason)
+        if order is None:
+            return
+        reason = self.amend_reject(cmd, order)
+        if reason is not None:
+            self.emit(ev.CancelRejected, cmd.account, cmd.order_id, reason)
+            return
+        filled = order.qty - order.leaves
+        if cmd.qty <= filled:
+            self.remove(order)
+            self.canceled(order, order.leaves, CancelReason.AMENDED_BELOW_FILLED)
+            return
+        new_leaves = cmd.qty - filled
+        if cmd.cl_ord_id is not None:
+            order.cl_ord_id = cmd.cl_ord_id
+        if cmd.price == order.price and new_leaves <= order.leaves:
+            self.note(order)
+            order.qty, order.leaves = cmd.qty, new_leaves
+            order.visible = min(order.visible, new_leaves)
+            self.replaced(order, True)
+            return
+        self.remove(order)
+        order.qty, order.price, order.leaves = cmd.qty, cmd.price, new_leaves
+        self.replaced(order, False)
+        self.match(order, order.price)
+        if order.leaves:
+            self.add(order)
+
+    def replaced(self, order: Order, kept_priority: bool) -> None:
+        self.emit(ev.OrderReplaced, order.order_id, order.account, order.cl_ord_id, order.symbol,
+                  order.qty, order.price, order.leaves, kept_priority)
+
+    def amend_reject(self, cmd: AmendOrder, order: Order) -> Reject | None:
+        instrument = self.instruments[order.symbol]
+        if instrument.state == TradingState.HALTED:
+            return Reject.MARKET_HALTED
+        if instrument.state == TradingState.CLOSED:
+            return Reject.MARKET_CLOSED
+        if cmd.qty > instrument.max_qty:
+            return Reject.QUANTITY_ABOVE_MAX
+        filled = order.qty - order.leaves
+        if filled < cmd.qty < instrument.min_qty:
+            return Reject.QUANTITY_BELOW_MIN
+        reason = self.price_reject(cmd.price, instrument) or self.limits_reject(
+            self.accounts[order.account], instrument, order.side, cmd.qty, cmd.price)
+        if reason is not None:
+            return reason
+        if cmd.cl_ord_id is not None and cmd.cl_ord_id != order.cl_ord_id and any(
+                o.account == order.account and o.cl_ord_id == cmd.cl_ord_id
+                for o in self.all_orders()):
+            return Reject.DUPLICATE_ORDER
+        if (cmd.qty, cmd.price) == (order.qty, order.price) and cmd.cl_ord_id in (
+                None, order.cl_ord_id):
+            return Reject.AMEND_NO_CHANGE
+        best = self.best(order.symbol, order.side.opposite)
+        if order.post_only and best is not None and reaches(order.side, cmd.price, best.price):
+            return Reject.WOULD_TAKE
+        return None
+
+    def mass_cancel(self, cmd: MassCancel) -> None:
+        if not (is_int(cmd.ts_us) and is_name(cmd.account) and optional(is_name, cmd.symbol)
+                and optional(lambda s: is_member(s, Side), cmd.side)):
+            return self.reject_command(Reject.INVALID_FIELD)
+        if cmd.account not in self.accounts:
+            return self.reject_command(Reject.UNKNOWN_ACCOUNT)
+        if cmd.symbol is not None and cmd.symbol not in self.instruments:
+            return self.reject_command(Reject.UNKNOWN_INSTRUMENT)
+        doomed = sorted(
+            (o for o in self.all_orders() if o.account == cmd.account
+             and cmd.symbol in (None, o.symbol) and cmd.side in (None, o.side)),
+            key=lambda o: o.order_id)  # "in the order they were entered"
+        side = None if cmd.side is None else Side(cmd.side)
+        self.emit(ev.MassCanceled, cmd.account, cmd.symbol, side, len(doomed))
+        for order in doomed:
+            self.remove(order)
+            self.canceled(order, order.leaves, CancelReason.MASS_CANCEL)
+        return None
+
+    # -- operator commands -------------------------------------------------------------------
+
+    def band_reject(self, reference: Any, band_ticks: Any, tick: int) -> Reject | None:
+        if not (optional(is_int, reference) and optional(is_int, band_ticks)):
+            return Reject.INVALID_FIELD
+        if band_ticks is not None and band_ticks < 0:
+            return Reject.INVALID_INSTRUMENT_SPEC
+        if reference is not None and reference % tick != 0:
+            return Reject.INVALID_PRICE_INCREMENT  # the engine's code; the doc lists none
+        return None
+
+    def add_instrument(self, cmd: AddInstrument) -> None:
+        texts = (cmd.commodity, cmd.grade, cmd.location, cmd.delivery_period, cmd.unit)
+        if not (is_int(cmd.ts_us) and is_name(cmd.symbol) and is_member(cmd.state, TradingState)
+                and all(type(t) is str and len(t) <= 200 for t in texts)):
+            return self.reject_command(Reject.INVALID_FIELD)
+        if not (positive(cmd.lot_size) and positive(cmd.tick_size)
+                and is_int(cmd.price_decimals) and 0 <= cmd.price_decimals <= 12
+                and is_int(cmd.min_qty) and is_int(cmd.max_qty)
+                and 0 < cmd.min_qty <= cmd.max_qty):
+            return self.reject_command(Reject.INVALID_INSTRUMENT_SPEC)
+        reason = self.band_reject(cmd.reference_price, cmd.band_ticks, cmd.tick_size)
+        if reason is None and cmd.symbol in self.instruments:
+            reason = Reject.DUPLICATE_INSTRUMENT
+        if reason is not None:
+            return self.reject_command(reason)
+        self.instruments[cmd.symbol] = Instrument(
+            cmd.symbol, cmd.tick_size, cmd.min_qty, cmd.max_qty, TradingState(cmd.state),
+            cmd.reference_price, cmd.band_ticks)
+        self.sides[(cmd.symbol, BUY)] = []
+        self.sides[(cmd.symbol, SELL)] = []
+        self.emit(ev.InstrumentAdded, cmd.symbol)
+        return None
+
+    def set_trading_state(self, cmd: SetTradingState) -> None:
+        if not (is_int(cmd.ts_us) and is_name(cmd.symbol)
+                and is_member(cmd.state, TradingState)):
+            return self.reject_command(Reject.INVALID_FIELD)
+        instrument = self.instruments.get(cmd.symbol)
+        if instrument is None:
+            return self.reject_command(Reject.UNKNOWN_INSTRUMENT)
+        instrument.state = TradingState(cmd.state)
+        self.emit(ev.TradingStateChanged, cmd.symbol, instrument.state)
+        if instrument.state == TradingState.CLOSED:
+            in_book_order = [o for side in Side for price in self.prices(cmd.symbol, side)
+                             for o in self.level(cmd.symbol, side, price)]
+            for order in in_book_order:
+                if order.tif == DAY:
+                    self.expired(order)
+        return None
+
+    def set_price_band(self, cmd: SetPriceBand) -> None:
+        if not (is_int(cmd.ts_us) and is_name(cmd.symbol)):
+            return self.reject_command(Reject.INVALID_FIELD)
+        instrument = self.instruments.get(cmd.symbol)
+        if instrument is None:
+            return self.reject_command(Reject.UNKNOWN_INSTRUMENT)
+        reason = self.band_reject(cmd.reference_price, cmd.band_ticks, instrument.tick)
+        if reason is not None:
+            return self.reject_command(reason)
+        instrument.reference, instrument.band_ticks = cmd.reference_price, cmd.band_ticks
+        self.emit(ev.PriceBandSet, cmd.symbol, cmd.reference_price, cmd.band_ticks)
+        return None
+
+    def limits_valid(self, cmd: AddAccount | SetAccountLimits) -> bool:
+        return (is_int(cmd.ts_us) and is_name(cmd.account)
+                and all(optional(positive, limit) for limit in (
+                    cmd.max_order_qty, cmd.max_order_notional, cmd.max_open_orders)))
+
+    def add_account(self, cmd: AddAccount) -> None:
+        if not (self.limits_valid(cmd) and is_name(cmd.firm)):
+            return self.reject_command(Reject.INVALID_FIELD)
+        if cmd.account in self.accounts:
+            return self.reject_command(Reject.DUPLICATE_ACCOUNT)
+        self.accounts[cmd.account] = Account(
+            cmd.firm, cmd.max_order_qty, cmd.max_order_notional, cmd.max_open_orders)
+        self.emit(ev.AccountAdded, cmd.account, cmd.firm)
+        return None
+
+    def set_account_limits(self, cmd: SetAccountLimits) -> None:
+        if not self.limits_valid(cmd):
+            return self.reject_command(Reject.INVALID_FIELD)
+        account = self.accounts.get(cmd.account)
+        if account is None:
+            return self.reject_command(Reject.UNKNOWN_ACCOUNT)
+        account.max_qty = cmd.max_order_qty
+        account.max_notional = cmd.max_order_notional
+        account.max_open = cmd.max_open_orders
+        self.emit(ev.AccountLimitsSet, cmd.account, cmd.max_order_qty, cmd.max_order_notional,
+                  cmd.max_open_orders)
+        return None
