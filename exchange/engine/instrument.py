@@ -109,13 +109,13 @@ class Firm:
         return (self.name, self.credit_limit, self.net_bought, self.blocked)
 
 
-_DECIMAL = re.compile(r"(-?)(\d{1,19})(?:\.(\d+))?")
+_DECIMAL = re.compile(r"(-?)(\d{1,19})(?:\.(\d+))?", re.ASCII)
 
 
 def parse_price(text: str, decimals: int) -> int:
     """Price units for a decimal string: "101.25" at 2 decimals -> 10125.
 
-    Raises ValueError for anything but a plain decimal (no exponent, NaN, infinity, spaces or
+    Raises ValueError for anything but a plain decimal (ASCII digits only: no exponent, NaN, infinity, spaces or
     '+') and for more fractional digits than `decimals`, even zeros: "1.000" at 2 is an error,
     not a rounding.
     """
@@ -141,7 +141,7 @@ def format_price(units: int, decimals: int) -> str:
     return f"{sign}{digits[:-decimals]}.{digits[-decimals:]}"
 
 
-_LOTS = re.compile(r"\d{1,18}")
+_LOTS = re.compile(r"\d{1,18}", re.ASCII)
 
 
 def parse_qty(text: str) -> int:

@@ -144,8 +144,6 @@ def test_format_price_writes_exactly_the_instruments_decimals() -> None:
     assert format_price(7, 0) == "7"
 
 
-@pytest.mark.xfail(strict=True, reason="parse_price and parse_qty take any Unicode digit (\\d "
-                   "without re.ASCII); docs/engine.md does not forbid it, so left as is")
 def test_parse_price_and_qty_reject_non_ascii_digits() -> None:
     with pytest.raises(ValueError):
         parse_price("\u0661\u0660\u0660", 0)  # Arabic-Indic 100
