@@ -37,10 +37,12 @@ class Summary(NamedTuple):
 
 
 def verify(path: str | Path, progress: Callable[[int, int], None] | None = None,
-           expect: tuple[int, str] | None = None) -> Summary:
+           expect: tuple[int, str] | None = None, replay: bool = True) -> Summary:
     """Check the whole file (see the module docstring). `progress(seq, last_seq)` is called
     after each batch; `expect=(seq, hash)` also requires a batch ending at `seq` with that hash
-    (a checkpoint recorded earlier). Cost: one apply per command, O(bytes) hashing."""
+    (a checkpoint recorded earlier); `replay=False` checks the chain and hashes only (no
+    engine: fast, but blind to a history that was rewritten and re-hashed consistently).
+    Cost: one apply per command, O(bytes) hashing."""
     conn = reader.connect(path)
     try:
         head = reader.head(conn)
@@ -54,7 +56,8 @@ def verify(path: str | Path, progress: Callable[[int, int], None] | None = None,
             if progress is not None:
                 progress(batch.last_seq, last_seq)
 
-        last, orphan = walk(reader.batches(conn), reader.rows(conn), replayer, None, on_batch)
+        last, orphan = walk(reader.batches(conn), reader.rows(conn),
+                            replayer if replay else None, None, on_batch)
         if orphan is not None:
             raise LedgerError(f"seq {orphan}: row is not covered by any batch", orphan)
         if expect is not None:

@@ -97,12 +97,13 @@ class Replayer:
             self.trades += 1
 
 
-def walk(batches: Iterator[BatchRecord], rows: Iterator[Row], replayer: Replayer,
+def walk(batches: Iterator[BatchRecord], rows: Iterator[Row], replayer: Replayer | None,
          previous: BatchRecord | None = None,
          on_batch: Callable[[BatchRecord], None] | None = None
          ) -> tuple[BatchRecord | None, int | None]:
     """Check `batches` in order against `rows` (seq order, starting after `previous`).
 
+    With `replayer` None, checks the chain and the rows' hashes only (no replay, no digest).
     Returns the last batch checked and the seq of the first row after it that no batch covers,
     if any (a write that never committed cannot leave one: the caller decides what it means).
     Raises LedgerError naming the first bad seq. Cost: O(rows) plus the replay."""
@@ -114,13 +115,22 @@ def walk(batches: Iterator[BatchRecord], rows: Iterator[Row], replayer: Replayer
         own: list[Row] = []
         while row is not None and row[0] <= batch.last_seq:
             seq, ts_us, kind, _, batch_id, body = row
-            replayer.row(seq, ts_us, kind, body)
+            if replayer is not None:
+                replayer.row(seq, ts_us, kind, body)
+            elif seq != batch.first_seq + len(own):
+                missing = batch.first_seq + len(own)
+                raise LedgerError(f"seq {missing}: missing (the next row is seq {seq})", missing)
             if batch_id != batch.id:
                 raise LedgerError(f"seq {seq}: row says batch {batch_id}, chain says {batch.id}",
                                   seq)
             own.append(row)
             row = next(rows, None)
-        replayer.end_batch(batch)
+        if replayer is not None:
+            replayer.end_batch(batch)
+        elif len(own) != batch.last_seq - batch.first_seq + 1:
+            missing = batch.first_seq + len(own)
+            raise LedgerError(f"seq {missing}: missing (batch {batch.id} ends before it)",
+                              missing)
         if events_hash(own) != batch.events_hash:
             raise LedgerError(f"seq {batch.first_seq}: batch {batch.id}'s rows do not match its "
                               "events hash", batch.first_seq)

@@ -34,13 +34,14 @@ def history(n: int, seed: int = 1) -> list[Command]:
     ts = 1_000_000
     for n_done in range(n):
         ts += rng.randint(0, 2_000)
-        command = _one(rng, shadow, ts, n_done)
+        command = next_command(rng, shadow, ts, n_done)
         shadow.apply(command)
         commands.append(command)
     return commands
 
 
-def _one(rng: random.Random, engine: Engine, ts: int, n: int) -> Command:
+def next_command(rng: random.Random, engine: Engine, ts: int, tag: object) -> Command:
+    """One seeded command for the state `engine` is in; `tag` makes client order ids unique."""
     spec = rng.choice(demo.INSTRUMENTS)
     symbol, tick, ref = spec.symbol, spec.tick_size, spec.reference_price or 0
     account = rng.choice(ACCOUNTS)
@@ -73,7 +74,7 @@ def _one(rng: random.Random, engine: Engine, ts: int, n: int) -> Command:
     qty = rng.randint(1, 12)
     stp = rng.choice(list(StpMode))
     if roll < 0.28:
-        return SubmitOrder(ts, account, f"h{n}", symbol, side, qty, None, OrdType.MARKET,
+        return SubmitOrder(ts, account, f"h{tag}", symbol, side, qty, None, OrdType.MARKET,
                            rng.choice((TimeInForce.IOC, TimeInForce.FOK)), stp=stp)
     price = ref + lean * rng.randint(-3, 8) * tick
     tif = rng.choice((TimeInForce.GTC, TimeInForce.GTC, TimeInForce.DAY, TimeInForce.GTD,
@@ -82,7 +83,7 @@ def _one(rng: random.Random, engine: Engine, ts: int, n: int) -> Command:
     resting = tif in (TimeInForce.GTC, TimeInForce.DAY, TimeInForce.GTD)
     display = rng.randint(1, qty) if resting and rng.random() < 0.1 else None
     post_only = resting and rng.random() < 0.1
-    return SubmitOrder(ts, account, f"h{n}", symbol, side, qty, price, OrdType.LIMIT, tif, expire,
+    return SubmitOrder(ts, account, f"h{tag}", symbol, side, qty, price, OrdType.LIMIT, tif, expire,
                        post_only, display, stp)
 
 

@@ -1,0 +1,155 @@
+"""Tampered ledgers: `verify` fails and names the first bad seq, whatever was changed."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from exchange.engine import SubmitOrder, codec
+from exchange.ledger import LedgerError, audit
+from exchange.ledger.schema import COMMAND_KINDS
+from tests.ledger.history import history, write
+
+TRADE = 203
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("pristine") / "ledger.db"
+    write(path, history(600, seed=21), batch_size=20)
+    assert not path.with_name("ledger.db-wal").exists()  # closed cleanly: one file to copy
+    return path
+
+
+@pytest.fixture
+def ledger(pristine: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "ledger.db"
+    shutil.copy(pristine, copy)
+    return copy
+
+
+def tamper(path: Path, *sql: str, params: tuple = ()) -> None:
+    conn = sqlite3.connect(path)
+    for trigger in ("events_no_update", "events_no_delete", "batches_no_update",
+                    "batches_no_delete"):
+        conn.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+    for statement in sql:
+        conn.execute(statement, params if "?" in statement else ())
+    conn.commit()
+    conn.close()
+
+
+def first_bad_seq(path: Path) -> int:
+    with pytest.raises(LedgerError) as raised:
+        audit.verify(path)
+    seq = raised.value.seq
+    assert seq is not None and f"seq {seq}" in str(raised.value)
+    return seq
+
+
+def row(path: Path, sql: str) -> tuple:
+    return sqlite3.connect(path).execute(sql).fetchone()
+
+
+def test_the_untouched_ledger_verifies(ledger: Path) -> None:
+    summary = audit.verify(ledger)
+    assert summary.commands == 608 and summary.trades > 10 and summary.batches == 31
+
+
+def test_a_changed_byte_in_an_event_body_is_named(ledger: Path) -> None:
+    seq, body = row(ledger, f"SELECT seq, body FROM events WHERE kind = {TRADE} LIMIT 1 OFFSET 5")
+    changed = body[:-1] + bytes([body[-1] ^ 0x01])
+    tamper(ledger, "UPDATE events SET body = ? WHERE seq = ?", params=(changed, seq))
+    assert first_bad_seq(ledger) == seq
+
+
+def test_a_changed_byte_in_a_command_body_is_named_within_its_entry(ledger: Path) -> None:
+    seq, body = row(ledger, "SELECT seq, body FROM events WHERE kind = 101 LIMIT 1 OFFSET 300")
+    command = codec.decode(body)
+    changed = codec.encode(command._replace(qty=command.qty + 1))
+    tamper(ledger, "UPDATE events SET body = ? WHERE seq = ?", params=(changed, seq))
+    with pytest.raises(LedgerError, match=f"command at seq {seq}"):
+        audit.verify(ledger)
+    assert first_bad_seq(ledger) == seq + 1  # its first event no longer follows from it
+
+
+def test_a_deleted_event_row_is_named(ledger: Path) -> None:
+    (seq,) = row(ledger, "SELECT seq FROM events WHERE kind = 216 LIMIT 1 OFFSET 40")
+    tamper(ledger, f"DELETE FROM events WHERE seq = {seq}")
+    assert first_bad_seq(ledger) == seq
+
+
+def test_a_deleted_command_row_is_named(ledger: Path) -> None:
+    (seq,) = row(ledger, "SELECT seq FROM events WHERE kind = 102 LIMIT 1 OFFSET 3")
+    tamper(ledger, f"DELETE FROM events WHERE seq = {seq}")
+    assert first_bad_seq(ledger) == seq
+
+
+def test_two_reordered_rows_are_named_at_the_first(ledger: Path) -> None:
+    # an accepted order and the book change after it: swap everything but the seq
+    (seq,) = row(ledger, "SELECT a.seq FROM events a JOIN events b ON b.seq = a.seq + 1 "
+                         "WHERE a.kind = 201 AND b.kind = 216 LIMIT 1 OFFSET 20")
+    tamper(ledger,
+           f"UPDATE events SET seq = -1 WHERE seq = {seq}",
+           f"UPDATE events SET seq = {seq} WHERE seq = {seq + 1}",
+           f"UPDATE events SET seq = {seq + 1} WHERE seq = -1")
+    assert first_bad_seq(ledger) == seq
+
+
+def test_two_reordered_commands_are_named_at_the_first(ledger: Path) -> None:
+    first, second = [s for (s,) in sqlite3.connect(ledger).execute(
+        "SELECT seq FROM events WHERE kind BETWEEN 101 AND 199 AND seq > 1000 LIMIT 2")]
+    tamper(ledger,
+           f"UPDATE events SET seq = -1 WHERE seq = {first}",
+           f"UPDATE events SET seq = {first} WHERE seq = {second}",
+           f"UPDATE events SET seq = {second} WHERE seq = -1")
+    assert first <= first_bad_seq(ledger) <= second
+
+
+def test_a_truncated_last_batch_is_named_at_its_first_missing_seq(ledger: Path) -> None:
+    first, last = row(ledger, "SELECT first_seq, last_seq FROM batches ORDER BY id DESC LIMIT 1")
+    cut = (first + last) // 2
+    tamper(ledger, f"DELETE FROM events WHERE seq >= {cut}")
+    assert first_bad_seq(ledger) == cut
+
+
+def test_a_removed_last_batch_record_leaves_rows_no_batch_covers(ledger: Path) -> None:
+    first, batch_id = row(ledger, "SELECT first_seq, id FROM batches ORDER BY id DESC LIMIT 1")
+    tamper(ledger, f"DELETE FROM batches WHERE id = {batch_id}")
+    assert first_bad_seq(ledger) == first
+
+
+def test_a_rewritten_batch_digest_is_named_within_that_batch(ledger: Path) -> None:
+    first, last = row(ledger, "SELECT first_seq, last_seq FROM batches WHERE id = 7")
+    tamper(ledger, "UPDATE batches SET digest = 'ff' || substr(digest, 3) WHERE id = 7")
+    assert first <= first_bad_seq(ledger) <= last
+
+
+def test_a_changed_origin_breaks_the_events_hash(ledger: Path) -> None:
+    (seq,) = row(ledger, "SELECT seq FROM events WHERE origin IS NOT NULL LIMIT 1 OFFSET 100")
+    first, = row(ledger, f"SELECT first_seq FROM batches WHERE first_seq <= {seq} "
+                         f"AND last_seq >= {seq}")
+    tamper(ledger, f"UPDATE events SET origin = 'operator:mallory' WHERE seq = {seq}")
+    assert first_bad_seq(ledger) == first
+
+
+def test_a_recorded_checkpoint_catches_a_rewritten_history(ledger: Path, tmp_path: Path) -> None:
+    head = audit.checkpoint(ledger)
+    assert head is not None
+    audit.verify(ledger, expect=(head.last_seq, head.hash))
+    # the same history but one client order id: same shape, every hash from there differs
+    commands = history(600, seed=21)
+    index = next(i for i, c in enumerate(commands) if i > 50 and isinstance(c, SubmitOrder))
+    commands[index] = commands[index]._replace(cl_ord_id="rewritten")
+    other = tmp_path / "rewritten.db"
+    write(other, commands, batch_size=20)
+    audit.verify(other)
+    with pytest.raises(LedgerError, match="rewritten"):
+        audit.verify(other, expect=(head.last_seq, head.hash))
+
+
+def test_command_kinds_are_the_1xx_range() -> None:
+    assert min(COMMAND_KINDS) >= 101 and max(COMMAND_KINDS) < 200
