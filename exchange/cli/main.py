@@ -11,7 +11,7 @@ import argparse
 import importlib
 import sys
 
-SUBCOMMANDS = ("serve", "audit")
+SUBCOMMANDS = ("serve", "audit", "admin")
 
 
 def build_parser() -> argparse.ArgumentParser:

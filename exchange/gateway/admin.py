@@ -30,8 +30,15 @@ from collections.abc import Awaitable, Callable
 from typing import Any, NamedTuple
 
 from exchange.engine import (
-    AddAccount, AddInstrument, BustTrade, ImportInstruments, SetAccountLimits, SetCreditLimit,
-    SetKillSwitch, SetPriceBand, TradingState,
+    AddAccount,
+    AddInstrument,
+    BustTrade,
+    ImportInstruments,
+    SetAccountLimits,
+    SetCreditLimit,
+    SetKillSwitch,
+    SetPriceBand,
+    TradingState,
 )
 from exchange.engine.instrument import Account, Firm, format_price
 from exchange.gateway import protocol
@@ -179,7 +186,7 @@ async def add_instrument(venue: Venue, session: Session, request: Request) -> No
     args = request.args
     fields = _row_fields(_wire_row(args), "")
     state = protocol.choice(args, "state", TradingState, TradingState.OPEN)
-    command = AddInstrument(now_us(), *fields, state)
+    command = AddInstrument(now_us(), *fields)._replace(state=state)
 
     def make(venue: Venue, extra: dict[str, Any]) -> Any:
         extra["sym"] = command.symbol
@@ -189,7 +196,7 @@ async def add_instrument(venue: Venue, session: Session, request: Request) -> No
 
 
 class _Staged:
-    __slots__ = ("import_id", "rows", "failed")
+    __slots__ = ("failed", "import_id", "rows")
 
     def __init__(self, import_id: str) -> None:
         self.import_id = import_id
@@ -483,7 +490,7 @@ async def book(venue: Venue, session: Session, request: Request) -> None:
         ladders = venue.engine.books[instrument.symbol]
         view: dict[str, Any] = {"sym": instrument.symbol, "state": instrument.state.name}
         for side, ladder in (("bids", ladders.bids), ("asks", ladders.asks)):
-            levels = []
+            levels: list[dict[str, Any]] = []
             for level in ladder:
                 if len(levels) == depth:
                     break

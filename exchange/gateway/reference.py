@@ -30,12 +30,10 @@ from exchange.engine.instrument import Instrument, format_price, parse_price
 COLUMNS = ("symbol", "commodity", "grade", "location", "delivery_period", "unit", "lot_size",
            "tick", "price_decimals", "min_qty", "max_qty", "reference_px", "band_ticks")
 REQUIRED = frozenset(COLUMNS[:9])
-DEFAULTS = {"min_qty": "1", "max_qty": "1000000"}
 # header spellings accepted in a CSV file (after lower-casing and spaces to underscores)
 ALIASES = {"sym": "symbol", "period": "delivery_period", "lot": "lot_size",
            "tick_size": "tick", "decimals": "price_decimals", "min": "min_qty", "max": "max_qty",
            "reference_price": "reference_px", "reference": "reference_px", "band": "band_ticks"}
-_TEXT_COLUMNS = 6
 _MAX_DIGITS = 18
 
 
@@ -51,38 +49,47 @@ class RowError(ValueError):
 
 
 def _count(column: str, text: Any) -> int:
-    if type(text) is not str or not text.isdigit() or len(text) > _MAX_DIGITS:
-        raise ValueError(f"{column}: {text!r} is not a whole number")
-    return int(text)
+    if type(text) is str and text.isdigit() and len(text) <= _MAX_DIGITS:
+        return int(text)
+    raise ValueError(f"{column}: {text!r} is not a whole number")
 
 
 def engine_row(row: Sequence[Any]) -> list[Any]:
-    """The AddInstrument fields (after ts_us) for a wire row; ValueError("column: why")."""
+    """The AddInstrument fields (after ts_us) for a wire row; ValueError("column: why").
+    Written flat: a bulk listing runs it for every row, on both sides of the wire."""
     if type(row) not in (list, tuple) or len(row) != len(COLUMNS):
         raise ValueError(f"row: a list of {len(COLUMNS)} values ({', '.join(COLUMNS)})")
-    fields: list[Any] = []
-    for column, text in zip(COLUMNS[:_TEXT_COLUMNS], row):
+    (symbol, commodity, grade, location, period, unit, lot, tick, decimals, min_qty, max_qty,
+     reference, band) = row
+    for column, text in zip(COLUMNS, (symbol, commodity, grade, location, period, unit)):
         if type(text) is not str or not text:
             raise ValueError(f"{column}: required")
-        fields.append(text)
-    lot, tick, decimals, min_qty, max_qty, reference, band = row[_TEXT_COLUMNS:]
-    fields.append(_count("lot_size", lot))
-    decimals = _count("price_decimals", decimals)
-    fields += [_price("tick", tick, decimals), decimals,
-               _count("min_qty", DEFAULTS["min_qty"] if min_qty is None else min_qty),
-               _count("max_qty", DEFAULTS["max_qty"] if max_qty is None else max_qty),
-               None if reference is None else _price("reference_px", reference, decimals),
-               None if band is None else _count("band_ticks", band)]
-    return fields
+    places = _count("price_decimals", decimals)
+    return [symbol, commodity, grade, location, period, unit, _count("lot_size", lot),
+            _price("tick", tick, places), places,
+            1 if min_qty is None else _count("min_qty", min_qty),
+            1_000_000 if max_qty is None else _count("max_qty", max_qty),
+            None if reference is None else _price("reference_px", reference, places),
+            None if band is None else _count("band_ticks", band)]
+
+
+_prices: dict[tuple[Any, int], int] = {}  # (text, decimals) -> units: ticks repeat a lot
 
 
 def _price(column: str, text: Any, decimals: int) -> int:
+    units = _prices.get((text, decimals)) if type(text) is str else None
+    if units is not None:
+        return units
     if type(text) is not str:
         raise ValueError(f"{column}: a decimal string is required")
     try:
-        return parse_price(text, decimals)
+        units = parse_price(text, decimals)
     except ValueError as exc:
         raise ValueError(f"{column}: {exc}") from None
+    if len(_prices) >= 4096:
+        _prices.clear()
+    _prices[text, decimals] = units
+    return units
 
 
 def read_csv(handle: TextIO) -> Iterator[tuple[int, list[str | None]]]:
@@ -96,18 +103,19 @@ def read_csv(handle: TextIO) -> Iterator[tuple[int, list[str | None]]]:
         raise RowError(1, "header", "empty file")
     places = _header_places(header)
     width = len(header)
+    picks = [places.get(column) for column in COLUMNS]
+    required = [column in REQUIRED for column in COLUMNS]
     for values in reader:
-        line = reader.line_num
-        if not values or values == [""] * len(values):
-            continue
         if len(values) != width:
-            raise RowError(line, "row", f"{len(values)} values, the header names {width}")
+            if not any(value.strip() for value in values):
+                continue  # a blank line
+            raise RowError(reader.line_num, "row",
+                           f"{len(values)} values, the header names {width}")
         row: list[str | None] = []
-        for column in COLUMNS:
-            place = places.get(column)
+        for place, needed in zip(picks, required):
             text = None if place is None else values[place].strip()
-            row.append(text if text or column in REQUIRED else None)  # None: the default
-        yield line, row
+            row.append(text if text or needed else None)  # None: the default
+        yield reader.line_num, row
 
 
 def _header_places(header: list[str]) -> dict[str, int]:

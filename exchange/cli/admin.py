@@ -1,0 +1,608 @@
+"""`exchange admin …`: run the venue as a market operator, over the websocket API with an operator key.
+
+Each command is one request (an import is a few hundred chunks and a commit) to the running
+server (`--url`, or $EXCHANGE_URL; default ws://127.0.0.1:8765) after a logon with an operator
+key (`--key`, `--key-file`, or $EXCHANGE_API_KEY). Output is an aligned table, or the response's
+result as JSON with `--json`. Errors are one line on stderr, with an exit code a script can test:
+
+    0 done    1 the venue refused (or a bad input file)    2 usage
+    3 the venue could not be reached, or dropped the connection    4 wrong or non-operator key
+
+A CSV import is checked completely before anything is sent (`exchange.gateway.reference`, the
+same checks the venue runs); a bad file names its first bad line and imports nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import secrets
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import msgpack
+from websockets.exceptions import InvalidHandshake, InvalidURI
+
+from exchange.client import Client, ExchangeError
+from exchange.gateway.reference import RowError, check_rows, read_csv
+
+DEFAULT_URL = "ws://127.0.0.1:8765"
+OK, REFUSED, USAGE, UNREACHABLE, AUTH = 0, 1, 2, 3, 4
+AUTH_CODES = ("UNAUTHENTICATED", "FORBIDDEN")
+CHUNK_BYTES = 48_000  # under the gateway's 64 KiB frame limit, with room for the envelope
+LIMIT_FLAGS = ("max_order_qty", "max_order_notional", "max_open_orders")
+
+Action = Callable[[Client, argparse.Namespace], Awaitable[Any]]
+
+
+class Failure(Exception):
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+# -- the parser --------------------------------------------------------------------------------
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--url", default=argparse.SUPPRESS,
+                        help=f"the venue (default $EXCHANGE_URL or {DEFAULT_URL})")
+    common.add_argument("--key", default=argparse.SUPPRESS,
+                        help="operator API key (default $EXCHANGE_API_KEY)")
+    common.add_argument("--key-file", type=Path, default=argparse.SUPPRESS,
+                        help="read the operator API key from this file")
+    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                        help="print the result as JSON")
+    common.add_argument("--timeout", type=float, default=argparse.SUPPRESS,
+                        help="seconds to wait for the venue (default 60)")
+    admin = subparsers.add_parser(
+        "admin", parents=[common], help="operate the venue (operator key)",
+        description=__doc__.split("\n\n")[0], epilog="exit codes: 0 done, 1 refused, 2 usage, "
+        "3 venue unreachable, 4 wrong or non-operator key")
+    groups = admin.add_subparsers(dest="admin_group", required=True, metavar="COMMAND")
+
+    def command(parent: Any, name: str, action: Action, help: str) -> argparse.ArgumentParser:
+        parser = parent.add_parser(name, parents=[common], help=help, description=help)
+        parser.set_defaults(handler=run, action=action)
+        return parser
+
+    def group(name: str, help: str) -> Any:
+        parser = groups.add_parser(name, help=help, description=help)
+        return parser.add_subparsers(dest=f"{name}_command", required=True, metavar="COMMAND")
+
+    _instrument_commands(group("instruments", "list, change and bulk-load instruments"), command)
+    _firm_commands(group("firms", "member firms and their credit limits"), command)
+    _account_commands(group("accounts", "trading accounts and their limits"), command)
+    keys = group("keys", "API keys: issue, list, revoke")
+    p = command(keys, "issue", _issue_key, "issue an API key (its secret is printed once)")
+    p.add_argument("--role", required=True, choices=("trader", "operator", "auditor"))
+    p.add_argument("--account", help="the account a trader key acts for")
+    command(keys, "list", _list_keys, "list API keys (never their secrets)")
+    p = command(keys, "revoke", _revoke_key, "revoke a key; its connections are closed at once")
+    p.add_argument("key_id")
+    p = command(groups, "kill-switch", _kill_switch,
+                "cancel all orders of a firm or account and block new ones (--release lifts it)")
+    p.add_argument("scope", choices=("firm", "account"))
+    p.add_argument("name")
+    p.add_argument("--release", action="store_true", help="release the kill switch")
+    p = command(groups, "bust-trade", _bust_trade, "cancel a trade of the current trading day")
+    p.add_argument("trade_id")
+    p.add_argument("--reason", required=True)
+    p = command(groups, "book", _book, "an instrument's book, levels with order counts")
+    p.add_argument("symbol")
+    p.add_argument("--depth", type=int, default=10)
+    p = command(groups, "orders", _orders, "open orders of an account or a firm")
+    who = p.add_mutually_exclusive_group(required=True)
+    who.add_argument("--account")
+    who.add_argument("--firm")
+    p.add_argument("--symbol")
+    p.add_argument("--all", action="store_true", help="finished orders too, newest first")
+    p.add_argument("--limit", type=int, default=1000)
+    p = command(groups, "trades", _trades, "trades from the ledger, oldest first")
+    p.add_argument("--symbol")
+    p.add_argument("--since", help="ts_us, ISO time (UTC unless given), or an age: 30s 15m 2h 1d")
+    p.add_argument("--limit", type=int, default=1000)
+    command(groups, "stats", _stats, "connections, activity over the last minute, ledger")
+
+
+def _instrument_commands(sub: Any, command: Callable[..., argparse.ArgumentParser]) -> None:
+    p = command(sub, "add", _add_instrument, "list one instrument")
+    p.add_argument("symbol")
+    for flag in ("commodity", "grade", "location", "period", "unit"):
+        p.add_argument(f"--{flag}", required=True)
+    p.add_argument("--lot", required=True, help="units per lot, e.g. 20")
+    p.add_argument("--tick", required=True, help="price tick as a decimal, e.g. 0.25")
+    p.add_argument("--decimals", required=True, help="price decimals, e.g. 2")
+    p.add_argument("--min-qty", help="lots (default 1)")
+    p.add_argument("--max-qty", help="lots (default 1000000)")
+    p.add_argument("--reference-px", help="reference price for the band")
+    p.add_argument("--band-ticks", help="band: ticks either side of the reference")
+    p.add_argument("--state", choices=("OPEN", "HALTED", "CLOSED"))
+    p = command(sub, "list", _list_instruments, "list instruments, filtered")
+    for flag in ("commodity", "location", "period"):
+        p.add_argument(f"--{flag}")
+    p.add_argument("--state", choices=("OPEN", "HALTED", "CLOSED"))
+    p.add_argument("--limit", type=int, default=1000)
+    p.add_argument("--offset", type=int, default=0)
+    p = command(sub, "show", _show_instrument, "one instrument with its book summary")
+    p.add_argument("symbol")
+    p = command(sub, "set-band", _set_band, "set (or --clear) the price band, in ticks")
+    p.add_argument("symbol")
+    band = p.add_mutually_exclusive_group(required=True)
+    band.add_argument("--ticks", help="ticks either side of the reference price")
+    band.add_argument("--clear", action="store_true", help="remove the band")
+    p.add_argument("--reference-px", help="also set the reference price")
+    p = command(sub, "set-reference-price", _set_reference, "set the band's reference price")
+    p.add_argument("symbol")
+    p.add_argument("price")
+    for name, state, help in (("halt", "HALTED", "halt trading (cancels still allowed)"),
+                              ("resume", "OPEN", "open trading"),
+                              ("close", "CLOSED", "close trading; DAY orders expire")):
+        p = command(sub, name, _set_state, help)
+        p.add_argument("symbol")
+        p.set_defaults(state=state)
+    p = command(sub, "import", _import, "list instruments from a CSV file, all or none")
+    p.add_argument("file", type=Path, help="CSV with a header: symbol, commodity, grade, "
+                   "location, delivery_period, unit, lot_size, tick, price_decimals, "
+                   "[min_qty, max_qty, reference_px, band_ticks]")
+    p.add_argument("--check", action="store_true", help="check the file only; send nothing")
+
+
+def _limit_flags(parser: argparse.ArgumentParser) -> None:
+    for name in LIMIT_FLAGS:
+        parser.add_argument("--" + name.replace("_", "-"), dest=name,
+                            help="a whole number, or 'none'")
+
+
+def _firm_commands(sub: Any, command: Callable[..., argparse.ArgumentParser]) -> None:
+    p = command(sub, "add", _add_firm, "add a firm with its first account")
+    p.add_argument("firm")
+    p.add_argument("--account", required=True)
+    _limit_flags(p)
+    command(sub, "list", _list_firms, "list firms")
+    p = command(sub, "show", _show_firm, "one firm and its accounts")
+    p.add_argument("firm")
+    p = command(sub, "set-credit-limit", _set_credit_limit,
+                "max open buy notional + net bought notional today (price units x lots)")
+    p.add_argument("firm")
+    p.add_argument("limit", help="a whole number, or 'none'")
+
+
+def _account_commands(sub: Any, command: Callable[..., argparse.ArgumentParser]) -> None:
+    p = command(sub, "add", _add_account, "add an account (to a new or existing firm)")
+    p.add_argument("account")
+    p.add_argument("--firm", required=True)
+    _limit_flags(p)
+    p = command(sub, "list", _list_accounts, "list accounts")
+    p.add_argument("--firm")
+    p = command(sub, "show", _show_account, "one account")
+    p.add_argument("account")
+    p = command(sub, "set-limits", _set_limits, "change an account's limits (others kept)")
+    p.add_argument("account")
+    _limit_flags(p)
+
+
+# -- running -----------------------------------------------------------------------------------
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        if args.action is _import:
+            args.checked = _prepare_import(args)  # all of it, before anything is sent
+        if getattr(args, "check", False):
+            result, render = {"checked": len(args.checked)}, _done(
+                f"{args.file}: {len(args.checked)} rows are good")
+        else:
+            result, render = asyncio.run(_run(args, _key(args)))
+    except Failure as exc:
+        print(f"exchange admin: {exc}", file=sys.stderr)
+        return exc.code
+    if getattr(args, "json", False):
+        print(json.dumps(result, indent=2))
+    else:
+        render(result)
+    return OK
+
+
+def _key(args: argparse.Namespace) -> str:
+    key_file = getattr(args, "key_file", None)
+    if key_file is not None:
+        try:
+            return key_file.read_text().strip()
+        except OSError as exc:
+            raise Failure(AUTH, f"cannot read the key file: {exc.strerror}") from None
+    key = getattr(args, "key", None) or os.environ.get("EXCHANGE_API_KEY")
+    if not key:
+        raise Failure(AUTH, "no operator key: use --key, --key-file or $EXCHANGE_API_KEY")
+    return key
+
+
+async def _run(args: argparse.Namespace, key: str) -> tuple[Any, Callable[[Any], None]]:
+    url = getattr(args, "url", None) or os.environ.get("EXCHANGE_URL") or DEFAULT_URL
+    timeout = getattr(args, "timeout", 60.0)
+    try:
+        async with asyncio.timeout(timeout):
+            client = await _connect(url)
+            try:
+                await _logon(client, key)
+                return await args.action(client, args)  # type: ignore[no-any-return]
+            finally:
+                await client.close()
+    except TimeoutError:
+        raise Failure(UNREACHABLE, f"no answer from {url} within {timeout:g} s") from None
+    except ExchangeError as exc:
+        if exc.code == "CLOSED":
+            raise Failure(UNREACHABLE, f"the venue closed the connection ({exc.msg})") from None
+        raise Failure(REFUSED, f"{exc.code}: {exc.msg}") from None
+
+
+async def _connect(url: str) -> Client:
+    try:
+        return await Client.connect(url, encoding="msgpack", ping_interval=None)
+    except (OSError, InvalidHandshake, InvalidURI) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise Failure(UNREACHABLE, f"cannot reach the venue at {url}: {reason}") from None
+
+
+async def _logon(client: Client, key: str) -> None:
+    try:
+        principal = await client.logon(key)
+    except ExchangeError as exc:
+        if exc.code in AUTH_CODES:
+            raise Failure(AUTH, f"logon refused: {exc.msg}") from None
+        raise
+    if principal.get("role") != "operator":
+        raise Failure(AUTH, f"a {principal.get('role')} key: the admin commands need an "
+                            "operator key")
+
+
+# -- instruments -------------------------------------------------------------------------------
+
+
+async def _add_instrument(client: Client, args: argparse.Namespace) -> Any:
+    result = await client.request(
+        "add_instrument", sym=args.symbol, commodity=args.commodity, grade=args.grade,
+        location=args.location, delivery_period=args.period, unit=args.unit,
+        lot_size=args.lot, tick=args.tick, price_decimals=args.decimals, min_qty=args.min_qty,
+        max_qty=args.max_qty, reference_px=args.reference_px, band_ticks=args.band_ticks,
+        state=args.state)
+    return result, _done(f"listed {args.symbol}")
+
+
+INSTRUMENT_COLUMNS = (("SYMBOL", "sym"), ("COMMODITY", "commodity"), ("GRADE", "grade"),
+                      ("LOCATION", "location"), ("PERIOD", "delivery_period"),
+                      ("LOT", "lot_size"), ("UNIT", "unit"), ("TICK", "tick"),
+                      ("REF", "reference_px"), ("BAND", "band_ticks"), ("STATE", "state"))
+
+
+async def _list_instruments(client: Client, args: argparse.Namespace) -> Any:
+    result = await client.request("list_instruments", commodity=args.commodity,
+                                  location=args.location, period=args.period, state=args.state,
+                                  limit=args.limit, offset=args.offset)
+
+    def render(result: Any) -> None:
+        table(result["instruments"], INSTRUMENT_COLUMNS)
+        shown = len(result["instruments"])
+        if shown < result["total"]:
+            print(f"({shown} of {result['total']} from offset {result['offset']}; "
+                  "see --limit/--offset)")
+
+    return result, render
+
+
+async def _show_instrument(client: Client, args: argparse.Namespace) -> Any:
+    return await client.request("show_instrument", sym=args.symbol), fields
+
+
+async def _set_band(client: Client, args: argparse.Namespace) -> Any:
+    result = await client.request("set_price_band", sym=args.symbol, band_ticks=args.ticks,
+                                  clear=args.clear or None, reference_px=args.reference_px)
+    return result, _done(f"{args.symbol}: price band set")
+
+
+async def _set_reference(client: Client, args: argparse.Namespace) -> Any:
+    result = await client.request("set_price_band", sym=args.symbol, reference_px=args.price)
+    return result, _done(f"{args.symbol}: reference price {args.price}")
+
+
+async def _set_state(client: Client, args: argparse.Namespace) -> Any:
+    result = await client.request("set_trading_state", sym=args.symbol, state=args.state)
+    return result, _done(f"{args.symbol}: {args.state}")
+
+
+def _prepare_import(args: argparse.Namespace) -> list[tuple[int, list[str | None]]]:
+    """Every row of the file, checked; nothing is sent before this returns."""
+    try:
+        with open(args.file, newline="", encoding="utf-8") as handle:
+            return check_rows(read_csv(handle))
+    except OSError as exc:
+        raise Failure(REFUSED, f"cannot read {args.file}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise Failure(REFUSED, f"{args.file}: not UTF-8 text; nothing imported") from None
+    except RowError as exc:
+        raise Failure(REFUSED, f"{args.file} {exc}; nothing imported") from None
+
+
+def chunks(rows: list[list[str | None]], limit: int = CHUNK_BYTES) -> list[list[list[Any]]]:
+    """Rows grouped so that each group's MessagePack stays under `limit` bytes: groups sized
+    from the first rows, and halved while one is too big (C-speed packing, no per-row sums)."""
+    if not rows:
+        return [[]]
+    sample = rows[:100]
+    per_row = max(1, len(msgpack.packb(sample)) // len(sample))
+    size = max(1, limit // (2 * per_row))  # room for rows twice the sample's size
+    pending = [rows[n:n + size] for n in range(0, len(rows), size)]
+    groups: list[list[list[Any]]] = []
+    while pending:
+        group = pending.pop(0)
+        if len(group) > 1 and len(msgpack.packb(group)) > limit:
+            half = len(group) // 2
+            pending[:0] = [group[:half], group[half:]]
+        else:
+            groups.append(group)
+    return groups
+
+
+async def _import(client: Client, args: argparse.Namespace) -> Any:
+    """Send the checked rows in chunks; the last one commits them as one engine command."""
+    checked = args.checked
+    lines = [line for line, _ in checked]
+    import_id = secrets.token_hex(8)
+    groups = chunks([row for _, row in checked])
+    pending = []
+    for number, group in enumerate(groups, 1):
+        last = number == len(groups)
+        pending.append(await client.send_request("import_instruments", {
+            "import_id": import_id, "rows": group, "more": not last,
+            **({"total": str(len(checked))} if last else {})}))
+    for future in pending:  # the first failure is the cause; later chunks only echo it
+        response = await future
+        if not response["ok"]:
+            error = response["error"]
+            raise Failure(REFUSED, f"{args.file} {_name_line(error['msg'], lines)}"
+                                   f" ({error['code']}); nothing imported")
+    result = response["result"]
+    return result, _done(f"imported {result['imported']} instruments from {args.file}")
+
+
+def _name_line(message: str, lines: list[int]) -> str:
+    """The venue's "row N" (1-based in the import) as the file's line."""
+    match = re.search(r"row (\d+)", message)
+    if match is None or not 0 < int(match.group(1)) <= len(lines):
+        return message
+    line = lines[int(match.group(1)) - 1]
+    return message[:match.start()] + f"line {line}" + message[match.end():]
+
+
+# -- firms and accounts ------------------------------------------------------------------------
+
+
+def _limits(args: argparse.Namespace) -> dict[str, str]:
+    return {name: getattr(args, name) for name in LIMIT_FLAGS if getattr(args, name) is not None}
+
+
+async def _add_firm(client: Client, args: argparse.Namespace) -> Any:
+    result = await client.request("add_account", account=args.account, firm=args.firm,
+                                  **_limits(args))
+    return result, _done(f"firm {args.firm} with account {args.account}")
+
+
+async def _add_account(client: Client, args: argparse.Namespace) -> Any:
+    result = await client.request("add_account", account=args.account, firm=args.firm,
+                                  **_limits(args))
+    return result, _done(f"account {args.account} of {args.firm}")
+
+
+FIRM_COLUMNS = (("FIRM", "firm"), ("ACCOUNTS", "accounts"), ("CREDIT LIMIT", "credit_limit"),
+                ("NET BOUGHT", "net_bought"), ("OPEN BUY", "open_buy_notional"),
+                ("BLOCKED", "blocked"))
+ACCOUNT_COLUMNS = (("ACCOUNT", "account"), ("FIRM", "firm"), ("MAX QTY", "max_order_qty"),
+                   ("MAX NOTIONAL", "max_order_notional"), ("MAX OPEN", "max_open_orders"),
+                   ("OPEN", "open_orders"), ("BLOCKED", "blocked"))
+
+
+async def _list_firms(client: Client, args: argparse.Namespace) -> Any:
+    return await client.request("list_firms"), lambda r: table(r["firms"], FIRM_COLUMNS)
+
+
+async def _show_firm(client: Client, args: argparse.Namespace) -> Any:
+    def render(result: Any) -> None:
+        fields({key: value for key, value in result.items() if key != "accounts"})
+        print()
+        table(result["accounts"], ACCOUNT_COLUMNS)
+
+    return await client.request("show_firm", firm=args.firm), render
+
+
+async def _set_credit_limit(client: Client, args: argparse.Namespace) -> Any:
+    result = await client.request("set_credit_limit", firm=args.firm, credit_limit=args.limit)
+    return result, _done(f"{args.firm}: credit limit {args.limit}")
+
+
+async def _list_accounts(client: Client, args: argparse.Namespace) -> Any:
+    result = await client.request("list_accounts", firm=args.firm)
+    return result, lambda r: table(r["accounts"], ACCOUNT_COLUMNS)
+
+
+async def _show_account(client: Client, args: argparse.Namespace) -> Any:
+    return await client.request("show_account", account=args.account), fields
+
+
+async def _set_limits(client: Client, args: argparse.Namespace) -> Any:
+    limits = _limits(args)
+    if not limits:
+        raise Failure(USAGE, "set-limits: give at least one of --max-order-qty, "
+                             "--max-order-notional, --max-open-orders")
+    result = await client.request("set_account_limits", account=args.account, **limits)
+    return result, _done(f"{args.account}: limits set")
+
+
+# -- keys, kill switch, busts ------------------------------------------------------------------
+
+
+async def _issue_key(client: Client, args: argparse.Namespace) -> Any:
+    result = await client.request("issue_key", role=args.role, account=args.account)
+
+    def render(result: Any) -> None:
+        print(result["api_key"])
+        print(f"(key {result['key_id']}: the secret is shown only now)", file=sys.stderr)
+
+    return result, render
+
+
+async def _list_keys(client: Client, args: argparse.Namespace) -> Any:
+    result = await client.request("list_keys")
+    return result, lambda r: table(r["keys"], (("KEY ID", "key_id"), ("ROLE", "role"),
+                                               ("ACCOUNT", "account"), ("REVOKED", "revoked")))
+
+
+async def _revoke_key(client: Client, args: argparse.Namespace) -> Any:
+    result = await client.request("revoke_key", key_id=args.key_id)
+    return result, _done(f"key {args.key_id} revoked")
+
+
+async def _kill_switch(client: Client, args: argparse.Namespace) -> Any:
+    result = await client.request("set_kill_switch", scope=args.scope, name=args.name,
+                                  engaged=not args.release)
+    if args.release:
+        return result, _done(f"{args.scope} {args.name}: kill switch released")
+    return result, lambda r: print(f"{args.scope} {args.name}: kill switch engaged, "
+                                   f"{r['canceled']} orders canceled")
+
+
+async def _bust_trade(client: Client, args: argparse.Namespace) -> Any:
+    result = await client.request("bust_trade", trade_id=args.trade_id, reason=args.reason)
+    return result, _done(f"trade {args.trade_id} busted")
+
+
+# -- views -------------------------------------------------------------------------------------
+
+
+async def _book(client: Client, args: argparse.Namespace) -> Any:
+    result = await client.request("book", sym=args.symbol, depth=args.depth)
+
+    def render(result: Any) -> None:
+        bids, asks = result["bids"], result["asks"]
+        rows = []
+        for n in range(max(len(bids), len(asks))):
+            bid = bids[n] if n < len(bids) else {}
+            ask = asks[n] if n < len(asks) else {}
+            rows.append({"bo": bid.get("orders", ""), "bq": bid.get("qty", ""),
+                         "bp": bid.get("px", ""), "ap": ask.get("px", ""),
+                         "aq": ask.get("qty", ""), "ao": ask.get("orders", "")})
+        print(f"{result['sym']} ({result['state']})")
+        table(rows, (("ORDERS", "bo"), ("BID QTY", "bq"), ("BID", "bp"), ("ASK", "ap"),
+                     ("ASK QTY", "aq"), ("ORDERS", "ao")))
+
+    return result, render
+
+
+ORDER_COLUMNS = (("ORDER", "order_id"), ("CL_ORD_ID", "cl_ord_id"), ("ACCOUNT", "account"),
+                 ("SYMBOL", "sym"), ("SIDE", "side"), ("PX", "px"), ("QTY", "order_qty"),
+                 ("CUM", "cum_qty"), ("LEAVES", "leaves_qty"), ("STATUS", "ord_status"))
+
+
+async def _orders(client: Client, args: argparse.Namespace) -> Any:
+    result = await client.request("list_orders", account=args.account, firm=args.firm,
+                                  sym=args.symbol, closed=args.all or None, limit=args.limit)
+    return result, lambda r: table(r["orders"], ORDER_COLUMNS)
+
+
+async def _trades(client: Client, args: argparse.Namespace) -> Any:
+    since = None if args.since is None else parse_since(args.since, time.time())
+    result = await client.request("list_trades", sym=args.symbol, since_us=since,
+                                  limit=args.limit)
+    for trade in result["trades"]:
+        trade["time"] = datetime.fromtimestamp(trade["ts_us"] / 1e6, UTC).strftime(
+            "%Y-%m-%d %H:%M:%S.%f")
+    return result, lambda r: table(r["trades"], (
+        ("TRADE", "trade_id"), ("TIME (UTC)", "time"), ("SYMBOL", "sym"), ("PX", "px"),
+        ("QTY", "qty"), ("BUYER", "buy_account"), ("SELLER", "sell_account"),
+        ("AGGRESSOR", "aggressor_side"), ("BUSTED", "busted")))
+
+
+_AGE = re.compile(r"(\d+)([smhd])")
+_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_since(text: str, now_s: float) -> int:
+    """ts_us for "1700000000000000" (ts_us), "2026-11-27T10:00" (UTC unless an offset is
+    given) or an age like "15m"; Failure(USAGE) for anything else."""
+    if text.isdigit():
+        return int(text)
+    age = _AGE.fullmatch(text)
+    if age is not None:
+        return int((now_s - int(age.group(1)) * _UNIT_S[age.group(2)]) * 1_000_000)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise Failure(USAGE, f"--since {text!r}: give ts_us, an ISO time or an age "
+                             "like 15m") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1_000_000)
+
+
+async def _stats(client: Client, args: argparse.Namespace) -> Any:
+    def render(result: Any) -> None:
+        fields({key: value for key, value in result.items() if key != "sessions_by_firm"})
+        print()
+        table([{"who": who, "n": n} for who, n in result["sessions_by_firm"].items()],
+              (("SESSIONS OF", "who"), ("COUNT", "n")))
+
+    return await client.request("stats"), render
+
+
+# -- output ------------------------------------------------------------------------------------
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ",".join(str(item) for item in value)
+    return str(value)
+
+
+def table(rows: list[dict[str, Any]], columns: tuple[tuple[str, str], ...]) -> None:
+    """Print rows as an aligned table (numbers right-aligned); "(none)" when empty."""
+    if not rows:
+        print("(none)")
+        return
+    cells = [[_cell(row.get(key)) for _, key in columns] for row in rows]
+    widths = [max(len(header), *(len(line[n]) for line in cells))
+              for n, (header, _) in enumerate(columns)]
+    numeric = [all(re.fullmatch(r"-?[\d.]+|-|", line[n]) for line in cells)
+               for n in range(len(columns))]
+
+    def line(values: list[str]) -> str:
+        return "  ".join(value.rjust(width) if right else value.ljust(width)
+                         for value, width, right in zip(values, widths, numeric)).rstrip()
+
+    print(line([header for header, _ in columns]))
+    for values in cells:
+        print(line(values))
+
+
+def fields(result: dict[str, Any]) -> None:
+    """Print one object as aligned `key  value` lines."""
+    width = max((len(key) for key in result), default=0)
+    for key, value in result.items():
+        print(f"{key.ljust(width)}  {_cell(value)}")
+
+
+def _done(message: str) -> Callable[[Any], None]:
+    def render(result: Any) -> None:
+        seq = result.get("seq") if isinstance(result, dict) else None
+        print(message if seq is None else f"{message} (seq {seq})")
+    return render
