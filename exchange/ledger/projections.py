@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
-from exchange.engine.enums import Side
+from exchange.engine.enums import OrdType, Side, TimeInForce
 from exchange.engine.events import (
     AccountAdded, OrderAccepted, OrderCanceled, OrderExpired, OrderReplaced, OrderRestated,
     TradeExecuted,
@@ -36,6 +36,9 @@ UPDATE_ORDER = (
     "WHEN ?2 = 0 THEN 'FILLED' WHEN cum_qty + ?1 > 0 THEN 'PARTIALLY_FILLED' ELSE 'NEW' END), "
     "qty = coalesce(?4, qty), price = coalesce(?5, price), cl_ord_id = coalesce(?6, cl_ord_id), "
     "last_seq = ?7 WHERE order_id = ?8")
+
+# IntEnum members of different enums compare equal (BUY == LIMIT == 1): one table each
+_SIDE, _ORD_TYPE, _TIF = ({m: m.name for m in enum} for enum in (Side, OrdType, TimeInForce))
 
 # an order's changing fields while projecting: cum added, leaves, terminal status, qty, price,
 # cl_ord_id, last seq (None: unchanged)
@@ -91,9 +94,9 @@ def project(events: Iterable[Any]) -> Projection:
             touch(event.taker_order_id, event.seq, event.taker_leaves, event.qty)
         elif kind is OrderAccepted:
             new[event.order_id] = [
-                event.order_id, event.account, event.cl_ord_id, event.symbol, event.side.name,
-                event.ord_type.name, event.tif.name, event.price, event.qty, 0, event.qty, "NEW",
-                event.seq, event.seq]
+                event.order_id, event.account, event.cl_ord_id, event.symbol, _SIDE[event.side],
+                _ORD_TYPE[event.ord_type], _TIF[event.tif], event.price, event.qty, 0, event.qty,
+                "NEW", event.seq, event.seq]
         elif kind is OrderCanceled:
             touch(event.order_id, event.seq, 0, terminal="CANCELED")
         elif kind is OrderExpired:
@@ -121,5 +124,5 @@ def _trade_row(trade: TradeExecuted) -> tuple[Any, ...]:
     else:
         buyer, seller = trade.maker_account, trade.taker_account
     return (trade.trade_id, trade.seq, trade.ts_us, trade.symbol, trade.price, trade.qty,
-            Side(trade.aggressor_side).name, buyer, buyer, seller, seller, trade.maker_order_id,
+            _SIDE[trade.aggressor_side], buyer, buyer, seller, seller, trade.maker_order_id,
             trade.taker_order_id)

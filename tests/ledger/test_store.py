@@ -165,6 +165,9 @@ def test_projected_orders_match_the_engine(tmp_path: Path) -> None:
     assert live == {order_id: order.leaves for order_id, order in engine.orders.items()}
     trade = conn.execute("SELECT buyer_firm, seller_firm FROM trades LIMIT 1").fetchone()
     assert all(trade)
+    names = conn.execute("SELECT DISTINCT side, ord_type, tif FROM orders").fetchall()
+    assert {n[0] for n in names} == {"BUY", "SELL"} and {n[1] for n in names} == {"LIMIT", "MARKET"}
+    assert {n[2] for n in names} >= {"GTC", "DAY", "GTD", "IOC", "FOK"}
 
 
 def _projection_dump(path: Path) -> dict[str, list[tuple]]:

@@ -1,0 +1,185 @@
+"""Ledger benchmarks: append throughput, verify throughput, restart time. `python -m
+bench.ledger_bench [--quick] [--only append,verify,restart] [--profile]`.
+
+Workloads (fixed seeds; bench/README.md has the figures):
+
+append   `demo.order_flow(N, seed=7)` after `demo.setup()`: limit orders around the three demo
+         instruments' reference prices (about 3.3 rows per command: the command, its
+         acceptance, trades, book changes). Entries are made by the engine beforehand; the
+         timing covers `Ledger.append` alone (encoding, hashing, projections, fsync'd commit)
+         at 1, 64 and 1024 commands per batch, on a fresh file each.
+verify   the 1024-per-batch file from `append` (about 1M rows): `audit.verify`, i.e. the chain,
+         the row hashes, a fresh engine re-matching every command, byte comparison of every
+         event and the digest of every batch.
+restart  N passive limit orders (no trades: bids 1..500 ticks under 10000, asks over it, ten
+         accounts) so N orders rest; then `Ledger.open` + `recover` with the snapshot taken at
+         the end, and without any snapshot (a copy with them removed).
+
+Every phase proves its result: the ledger's digest equals the engine's, verify's counts equal
+what was written, and a recovered engine's digest equals the last batch's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import pstats
+import shutil
+import sqlite3
+import tempfile
+import time
+from pathlib import Path
+
+from exchange import demo
+from exchange.engine import AddAccount, AddInstrument, Engine, Side, SubmitOrder
+from exchange.ledger import Batch, Entry, Ledger, audit
+
+
+def make_entries(commands: list, engine: Engine) -> tuple[list[Entry], list[str]]:
+    """Entries for `commands` and the engine digest after each one."""
+    entries, digests = [], []
+    for command in commands:
+        events = engine.apply(command)
+        entries.append(Entry(engine.last_command_seq, command, events, "system"))
+        digests.append(engine.digest())
+    return entries, digests
+
+
+async def append_all(path: Path, entries: list[Entry], digests: list[str], size: int,
+                     snapshot_every: int = 10**12) -> tuple[float, int]:
+    """Append `entries` in batches of `size`; (seconds spent in append, rows written)."""
+    ledger = await Ledger.open(path, snapshot_every=snapshot_every)
+    spent = 0.0
+    for start in range(0, len(entries), size):
+        chunk = entries[start:start + size]
+        batch = Batch(chunk, digests[start + len(chunk) - 1])
+        began = time.perf_counter()
+        await ledger.append(batch)
+        spent += time.perf_counter() - began
+    assert ledger.last_digest == digests[len(entries) - 1], "ledger digest != engine digest"
+    rows = ledger.last_seq
+    await ledger.close()
+    return spent, rows
+
+
+def bench_append(workdir: Path, commands: int) -> Path:
+    print(f"append: generating {commands} demo commands through the engine ...", flush=True)
+    engine = Engine()
+    entries, digests = make_entries(demo.setup() + demo.order_flow(commands, seed=7), engine)
+    events_total = sum(len(entry.events) for entry in entries)
+    print(f"  {len(entries)} commands, {events_total} events, {len(entries) + events_total} rows")
+    print(f"  {'batch':>6} {'batches':>8} {'rows/batch':>10} {'rows/s':>10} {'events/s':>10} "
+          f"{'commits/s':>9}")
+    for size, limit in ((1, 2_000), (64, 64_000), (1024, len(entries))):
+        part = entries[:limit]
+        spent, rows = asyncio.run(append_all(workdir / f"append-{size}.db", part, digests, size))
+        events = sum(len(entry.events) for entry in part)
+        batches = -(-len(part) // size)
+        print(f"  {size:>6} {batches:>8} {rows / batches:>10.0f} {rows / spent:>10,.0f} "
+              f"{events / spent:>10,.0f} {batches / spent:>9,.0f}", flush=True)
+    return workdir / "append-1024.db"
+
+
+def bench_verify(path: Path, profile: bool) -> None:
+    rows = sqlite3.connect(path).execute("SELECT max(seq) FROM events").fetchone()[0]
+    print(f"verify: {path.name}, {rows} rows", flush=True)
+    began = time.perf_counter()
+    chain = audit.verify(path, replay=False)
+    chain_s = time.perf_counter() - began
+    began = time.perf_counter()
+    if profile:
+        profiler = cProfile.Profile()
+        summary = profiler.runcall(audit.verify, path)
+    else:
+        summary = audit.verify(path)
+    full_s = time.perf_counter() - began
+    assert summary.last_seq == chain.last_seq == rows
+    assert summary.commands + summary.events == rows
+    print(f"  chain only: {chain_s:.2f} s, {rows / chain_s:,.0f} rows/s")
+    print(f"  full (replay, byte compare, digests): {full_s:.2f} s, {rows / full_s:,.0f} rows/s, "
+          f"{summary.events / full_s:,.0f} events/s; {summary.trades} trades", flush=True)
+    if profile:
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(12)
+
+
+def resting_orders(count: int) -> list:
+    """Setup plus `count` passive orders that never trade, so all of them rest."""
+    spec = AddInstrument(0, "REST-1", "wheat", "milling No.2", "FOB Constanta", "2027-03", "t",
+                         20, 1, 2, 1, 1_000_000)
+    commands: list = [spec] + [AddAccount(0, f"R{n}", f"FIRM-{n}") for n in range(10)]
+    for n in range(count):
+        side = Side.BUY if n % 2 else Side.SELL
+        offset = 1 + (n * 7919) % 500
+        price = 10_000 - offset if side is Side.BUY else 10_000 + offset
+        commands.append(SubmitOrder(1_000_000 + n, f"R{n % 10}", f"r{n}", "REST-1", side,
+                                    1 + n % 9, price))
+    return commands
+
+
+async def restart(path: Path) -> tuple[float, Engine]:
+    began = time.perf_counter()
+    ledger = await Ledger.open(path)
+    engine = await ledger.recover()
+    elapsed = time.perf_counter() - began
+    assert engine.digest() == ledger.last_digest, "recovered digest != last batch digest"
+    await ledger.close()
+    return elapsed, engine
+
+
+def bench_restart(workdir: Path, count: int) -> None:
+    print(f"restart: {count} resting orders, generating ...", flush=True)
+    engine = Engine()
+    entries, digests = make_entries(resting_orders(count), engine)
+    assert len(engine.orders) == count
+    path = workdir / "restart.db"
+    spent, rows = asyncio.run(append_all(path, entries, digests, 1024))
+    print(f"  written: {rows} rows in {spent:.1f} s, file {path.stat().st_size / 1e6:.0f} MB")
+
+    async def take_snapshot() -> float:
+        ledger = await Ledger.open(path)
+        began = time.perf_counter()
+        await ledger.snapshot(engine)
+        held = time.perf_counter() - began
+        await ledger.close()
+        return held
+
+    held = asyncio.run(take_snapshot())
+    print(f"  snapshot: caller held {held:.2f} s (serialization), then written in background")
+    with_snapshot, recovered = asyncio.run(restart(path))
+    assert len(recovered.orders) == count
+    print(f"  restart with snapshot: {with_snapshot:.2f} s", flush=True)
+    plain = workdir / "restart-plain.db"
+    shutil.copy(path, plain)
+    conn = sqlite3.connect(plain)
+    conn.execute("DELETE FROM snapshots")
+    conn.commit()
+    conn.close()
+    without, recovered = asyncio.run(restart(plain))
+    assert len(recovered.orders) == count
+    print(f"  restart without snapshot (replay {len(entries)} commands): {without:.2f} s",
+          flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.ledger_bench")
+    parser.add_argument("--quick", action="store_true", help="a tenth of the sizes")
+    parser.add_argument("--only", default="append,verify,restart")
+    parser.add_argument("--profile", action="store_true", help="profile the full verify")
+    parser.add_argument("--dir", help="work folder (default: a temporary one)")
+    args = parser.parse_args(argv)
+    scale = 10 if args.quick else 1
+    phases = set(args.only.split(","))
+    with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
+        workdir = Path(tmp)
+        if phases & {"append", "verify"}:
+            path = bench_append(workdir, 300_000 // scale)
+            if "verify" in phases:
+                bench_verify(path, args.profile)
+        if "restart" in phases:
+            bench_restart(workdir, 1_000_000 // scale)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
