@@ -16,7 +16,7 @@ Costs: `apply` O(events); memory O(orders ever), one small record each.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 from typing import Any
 
 from exchange.engine import (
@@ -69,6 +69,7 @@ class OrderTracker:
         self.by_cl_ord_id: dict[str, dict[str, OrderRecord]] = {}  # account -> cl_ord_id -> order
         self.open_orders: dict[str, dict[int, OrderRecord]] = {}  # account -> live, entry order
         self.exec_seq: dict[str, int] = {}  # account -> last exec_seq given
+        self._wanted: Container[str] | None = None
 
     # -- queries ---------------------------------------------------------------------------
 
@@ -99,9 +100,13 @@ class OrderTracker:
 
     # -- folding entries in ----------------------------------------------------------------
 
-    def apply(self, command: Command, events: list[Event],
-              origin: str = "") -> list[tuple[str, dict[str, Any]]]:
-        """Fold one entry in; return its execution reports, `exec_seq` assigned. O(events)."""
+    def apply(self, command: Command, events: list[Event], origin: str = "",
+              wanted: Container[str] | None = None) -> list[tuple[str, dict[str, Any]]]:
+        """Fold one entry in; return its execution reports, `exec_seq` assigned. O(events).
+
+        With `wanted`, only reports of those accounts are built (the others' exec_seq still
+        advances): the venue asks only for accounts someone listens to."""
+        self._wanted = wanted
         reports: list[tuple[str, dict[str, Any]]] = []
         if type(command) is AddInstrument:
             self.specs.setdefault(command.symbol, command)
@@ -225,6 +230,8 @@ class OrderTracker:
         account = record.account
         exec_seq = self.exec_seq.get(account, 0) + 1
         self.exec_seq[account] = exec_seq
+        if self._wanted is not None and account not in self._wanted:
+            return {}  # nobody listens: count it, skip building it
         report = self.view(record)
         report.update(ch="exec", exec_seq=exec_seq, exec_id=f"{seq}{suffix}",
                       exec_type=exec_type)

@@ -268,8 +268,9 @@ class Venue:
         (entries 1..upto_seq) through a fresh tracker. O(history)."""
         tracker = OrderTracker()
         count = 0
+        wanted = (account,)
         async for entry in self.ledger.entries(1, upto_seq):
-            for owner, report in tracker.apply(entry.command, entry.events, entry.origin):
+            for owner, report in tracker.apply(entry.command, entry.events, entry.origin, wanted):
                 if owner == account and after < report["exec_seq"] <= upto:
                     yield report
             if tracker.exec_seq.get(account, 0) >= upto:

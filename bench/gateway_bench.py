@@ -1,0 +1,271 @@
+"""Gateway benchmark: durable acks over real websockets, and market-data fan-out.
+
+The venue runs as `exchange serve --demo` in its own process (ledger fsync on: WAL,
+synchronous=FULL); this process is the load generator. Three phases per run:
+
+1. throughput — `--connections` traders (AGRO-1, MILL-1, STEEL-1, ... round robin), each keeping
+   `--window` new_order requests in flight, for `--seconds`; sustained acks/s and ack latency
+   (send to response, measured here) p50/p99/p99.9, once per encoding (JSON, MessagePack);
+2. fixed rate — the same at an open-loop `--rate` orders/s, for latency at a known load;
+3. fan-out — `--subscribers` connections subscribed to the book while one trader sends orders
+   at `--fanout-rate`; every subscriber must see every delta in order (contiguous seq, no
+   resync) up to the venue's final seq.
+
+Workload (seeded): limit orders on WHEAT, side 50/50, price uniform within 8 ticks either side of
+210.00, qty 1..10, GTC. Right at the end, the ledger is recovered independently (full replay,
+digest checked at every batch) and must hold one accepted-or-rejected outcome for every ack.
+
+    python -m bench.gateway_bench                    # the figures in bench/README.md
+    python -m bench.gateway_bench --seconds 3 --subscribers 100   # quick
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import random
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import msgpack
+import numpy as np
+from websockets.asyncio.client import connect
+
+SYMBOL = "WHEAT-M2-CTA-2703"
+SUBPROTOCOL = {"json": "exchange.json.v1", "msgpack": "exchange.msgpack.v1"}
+
+
+def start_server(ledger: Path) -> tuple[subprocess.Popen, str, dict[str, str]]:
+    ready = ledger.with_name("ready")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "exchange.cli.main", "serve", "--demo", "--port", "0",
+         "--ledger", str(ledger), "--ready-file", str(ready), "--order-rate", "1e9",
+         "--conn-rate", "1e9"], stdout=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while not ready.exists():
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit("server did not start")
+        time.sleep(0.05)
+    keys: dict[str, str] = {}
+    while "STEEL-1" not in keys:
+        match = re.match(r"\s+trader\s+(\S+)\s+(\S+)", process.stdout.readline())  # type: ignore[union-attr]
+        if match:
+            keys[match.group(1)] = match.group(2)
+    return process, ready.read_text(), keys
+
+
+class Codec:
+    def __init__(self, encoding: str) -> None:
+        self.encoding = encoding
+        self.encode = (lambda m: json.dumps(m, separators=(",", ":"))) if encoding == "json" \
+            else msgpack.packb
+        self.decode = json.loads if encoding == "json" else msgpack.unpackb
+
+
+async def open_trader(url: str, key: str, codec: Codec) -> Any:
+    ws = await connect(url, subprotocols=[SUBPROTOCOL[codec.encoding]], compression=None,  # type: ignore[list-item]
+                       max_size=None, ping_interval=None)
+    await ws.send(codec.encode({"op": "logon", "id": "L", "args": {"api_key": key}}))
+    assert codec.decode(await ws.recv())["ok"]
+    return ws
+
+
+def order_args(rng: random.Random, n: int, tag: str) -> dict[str, Any]:
+    side = "BUY" if rng.random() < 0.5 else "SELL"
+    price = 21_000 + 25 * rng.randint(-8, 8)
+    return {"sym": SYMBOL, "side": side, "qty": str(rng.randint(1, 10)),
+            "px": f"{price // 100}.{price % 100:02d}", "cl_ord_id": f"{tag}-{n}"}
+
+
+async def trader(url: str, key: str, codec: Codec, tag: str, seconds: float, window: int,
+                 rate: float | None, latencies: list[int]) -> int:
+    """Send orders for `seconds` (closed loop with `window` in flight, or open loop at `rate`);
+    return how many were answered; latencies in ns go into `latencies`."""
+    ws = await open_trader(url, key, codec)
+    rng = random.Random(tag)
+    sent: dict[str, int] = {}
+    slots = asyncio.Semaphore(window)
+    answered = 0
+    done = asyncio.Event()
+
+    async def read() -> None:
+        nonlocal answered
+        async for frame in ws:
+            message = codec.decode(frame)
+            started = sent.pop(message.get("id"), None)
+            if started is None:
+                continue
+            latencies.append(time.perf_counter_ns() - started)
+            assert message["ok"] or message["error"]["code"] not in ("RATE_LIMITED",
+                                                                     "BAD_REQUEST"), message
+            answered += 1
+            slots.release()
+            if done.is_set() and not sent:
+                return
+
+    reader = asyncio.get_running_loop().create_task(read())
+    start = time.perf_counter()
+    for n in itertools.count():
+        now = time.perf_counter()
+        if now - start >= seconds:
+            break
+        if rate is not None:
+            due = start + n / rate
+            if due > now:
+                await asyncio.sleep(due - now)
+        await slots.acquire()
+        request_id = str(n)
+        sent[request_id] = time.perf_counter_ns()
+        await ws.send(codec.encode({"op": "new_order", "id": request_id,
+                                    "args": order_args(rng, n, tag)}))
+    done.set()
+    if sent:
+        await asyncio.wait_for(reader, 30)
+    else:
+        reader.cancel()
+    await ws.close()
+    return answered
+
+
+async def load(url: str, keys: dict[str, str], codec: Codec, connections: int, window: int,
+               seconds: float, rate: float | None, run: str) -> dict[str, Any]:
+    accounts = list(keys)
+    latencies: list[int] = []
+    per_connection = None if rate is None else rate / connections
+    started = time.perf_counter()
+    counts = await asyncio.gather(*(
+        trader(url, keys[accounts[n % len(accounts)]], codec, f"{run}{n}", seconds, window,
+               per_connection, latencies) for n in range(connections)))
+    elapsed = time.perf_counter() - started
+    lat_ms = np.array(latencies, dtype=np.float64) / 1e6
+    p50, p99, p999 = np.percentile(lat_ms, [50, 99, 99.9])
+    return {"orders": sum(counts), "orders_per_s": sum(counts) / elapsed, "p50_ms": p50,
+            "p99_ms": p99, "p99_9_ms": p999, "max_ms": lat_ms.max()}
+
+
+async def fanout(url: str, keys: dict[str, str], subscribers: int, rate: float,
+                 seconds: float) -> dict[str, Any]:
+    codec = Codec("msgpack")
+    state = [{"seq": None, "deltas": 0, "gaps": 0} for _ in range(subscribers)]
+    sockets = []
+
+    async def subscriber(index: int) -> None:
+        ws = await connect(url, subprotocols=[SUBPROTOCOL["msgpack"]], compression=None,  # type: ignore[list-item]
+                           max_size=None, ping_interval=None)
+        sockets.append(ws)
+        await ws.send(codec.encode({"op": "subscribe", "id": "s", "args": {"ch": "book",
+                                                                          "sym": SYMBOL}}))
+        mine = state[index]
+        async for frame in ws:
+            message = codec.decode(frame)
+            if message.get("ch") != "book":
+                continue
+            if message["type"] == "snapshot":
+                mine["seq"] = message["seq"]
+            elif message["type"] == "delta" and mine["seq"] is not None:
+                if message["first_seq"] != mine["seq"] + 1:
+                    mine["gaps"] += 1
+                mine["seq"] = message["seq"]
+                mine["deltas"] += 1
+            else:
+                mine["gaps"] += 1  # resync_required
+
+    readers = []
+    for index in range(subscribers):  # connect in waves: the listen backlog is finite
+        readers.append(asyncio.get_running_loop().create_task(subscriber(index)))
+        if index % 100 == 99:
+            await asyncio.sleep(0.2)
+    while any(s["seq"] is None for s in state):
+        await asyncio.sleep(0.05)
+    start_seq = state[0]["seq"]
+    orders = (await load(url, {"AGRO-1": keys["AGRO-1"], "MILL-1": keys["MILL-1"]},
+                         Codec("msgpack"), 2, 8, seconds, rate, "fan"))["orders"]
+    probe = await open_trader(url, keys["STEEL-1"], codec)
+    await probe.send(codec.encode({"op": "subscribe", "id": "p", "args": {"ch": "book",
+                                                                         "sym": SYMBOL}}))
+    final = codec.decode(await probe.recv())["result"]["seq"]
+    waited = time.perf_counter()
+    while any(s["seq"] < final for s in state) and time.perf_counter() - waited < 60:
+        await asyncio.sleep(0.05)
+    lag_s = time.perf_counter() - waited
+    for ws in sockets:
+        await ws.close()
+    for reader in readers:
+        reader.cancel()
+    complete = sum(1 for s in state if s["seq"] == final and not s["gaps"])
+    return {"subscribers": subscribers, "complete_in_order": complete, "orders": orders,
+            "deltas_each": state[0]["deltas"], "book_changes": final - start_seq,
+            "catch_up_s": lag_s}
+
+
+def verify(ledger: Path, acked: int) -> str:
+    from exchange.engine import OrderAccepted, OrderRejected, SubmitOrder
+    from exchange.ledger import recover_file
+    from exchange.ledger.reader import EntryBuilder, connect as open_ledger, rows
+
+    engine = recover_file(ledger)  # full replay, digest checked
+    conn = open_ledger(ledger)
+    builder = EntryBuilder()
+    outcomes = 0
+    for entry in [*builder.feed(list(rows(conn))), *builder.finish()]:
+        if type(entry.command) is SubmitOrder:
+            outcomes += sum(type(e) in (OrderAccepted, OrderRejected) for e in entry.events)
+    conn.close()
+    assert outcomes == acked, (outcomes, acked)
+    return engine.digest()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--window", type=int, default=64)
+    parser.add_argument("--rate", type=float, default=5000)
+    parser.add_argument("--subscribers", type=int, default=1000)
+    parser.add_argument("--fanout-rate", type=float, default=500)
+    parser.add_argument("--encodings", nargs="+", default=["json", "msgpack"])
+    args = parser.parse_args(argv)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 8192), hard))
+    with tempfile.TemporaryDirectory() as folder:
+        ledger = Path(folder) / "bench.db"
+        process, url, keys = start_server(ledger)
+        acked = 0
+        try:
+            for encoding in args.encodings:
+                codec = Codec(encoding)
+                for mode, rate in (("throughput", None), (f"{args.rate:.0f}/s", args.rate)):
+                    result = asyncio.run(load(url, keys, codec, args.connections, args.window,
+                                              args.seconds, rate, f"{encoding}{mode}"))
+                    acked += result["orders"]
+                    print(f"{encoding:8} {mode:11} {result['orders']:8d} orders "
+                          f"{result['orders_per_s']:9.0f}/s  p50 {result['p50_ms']:6.2f} ms  "
+                          f"p99 {result['p99_ms']:6.2f} ms  p99.9 {result['p99_9_ms']:6.2f} ms"
+                          f"  max {result['max_ms']:6.1f} ms", flush=True)
+            if args.subscribers:
+                result = asyncio.run(fanout(url, keys, args.subscribers, args.fanout_rate,
+                                            args.seconds))
+                print(f"fan-out  {result['subscribers']} subscribers, "
+                      f"{result['complete_in_order']} got all {result['book_changes']} book "
+                      f"changes in order ({result['deltas_each']} delta messages each); "
+                      f"last caught up {result['catch_up_s']:.2f} s after the orders stopped",
+                      flush=True)
+                acked += result["orders"]
+        finally:
+            process.terminate()
+            process.wait(30)
+        print(f"ledger replayed and verified: {acked} orders, one outcome each; digest "
+              f"{verify(ledger, acked)[:16]}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
