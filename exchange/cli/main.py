@@ -11,7 +11,7 @@ import argparse
 import importlib
 import sys
 
-SUBCOMMANDS = ("serve", "audit", "admin")
+SUBCOMMANDS = ("serve", "audit", "admin", "trade")
 
 
 def build_parser() -> argparse.ArgumentParser:
