@@ -6,8 +6,13 @@ every resting order has 0 < visible <= leaves, sits at its own price on its own 
 appears once. Orders keep time priority by their place in their level's OrderedDict; an iceberg's
 refill goes to the back.
 
-Costs: best level O(1); add or remove a level O(log L) for L levels; add, cancel or fill an order
-O(1) within its level.
+Costs: best level O(1); remove the best level O(1); add or remove another level O(log L) to find
+its place plus a memmove of up to L keys; add, cancel or fill an order O(1) within its level.
+
+A ladder keeps its price keys in a plain sorted list (bisect), best last, rather than a
+sortedcontainers SortedList: for the level counts a commodity book has (tens to thousands,
+inside a price band) the C-level list is about 4x faster to add to and remove from, and reading
+the best key is a plain index instead of a Python method call; matching takes levels off the end.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Iterator
 
-from sortedcontainers import SortedList
+from bisect import bisect_left, insort
 
 from exchange.engine.enums import OrdType, Side, StpMode, TimeInForce
 
@@ -123,38 +128,40 @@ class Ladder:
     def __init__(self, side: Side) -> None:
         self.side = side
         self.levels: dict[int, Level] = {}
-        self._sign = -1 if side is Side.BUY else 1  # keys sort best first
-        self._keys: SortedList | None = None  # made with the first level: most books are empty
+        self._sign = 1 if side is Side.BUY else -1  # key = price * sign; the best key is last
+        self._keys: list[int] = []  # ascending
 
     def best(self) -> Level | None:
         """The best level, or None if the side is empty. O(1)."""
-        if not self.levels:
-            return None
-        return self.levels[self._keys[0] * self._sign]  # type: ignore[index]
+        keys = self._keys
+        return self.levels[keys[-1] * self._sign] if keys else None
 
     def level_for(self, price: int) -> Level:
-        """The level at `price`, created (empty) if absent. O(log L) when created."""
+        """The level at `price`, created (empty) if absent."""
         level = self.levels.get(price)
         if level is None:
             level = self.levels[price] = Level(price)
-            if self._keys is None:
-                self._keys = SortedList()
-            self._keys.add(price * self._sign)
+            insort(self._keys, price * self._sign)
         return level
 
     def drop(self, level: Level) -> None:
-        """Remove an (empty) level. O(log L)."""
+        """Remove an (empty) level; O(1) for the best one."""
         del self.levels[level.price]
-        self._keys.remove(level.price * self._sign)  # type: ignore[union-attr]
+        keys, key = self._keys, level.price * self._sign
+        if keys[-1] == key:
+            keys.pop()
+        else:
+            del keys[bisect_left(keys, key)]
 
     def __iter__(self) -> Iterator[Level]:
         """Levels best first."""
         sign = self._sign
-        for key in self._keys or ():
+        for key in reversed(self._keys):
             yield self.levels[key * sign]
 
     def check(self) -> None:
-        assert sorted(self.levels) == sorted(key * self._sign for key in self._keys or ())
+        assert self._keys == sorted(self._keys)
+        assert sorted(self.levels) == sorted(key * self._sign for key in self._keys)
         for price, level in self.levels.items():
             assert level.price == price
             assert level.orders, f"empty level {self.side.name} {price}"
