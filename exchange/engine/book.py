@@ -17,10 +17,9 @@ the best key is a plain index instead of a Python method call; matching takes le
 
 from __future__ import annotations
 
+from bisect import bisect_left, insort
 from collections import OrderedDict
 from collections.abc import Iterator
-
-from bisect import bisect_left, insort
 
 from exchange.engine.enums import OrdType, Side, StpMode, TimeInForce
 
@@ -201,3 +200,13 @@ class Book:
         bid, ask = self.bids.best(), self.asks.best()
         if bid is not None and ask is not None:
             assert bid.price < ask.price, f"crossed book {self.symbol}: {bid.price} >= {ask.price}"
+
+
+class Books(dict[str, Book]):
+    """Books by symbol, each made the first time it is asked for. Callers ask only for listed
+    instruments; most listed instruments never see an order, and an empty book made at listing
+    would cost time and memory for each of them (a venue may list 150,000)."""
+
+    def __missing__(self, symbol: str) -> Book:
+        book = self[symbol] = Book(symbol)
+        return book

@@ -22,8 +22,8 @@ import heapq
 from collections.abc import Callable
 from typing import Any
 
-from exchange.engine import validation
-from exchange.engine.book import Book, Ladder, Level, Order
+from exchange.engine import validation, venue
+from exchange.engine.book import Book, Books, Ladder, Level, Order
 from exchange.engine.commands import (
     AddAccount,
     AddInstrument,
@@ -60,7 +60,6 @@ from exchange.engine.events import (
 )
 from exchange.engine.instrument import Account, Firm, Instrument
 from exchange.engine.reasons import CancelReason, Reject
-from exchange.engine import venue
 
 # Members as module constants: `Enum.MEMBER` is a slow attribute lookup on the hot paths.
 BUY, SELL = Side
@@ -87,7 +86,7 @@ class Engine:
         self.next_order_id = 1
         self.next_trade_id = 1
         self.instruments: dict[str, Instrument] = {}
-        self.books: dict[str, Book] = {}
+        self.books = Books()  # a listed instrument's book is made with its first use
         self.accounts: dict[str, Account] = {}
         self.orders: dict[int, Order] = {}
         self.firms: dict[str, Firm] = {}

@@ -61,7 +61,7 @@ def load(data: bytes) -> Engine:
             account.blocked = blocked
             engine.accounts[account.account] = account
             engine.firms[account.firm].accounts.append(account)
-            engine.state_digest.mark(("account", account.account), account)
+            engine.state_digest.mark_member("account", account.account, account)
         engine.day_trades = {trade_id: tuple(trade) for trade_id, *trade in trades}  # type: ignore[misc]
         engine.busted = set(busted)
         for fields in orders:
@@ -76,15 +76,13 @@ def load(data: bytes) -> Engine:
 
 def _load_instrument(engine: Engine, spec: list, state: int, reference_price: int | None,
                      band_ticks: int | None) -> None:
-    from exchange.engine.book import Book
 
     command = AddInstrument(*spec)
     instrument = Instrument(command._replace(state=TradingState(command.state)))
     instrument.state = TradingState(state)
     instrument.reference_price, instrument.band_ticks = reference_price, band_ticks
     engine.instruments[instrument.symbol] = instrument
-    engine.books[instrument.symbol] = Book(instrument.symbol)
-    engine.state_digest.mark(("instrument", instrument.symbol), instrument)
+    engine.state_digest.mark_member("instrument", instrument.symbol, instrument)
 
 
 def _load_order(engine: Engine, fields: list) -> None:
