@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from exchange.engine import validation
-from exchange.engine.book import Book
 from exchange.engine.commands import (
     AddAccount,
     AddInstrument,
@@ -97,8 +96,7 @@ def import_instruments(engine: Engine, cmd: ImportInstruments) -> None:
 
 def _list(engine: Engine, spec: AddInstrument) -> None:
     engine.instruments[spec.symbol] = instrument = Instrument(spec)
-    engine.books[spec.symbol] = Book(spec.symbol)
-    engine.state_digest.mark(("instrument", spec.symbol), instrument)
+    engine.state_digest.mark_member("instrument", spec.symbol, instrument)
 
 
 def set_trading_state(engine: Engine, cmd: SetTradingState) -> None:
@@ -106,7 +104,7 @@ def set_trading_state(engine: Engine, cmd: SetTradingState) -> None:
     if instrument is None:
         return
     instrument.state = state = TradingState(cmd.state)
-    engine.state_digest.mark(("instrument", cmd.symbol), instrument)
+    engine.state_digest.mark_member("instrument", cmd.symbol, instrument)
     engine._emit(TradingStateChanged, cmd.symbol, state)
     if state is TradingState.CLOSED:
         book = engine.books[cmd.symbol]
@@ -124,7 +122,7 @@ def set_price_band(engine: Engine, cmd: SetPriceBand) -> None:
         return
     instrument.reference_price = cmd.reference_price
     instrument.band_ticks = cmd.band_ticks
-    engine.state_digest.mark(("instrument", cmd.symbol), instrument)
+    engine.state_digest.mark_member("instrument", cmd.symbol, instrument)
     engine._emit(PriceBandSet, cmd.symbol, cmd.reference_price, cmd.band_ticks)
 
 
@@ -149,7 +147,7 @@ def add_account(engine: Engine, cmd: AddAccount) -> None:
     if firm is None:
         engine.firms[cmd.firm] = firm = Firm(cmd.firm)
     firm.accounts.append(account)
-    engine.state_digest.mark(("account", cmd.account), account)
+    engine.state_digest.mark_member("account", cmd.account, account)
     engine._emit(AccountAdded, cmd.account, cmd.firm)
 
 
@@ -162,7 +160,7 @@ def set_account_limits(engine: Engine, cmd: SetAccountLimits) -> None:
     account.max_order_qty = cmd.max_order_qty
     account.max_order_notional = cmd.max_order_notional
     account.max_open_orders = cmd.max_open_orders
-    engine.state_digest.mark(("account", cmd.account), account)
+    engine.state_digest.mark_member("account", cmd.account, account)
     engine._emit(
         AccountLimitsSet,
         cmd.account,
@@ -200,7 +198,7 @@ def set_kill_switch(engine: Engine, cmd: SetKillSwitch) -> None:
             reason = Reject.UNKNOWN_ACCOUNT
         else:
             account.blocked = cmd.engaged
-            engine.state_digest.mark(("account", cmd.name), account)
+            engine.state_digest.mark_member("account", cmd.name, account)
             holders = [account]
     if reason is not None:
         engine._reject_command(reason, f"kill switch {cmd.scope!r} {cmd.name!r}")
