@@ -157,9 +157,11 @@ class Engine:
         )))
         book = self.books[cmd.symbol]
         market = order.ord_type is MARKET
-        self._match(book, order, _band_edge(instrument, order.side) if market else order.price)
-        if not order.leaves:
-            return
+        best = (book.asks if order.side is BUY else book.bids).best()
+        if best is not None and (market or _crosses(order.side, order.price, best.price)):
+            self._match(book, order, _band_edge(instrument, order.side) if market else order.price)
+            if not order.leaves:
+                return
         if not market and order.tif in _RESTING_TIFS:
             self._rest(book, order, account)
             return
@@ -175,9 +177,11 @@ class Engine:
             return Reject.BLOCKED
         if instrument.state is not OPEN:
             return _STATE_REJECT[instrument.state]
-        reason = (self._check_terms(cmd, instrument)
-                  or _check_limits(account, instrument, cmd.side, cmd.qty, cmd.price)
-                  or self._check_credit(account, instrument, cmd.side, cmd.price, cmd.qty))
+        reason = self._check_terms(cmd, instrument)
+        if reason is None and (account.max_order_qty or account.max_order_notional):
+            reason = _check_limits(account, instrument, cmd.side, cmd.qty, cmd.price)
+        if reason is None and cmd.side == BUY and self.firms[account.firm].credit_limit:
+            reason = self._check_credit(account, instrument, cmd.side, cmd.price, cmd.qty)
         if reason is not None:
             return reason
         if cmd.cl_ord_id in account.live_cl_ord_ids:
@@ -186,7 +190,9 @@ class Engine:
         if may_rest and account.max_open_orders is not None:
             if len(account.open_orders) >= account.max_open_orders:
                 return Reject.ACCOUNT_MAX_OPEN_ORDERS
-        return self._check_book(cmd, account, instrument)
+        if cmd.ord_type == MARKET or cmd.post_only or cmd.tif == FOK:
+            return self._check_book(cmd, account, instrument)
+        return None
 
     def _check_terms(self, cmd: SubmitOrder, instrument: Instrument) -> Reject | None:
         """The order's own terms against the instrument: quantity, price, TIF, iceberg."""
