@@ -156,13 +156,27 @@ async def fanout(url: str, keys: dict[str, str], subscribers: int, rate: float,
     codec = Codec("msgpack")
     state = [{"seq": None, "deltas": 0, "gaps": 0} for _ in range(subscribers)]
     sockets = []
+    accounts = list(keys)
 
-    async def subscriber(index: int) -> None:
-        ws = await connect(url, subprotocols=[SUBPROTOCOL["msgpack"]], compression=None,  # type: ignore[list-item]
-                           max_size=None, ping_interval=None)
+    async def subscribe(index: int) -> Any:
+        for attempt in range(5):
+            try:
+                ws = await connect(url, subprotocols=[SUBPROTOCOL["msgpack"]],  # type: ignore[list-item]
+                                   compression=None, max_size=None, ping_interval=None,
+                                   open_timeout=60)
+                break
+            except (OSError, asyncio.TimeoutError):
+                await asyncio.sleep(0.5)
+        else:
+            raise SystemExit(f"subscriber {index} could not connect")
         sockets.append(ws)
+        key = keys[accounts[index % len(accounts)]]
+        await ws.send(codec.encode({"op": "logon", "id": "l", "args": {"api_key": key}}))
         await ws.send(codec.encode({"op": "subscribe", "id": "s", "args": {"ch": "book",
                                                                           "sym": SYMBOL}}))
+        return ws
+
+    async def subscriber(ws: Any, index: int) -> None:
         mine = state[index]
         async for frame in ws:
             message = codec.decode(frame)
@@ -179,11 +193,17 @@ async def fanout(url: str, keys: dict[str, str], subscribers: int, rate: float,
                 mine["gaps"] += 1  # resync_required
 
     readers = []
-    for index in range(subscribers):  # connect in waves: the listen backlog is finite
-        readers.append(asyncio.get_running_loop().create_task(subscriber(index)))
-        if index % 100 == 99:
-            await asyncio.sleep(0.2)
+    loop = asyncio.get_running_loop()
+    for wave in range(0, subscribers, 50):  # connect in waves: the listen backlog is finite
+        indexes = range(wave, min(wave + 50, subscribers))
+        connections = await asyncio.gather(*(subscribe(index) for index in indexes))
+        readers += [loop.create_task(subscriber(ws, index))
+                    for ws, index in zip(connections, indexes)]
+    waited = time.perf_counter()
     while any(s["seq"] is None for s in state):
+        if time.perf_counter() - waited > 60:
+            synced = sum(s["seq"] is not None for s in state)
+            raise SystemExit(f"only {synced} of {subscribers} subscribers got a snapshot")
         await asyncio.sleep(0.05)
     start_seq = state[0]["seq"]
     orders = (await load(url, {"AGRO-1": keys["AGRO-1"], "MILL-1": keys["MILL-1"]},

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import uuid
 import json
 from typing import Any
 
@@ -155,7 +156,7 @@ class Client:
 
     async def new_order(self, sym: str, side: str, qty: str, px: str | None = None,
                         cl_ord_id: str | None = None, **more: Any) -> dict[str, Any]:
-        cl_ord_id = cl_ord_id or f"c{id(self):x}-{next(self._ids)}"
+        cl_ord_id = cl_ord_id or f"c{uuid.uuid4().hex[:20]}"
         return await self.request("new_order", sym=sym, side=side, qty=qty, px=px,
                                   cl_ord_id=cl_ord_id, **more)
 

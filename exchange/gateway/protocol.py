@@ -14,6 +14,7 @@ reason names (`Reject.name`).
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -172,11 +173,16 @@ def choice(args: Mapping[str, Any], key: str, enum: type, default: Any = ...) ->
         raise RequestError(Code.BAD_REQUEST, f"{key} is required")
     if value is default:
         return value
-    member = enum.__members__.get(value) if type(value) is str else None
+    member = _names(enum).get(value) if type(value) is str else None
     if member is None:
         names = ", ".join(enum.__members__)
         raise RequestError(Code.BAD_REQUEST, f"{key} must be one of {names}")
     return member
+
+
+@functools.cache
+def _names(enum: type) -> dict[str, Any]:
+    return dict(enum.__members__)  # type: ignore[attr-defined]
 
 
 def price(args: Mapping[str, Any], key: str, decimals: int, required: bool = True) -> int | None:

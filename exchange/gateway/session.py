@@ -47,6 +47,7 @@ class Session:
         self.exec_backlog: list[dict[str, Any]] | None = None  # live reports held during resume
         self.last_md_s = time.monotonic()
         self.closing = False
+        self.posted: list[bytes] = []  # encoded, waiting for flush
 
     @property
     def account(self) -> str | None:
@@ -65,11 +66,33 @@ class Session:
             return
         broadcast((self.ws,), self.encode(message), text=self.text)
 
-    def send_report(self, report: dict[str, Any]) -> None:
+    def post(self, message: Mapping[str, Any]) -> bool:
+        """Queue a message for `flush` (the engine task's publishing: one write per batch).
+        True if this is the first message queued since the last flush."""
+        if self.closing:
+            return False
+        self.posted.append(self.encode(message))
+        return len(self.posted) == 1
+
+    def flush(self) -> None:
+        """Write the queued messages as frames in one write (one syscall, not one each)."""
+        posted, self.posted = self.posted, []
+        protocol = self.ws.protocol
+        if not posted or self.closing or protocol.state is not State.OPEN:
+            return
+        if self.buffered() > self.config.buffer_bytes:
+            self.close(1008, SLOW_CONSUMER)
+            return
+        frame = protocol.send_text if self.text else protocol.send_binary
+        for data in posted:
+            frame(data)
+        self.ws.transport.writelines(protocol.data_to_send())  # type: ignore[union-attr]
+
+    def post_report(self, report: dict[str, Any]) -> bool:
         if self.exec_backlog is not None:
             self.exec_backlog.append(report)
-        else:
-            self.send(report)
+            return False
+        return self.post(report)
 
     def close(self, code: int, reason: str) -> None:
         """Close with a code and reason, without waiting (the handler sees the end)."""

@@ -84,7 +84,7 @@ class Venue:
         last = self.engine.last_command_seq
         if last:
             async for entry in self.ledger.entries(1, last):
-                self.tracker.apply(entry.command, entry.events, entry.origin)
+                self.tracker.apply(entry.command, entry.events, entry.origin, ())
                 self.tracker.specs.update(imported_specs(entry.command, entry.events,
                                                          self.engine.instruments))
                 self.market.apply(entry.command, entry.events)
@@ -142,10 +142,13 @@ class Venue:
             reply = self._run_job(job, reports)
             replies.append((job.session, reply))
         await self._commit()
+        posted: list[Session] = []
         for session, reply in replies:
-            if session is not None:
-                session.send(reply)
-        self._publish_reports(reports)
+            if session is not None and session.post(reply):
+                posted.append(session)
+        self._publish_reports(reports, posted)
+        for session in posted:
+            session.flush()
         self._publish_market()
         for job in queries:
             self._answer_query(job)
@@ -163,7 +166,9 @@ class Venue:
     def _apply(self, command: Command, origin: str, reports: list | None) -> list[Event]:
         events = self.engine.apply(command)
         self._entries.append(Entry(self.engine.last_command_seq, command, events, origin))
-        new_reports = self.tracker.apply(command, events, origin)
+        subs = self.exec_subs
+        wanted = None if subs.get("*") else subs  # build reports only for listeners
+        new_reports = self.tracker.apply(command, events, origin, wanted)
         self.tracker.specs.update(imported_specs(command, events, self.engine.instruments))
         if reports is not None:
             reports.extend(new_reports)
@@ -206,15 +211,14 @@ class Venue:
 
     # -- publishing (after the batch is durable) -----------------------------------------
 
-    def _publish_reports(self, reports: list[tuple[str, dict[str, Any]]]) -> None:
+    def _publish_reports(self, reports: list[tuple[str, dict[str, Any]]],
+                         posted: list[Session]) -> None:
         subs = self.exec_subs
-        watchers = subs.get("*")
+        watchers = subs.get("*") or ()
         for account, report in reports:
-            for session in subs.get(account, ()):
-                session.send_report(report)
-            if watchers:
-                for session in watchers:
-                    session.send_report(report)
+            for session in (*subs.get(account, ()), *watchers):
+                if session.post_report(report):
+                    posted.append(session)
 
     def _publish_market(self) -> None:
         for channel, symbol, message in self.market.flush():
