@@ -6,7 +6,7 @@ synchronous=FULL); this process is the load generator. Three phases per run:
 1. throughput — `--connections` traders (AGRO-1, MILL-1, STEEL-1, ... round robin), each keeping
    `--window` new_order requests in flight, for `--seconds`; sustained acks/s and ack latency
    (send to response, measured here) p50/p99/p99.9, once per encoding (JSON, MessagePack);
-2. fixed rate — the same at an open-loop `--rate` orders/s, for latency at a known load;
+2. fixed rates — the same at open-loop `--rates` orders/s, for latency at a known load;
 3. fan-out — `--subscribers` connections subscribed to the book while one trader sends orders
    at `--fanout-rate`; every subscriber must see every delta in order (contiguous seq, no
    resync) up to the venue's final seq.
@@ -247,8 +247,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--connections", type=int, default=8)
-    parser.add_argument("--window", type=int, default=64)
-    parser.add_argument("--rate", type=float, default=5000)
+    parser.add_argument("--window", type=int, default=256)
+    parser.add_argument("--rates", type=float, nargs="*", default=[1000, 5000],
+                        help="open-loop order rates to measure latency at")
     parser.add_argument("--subscribers", type=int, default=1000)
     parser.add_argument("--fanout-rate", type=float, default=500)
     parser.add_argument("--encodings", nargs="+", default=["json", "msgpack"])
@@ -262,7 +263,8 @@ def main(argv: list[str] | None = None) -> int:
         try:
             for encoding in args.encodings:
                 codec = Codec(encoding)
-                for mode, rate in (("throughput", None), (f"{args.rate:.0f}/s", args.rate)):
+                modes = [("throughput", None), *((f"{rate:.0f}/s", rate) for rate in args.rates)]
+                for mode, rate in modes:
                     result = asyncio.run(load(url, keys, codec, args.connections, args.window,
                                               args.seconds, rate, f"{encoding}{mode}"))
                     acked += result["orders"]

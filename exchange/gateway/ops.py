@@ -292,15 +292,16 @@ async def subscribe(venue: Venue, session: Session, request: Request) -> None:
     symbol = protocol.spec_for(venue.tracker.specs, args).symbol
 
     def work(venue: Venue) -> Any:
-        venue.subscribe_market(session, channel, symbol)
+        # the state now is what the client gets when this batch is durable; it joins the
+        # stream then, so the next delta it sees continues this snapshot's seq
         market = venue.market
-        after = None
-        if channel == "book":
-            def after() -> None:
-                session.send(market.snapshot(symbol))
-        elif channel == "bbo":
-            def after() -> None:
-                session.send(market.bbo(symbol))
+        first = {"book": market.snapshot, "bbo": market.bbo}.get(channel)
+        message = None if first is None else first(symbol)
+
+        def after() -> None:
+            venue.subscribe_market(session, channel, symbol)
+            if message is not None:
+                session.send(message)
         return {"ch": channel, "sym": symbol, "seq": market.feeds[symbol].seq}, after
 
     await _submit(venue, session, request, work, query=True)
@@ -320,14 +321,18 @@ async def _subscribe_exec(venue: Venue, session: Session, request: Request) -> N
         raise RequestError(Code.BAD_REQUEST, "resume needs one account, one at a time")
 
     def work(venue: Venue) -> Any:
+        # evaluated in the engine task right after this batch's commands: reports up to
+        # `last` come from the ledger (durable by the time this is answered), later ones live
         last = venue.tracker.exec_seq.get(account, 0)
-        venue.subscribe_exec(session, account)
-        after = None
-        if resume is not None and resume < last:
+        venue.want_reports(account)
+        upto_seq = venue.engine.last_command_seq
+        catch_up = resume is not None and resume < last
+        if catch_up:
             session.exec_backlog = []
-            upto_seq = venue.durable_seq
 
-            def after() -> None:
+        def after() -> None:
+            venue.subscribe_exec(session, account)
+            if catch_up:
                 asyncio.get_running_loop().create_task(
                     _catch_up(venue, session, account, resume, last, upto_seq))
         return {"ch": "exec", "account": account, "exec_seq": last}, after

@@ -53,6 +53,18 @@ class Job(NamedTuple):
     query: bool = False
 
 
+class Applied(NamedTuple):
+    """A batch applied to the engine and waiting to be durable, with all it will publish."""
+
+    jobs: list[Job]
+    replies: list[tuple[Session | None, dict[str, Any]]]
+    reports: list[tuple[str, dict[str, Any]]]
+    market: list[tuple[str, str, dict[str, Any]]]
+    answers: list[tuple[Session | None, dict[str, Any], Callable[[], None] | None]]
+    entries: list[Entry]
+    digest: str
+
+
 class Venue:
     def __init__(self, engine: Engine, ledger: Any, keys: KeyStore,
                  config: GatewayConfig = GatewayConfig()) -> None:
@@ -71,6 +83,7 @@ class Venue:
         self.account_buckets: dict[str, TokenBucket] = {}
         self.deadman: dict[str, asyncio.TimerHandle] = {}
         self.durable_seq = engine.last_command_seq
+        self.exec_interest: set[str] | None = set()  # None: all ("*" was subscribed)
         self.failed: BaseException | None = None
         self.stopped = asyncio.Event()
         self.batches = 0
@@ -114,44 +127,85 @@ class Venue:
         await self.queue.put(job)
 
     async def run(self) -> None:
-        """Take batches off the queue forever; stop the venue if the ledger fails."""
+        """Take batches off the queue forever; stop the venue if the ledger fails.
+
+        Pipelined group commit: batch k+1 is applied while batch k is being written, then k
+        is published once its append has returned; appends are strictly one after another."""
         queue = self.queue
         cap = self.config.batch_cap
+        inflight: tuple[asyncio.Task | None, Applied] | None = None
+        jobs: list[Job] = []
         try:
             while True:
-                jobs = [await queue.get()]
+                jobs = [] if inflight is not None else [await queue.get()]
                 while len(jobs) < cap and not queue.empty():
                     jobs.append(queue.get_nowait())
-                await self._process(jobs)
+                applied = self._apply_batch(jobs) if jobs else None
+                if inflight is not None:
+                    task, done = inflight
+                    if task is not None:
+                        await task
+                    self._publish(done)
+                    inflight = None
+                if applied is not None:
+                    task = None
+                    if applied.entries:
+                        task = asyncio.get_running_loop().create_task(self._append(applied))
+                    inflight = (task, applied)
+                    jobs = []
         except asyncio.CancelledError:
             raise
         except BaseException as exc:  # the ledger (or a bug): nothing more may be published
             log.exception("venue stopped")
             self.failed = exc
-            self._fail_all(jobs)  # type: ignore[possibly-undefined]
+            unanswered = jobs + (inflight[1].jobs if inflight is not None else [])
+            self._fail_all(unanswered)
             self.stopped.set()
 
-    async def _process(self, jobs: list[Job]) -> None:
-        replies: list[tuple[Session | None, dict[str, Any]]] = []
-        reports: list[tuple[str, dict[str, Any]]] = []
-        queries: list[Job] = []
+    def _apply_batch(self, jobs: list[Job]) -> Applied:
+        """Apply a batch's commands, then evaluate its queries against the state after them;
+        nothing is sent yet."""
+        applied = Applied(jobs, [], [], [], [], [], "")
+        self._entries = applied.entries
+        queries = []
         for job in jobs:
             if job.query:
                 queries.append(job)
-                continue
-            reply = self._run_job(job, reports)
-            replies.append((job.session, reply))
-        await self._commit()
+            else:
+                applied.replies.append((job.session, self._run_job(job, applied.reports)))
+        applied.market.extend(self.market.flush())
+        for job in queries:
+            applied.answers.append((job.session, *self._evaluate(job)))
+        self._entries = []
+        return applied._replace(digest=self.engine.digest())
+
+    async def _append(self, applied: Applied) -> None:
+        await self.ledger.append(Batch(applied.entries, applied.digest))
+        self.durable_seq = applied.entries[-1].seq
+        self.batches += 1
+
+    def _publish(self, applied: Applied) -> None:
+        """Everything a durable batch makes visible: responses and reports (one write per
+        session), market data, then query answers and what follows them."""
         posted: list[Session] = []
-        for session, reply in replies:
-            if session is not None and session.post(reply):
+        for session, reply in applied.replies:
+            if type(session) is not Session:  # None, or a stand-in that only sends (admin)
+                if session is not None:
+                    session.send(reply)
+            elif session.post(reply):
                 posted.append(session)
-        self._publish_reports(reports, posted)
+        self._publish_reports(applied.reports, posted)
         for session in posted:
             session.flush()
-        self._publish_market()
-        for job in queries:
-            self._answer_query(job)
+        for channel, symbol, message in applied.market:
+            subscribers = self.md_subs.get((channel, symbol))
+            if subscribers:
+                deliver(subscribers, message, channel, symbol, self.drop_market_data)
+        for session, reply, after in applied.answers:
+            if session is not None:
+                session.send(reply)
+            if after is not None:
+                after()
 
     def _run_job(self, job: Job, reports: list) -> dict[str, Any]:
         try:
@@ -166,8 +220,7 @@ class Venue:
     def _apply(self, command: Command, origin: str, reports: list | None) -> list[Event]:
         events = self.engine.apply(command)
         self._entries.append(Entry(self.engine.last_command_seq, command, events, origin))
-        subs = self.exec_subs
-        wanted = None if subs.get("*") else subs  # build reports only for listeners
+        wanted = self.exec_interest  # build reports only for accounts ever listened to
         new_reports = self.tracker.apply(command, events, origin, wanted)
         self.tracker.specs.update(imported_specs(command, events, self.engine.instruments))
         if reports is not None:
@@ -220,26 +273,16 @@ class Venue:
                 if session.post_report(report):
                     posted.append(session)
 
-    def _publish_market(self) -> None:
-        for channel, symbol, message in self.market.flush():
-            subscribers = self.md_subs.get((channel, symbol))
-            if subscribers:
-                deliver(subscribers, message, channel, symbol, self.drop_market_data)
-
-    def _answer_query(self, job: Job) -> None:
-        """A query's answer, then what it sends after the answer (a book snapshot, say)."""
+    def _evaluate(self, job: Job) -> tuple[dict[str, Any], Callable[[], None] | None]:
+        """A query's answer now, and what to do once it is sent (subscribe, send a snapshot)."""
         after = None
         try:
             answer = job.work(self)
             if isinstance(answer, tuple):
                 answer, after = answer
-            reply = protocol.ok(job.request_id, answer)
+            return protocol.ok(job.request_id, answer), after
         except RequestError as exc:
-            reply = protocol.error(job.request_id, exc.code, exc.msg)
-        if job.session is not None:
-            job.session.send(reply)
-        if after is not None:
-            after()
+            return protocol.error(job.request_id, exc.code, exc.msg), None
 
     def drop_market_data(self, session: Session, channel: str, symbol: str) -> None:
         """A client too slow for a market-data stream: unsubscribe it and say so."""
@@ -257,6 +300,14 @@ class Venue:
     def unsubscribe_market(self, session: Session, channel: str, symbol: str) -> None:
         self.md_subs.get((channel, symbol), set()).discard(session)
         session.md_channels.discard((channel, symbol))
+
+    def want_reports(self, account: str) -> None:
+        """From now on, build the account's execution reports ("*": everyone's)."""
+        if self.exec_interest is not None:
+            if account == "*":
+                self.exec_interest = None
+            else:
+                self.exec_interest.add(account)
 
     def subscribe_exec(self, session: Session, account: str) -> None:
         self.exec_subs.setdefault(account, set()).add(session)
