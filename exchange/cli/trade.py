@@ -108,7 +108,7 @@ async def _watch(client: Client, symbol: str, depth: int) -> None:
     while True:
         try:
             push = await asyncio.wait_for(client.pushes.get(), 0.5)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             push = None
         if push is not None and push.get("ch") == "trades":
             for trade in push["trades"]:

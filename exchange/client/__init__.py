@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import uuid
 import json
+import uuid
 from typing import Any
 
 import msgpack

@@ -39,7 +39,7 @@ def checksum(asks: list[tuple[str, str]], bids: list[tuple[str, str]]) -> int:
 
 
 class LevelBook:
-    __slots__ = ("symbol", "decimals", "bids", "asks")
+    __slots__ = ("asks", "bids", "decimals", "symbol")
 
     def __init__(self, symbol: str, decimals: int) -> None:
         self.symbol = symbol

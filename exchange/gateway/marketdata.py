@@ -26,8 +26,16 @@ _SIDE_NAMES = {Side.BUY: "bid", Side.SELL: "ask"}
 class InstrumentFeed:
     """One instrument's book, its sequence, and what changed since the last flush."""
 
-    __slots__ = ("book", "seq", "first_pending", "changes", "trades", "last_trade_id",
-                 "bbo", "ts_us")
+    __slots__ = (
+        "bbo",
+        "book",
+        "changes",
+        "first_pending",
+        "last_trade_id",
+        "seq",
+        "trades",
+        "ts_us",
+    )
 
     def __init__(self, symbol: str, decimals: int) -> None:
         self.book = LevelBook(symbol, decimals)

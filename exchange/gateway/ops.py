@@ -310,6 +310,7 @@ async def subscribe(venue: Venue, session: Session, request: Request) -> None:
 async def _subscribe_exec(venue: Venue, session: Session, request: Request) -> None:
     args = request.args
     wanted = args.get("account")
+    account: str | None = None
     if wanted == "*" and session.principal.role != TRADER:  # type: ignore[union-attr]
         account = "*"
     else:

@@ -20,8 +20,19 @@ from collections.abc import Container, Mapping
 from typing import Any
 
 from exchange.engine import (
-    AddInstrument, CancelRejected, Command, Event, MassCancel, OrderAccepted, OrderCanceled,
-    OrderExpired, OrderRejected, OrderReplaced, OrderRestated, Side, TradeExecuted,
+    AddInstrument,
+    CancelRejected,
+    Command,
+    Event,
+    MassCancel,
+    OrderAccepted,
+    OrderCanceled,
+    OrderExpired,
+    OrderRejected,
+    OrderReplaced,
+    OrderRestated,
+    Side,
+    TradeExecuted,
 )
 from exchange.engine.instrument import format_price
 from exchange.engine.reasons import CancelReason, Reject, fix_ord_rej_reason
@@ -36,9 +47,23 @@ _AVG_EXTRA_DECIMALS = 4
 class OrderRecord:
     """An order's state as the client sees it (FIX vocabulary)."""
 
-    __slots__ = ("order_id", "account", "cl_ord_id", "symbol", "side", "ord_type", "tif", "qty",
-                 "price", "cum_qty", "leaves", "notional", "status", "reject_reason",
-                 "transact_time_us")
+    __slots__ = (
+        "account",
+        "cl_ord_id",
+        "cum_qty",
+        "leaves",
+        "notional",
+        "ord_type",
+        "order_id",
+        "price",
+        "qty",
+        "reject_reason",
+        "side",
+        "status",
+        "symbol",
+        "tif",
+        "transact_time_us",
+    )
 
     def __init__(self, order_id: int | None, account: str, cl_ord_id: str, symbol: str) -> None:
         self.order_id = order_id
@@ -196,7 +221,8 @@ class OrderTracker:
         record.status, record.reject_reason = "REJECTED", event.reason
         record.transact_time_us = event.ts_us
         if type(command).__name__ == "SubmitOrder":
-            record.side = Side(command.side) if command.side in (1, 2) else None  # type: ignore[union-attr]
+            side = command.side  # type: ignore[union-attr]
+            record.side = Side(side) if side in (1, 2) else None
             qty, price = command.qty, command.price  # type: ignore[union-attr]
             record.qty = qty if type(qty) is int else 0
             record.price = price if type(price) is int else None

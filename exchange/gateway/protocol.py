@@ -22,7 +22,14 @@ from typing import Any
 import msgpack
 
 from exchange.engine import (
-    AmendOrder, CancelOrder, MassCancel, OrdType, Side, StpMode, SubmitOrder, TimeInForce,
+    AmendOrder,
+    CancelOrder,
+    MassCancel,
+    OrdType,
+    Side,
+    StpMode,
+    SubmitOrder,
+    TimeInForce,
     TradingState,
 )
 from exchange.engine.commands import AddInstrument
@@ -65,7 +72,7 @@ class RequestError(Exception):
 
 
 class Request:
-    __slots__ = ("op", "id", "args")
+    __slots__ = ("args", "id", "op")
 
     def __init__(self, op: str, request_id: str | None, args: dict[str, Any]) -> None:
         self.op = op
@@ -175,7 +182,7 @@ def choice(args: Mapping[str, Any], key: str, enum: type, default: Any = ...) ->
         return value
     member = _names(enum).get(value) if type(value) is str else None
     if member is None:
-        names = ", ".join(enum.__members__)
+        names = ", ".join(_names(enum))
         raise RequestError(Code.BAD_REQUEST, f"{key} must be one of {names}")
     return member
 

@@ -249,11 +249,11 @@ class Venue:
                 return protocol.error(request_id, event.reason.name,  # type: ignore[union-attr]
                                       f"order rejected: {event.reason.name}")  # type: ignore[union-attr]
             if kind is CancelRejected:
-                record = self.tracker.owned(event.account, event.order_id)  # type: ignore[union-attr]
+                owned = self.tracker.owned(event.account, event.order_id)  # type: ignore[union-attr]
                 code = event.reason.name  # type: ignore[union-attr]
-                if record is not None and record.terminal and code == "UNKNOWN_ORDER":
+                if owned is not None and owned.terminal and code == "UNKNOWN_ORDER":
                     code = Code.TOO_LATE_TO_CANCEL
-                return protocol.error(request_id, code, f"order is {record.status if record else 'unknown'}")
+                return protocol.error(request_id, code, f"order is {owned.status if owned else 'unknown'}")
             if kind is MassCanceled:
                 return protocol.ok(request_id, {"count": event.count})  # type: ignore[union-attr]
             if kind is CommandRejected:
@@ -354,9 +354,9 @@ class Venue:
             self.unsubscribe_market(session, channel, symbol)
         for account in list(session.exec_accounts):
             self.unsubscribe_exec(session, account)
-        account = session.account
-        if session.cancel_on_disconnect and account is not None and self.failed is None:
-            await self.cancel_all(account, "cancel_on_disconnect")
+        owner = session.account
+        if session.cancel_on_disconnect and owner is not None and self.failed is None:
+            await self.cancel_all(owner, "cancel_on_disconnect")
 
     async def cancel_all(self, account: str, why: str) -> None:
         command = MassCancel(now_us(), account)

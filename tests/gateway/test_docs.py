@@ -27,7 +27,7 @@ def matches(expected: Any, actual: Any) -> bool:
 
 
 async def test_the_example_session_in_the_docs_runs_as_written(tmp_path: Path) -> None:
-    block = re.search(r"```session\n(.*?)```", DOC.read_text(), re.S)
+    block = re.search(r"```session\n(.*?)```", DOC.read_text(), re.DOTALL)
     assert block is not None
     async with open_venue(tmp_path / "l.db") as venue:
         client = await venue.client()
@@ -43,7 +43,7 @@ async def test_the_example_session_in_the_docs_runs_as_written(tmp_path: Path) -
 
 
 def test_the_checksum_vectors_in_the_docs_hold() -> None:
-    rows = re.findall(r"^\|.*\| [^`|]*`([^`]*)` \| (\d+) \|$", DOC.read_text(), re.M)
+    rows = re.findall(r"^\|.*\| [^`|]*`([^`]*)` \| (\d+) \|$", DOC.read_text(), re.MULTILINE)
     assert len(rows) == 5
     for text, value in rows:
         text = text.replace("\\|", "|")
