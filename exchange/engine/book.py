@@ -3,8 +3,9 @@
 Invariants (asserted by `check`): the book is never crossed (best bid < best ask); a ladder has
 no empty level; a level's `total` is the sum of its orders' displayed (`visible`) quantities;
 every resting order has 0 < visible <= leaves, sits at its own price on its own side, and
-appears once. Orders keep time priority by their place in their level's OrderedDict; an iceberg's
-refill goes to the back.
+appears once. Orders keep time priority by their place in their level's OrderedDict, and
+their `priority` numbers (given by the engine as they join a level) increase along it; an
+iceberg's refill goes to the back with a new number.
 
 Costs: best level O(1); remove the best level O(1); add or remove another level O(log L) to find
 its place plus a memmove of up to L keys; add, cancel or fill an order O(1) within its level.
@@ -38,6 +39,7 @@ class Order:
         "order_id",
         "post_only",
         "price",
+        "priority",
         "qty",
         "side",
         "stp",
@@ -79,6 +81,7 @@ class Order:
         self.expire_at_us = expire_at_us
         self.post_only = post_only
         self.stp = stp
+        self.priority = 0  # time priority: set from the engine's counter when it joins a level
 
     @property
     def cum_qty(self) -> int:
@@ -93,7 +96,7 @@ class Order:
         return (
             self.order_id, self.account, self.firm, self.cl_ord_id, self.symbol, int(self.side),
             int(self.ord_type), self.price, self.qty, self.leaves, self.visible, self.display_qty,
-            int(self.tif), self.expire_at_us, self.post_only, int(self.stp),
+            int(self.tif), self.expire_at_us, self.post_only, int(self.stp), self.priority,
         )
 
 
@@ -115,8 +118,6 @@ class Level:
         del self.orders[order.order_id]
         self.total -= order.visible
 
-    def canonical(self) -> tuple:
-        return tuple(order.canonical() for order in self.orders.values())
 
 
 class Ladder:
@@ -152,6 +153,11 @@ class Ladder:
         else:
             del keys[bisect_left(keys, key)]
 
+    def reindex(self) -> None:
+        """Rebuild the price keys from `levels`, after levels were put there directly (a
+        snapshot load). O(L log L)."""
+        self._keys = sorted(price * self._sign for price in self.levels)
+
     def __iter__(self) -> Iterator[Level]:
         """Levels best first."""
         sign = self._sign
@@ -165,6 +171,8 @@ class Ladder:
             assert level.price == price
             assert level.orders, f"empty level {self.side.name} {price}"
             assert level.total == sum(o.visible for o in level.orders.values())
+            priorities = [order.priority for order in level.orders.values()]
+            assert priorities == sorted(set(priorities)), "time priority out of order"
             for order_id, order in level.orders.items():
                 assert order.order_id == order_id
                 assert order.side is self.side and order.price == price

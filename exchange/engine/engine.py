@@ -85,6 +85,7 @@ class Engine:
         self.now_us = 0
         self.next_order_id = 1
         self.next_trade_id = 1
+        self.next_priority = 1  # time priority numbers, given as orders join the back of a level
         self.instruments: dict[str, Instrument] = {}
         self.books = Books()  # a listed instrument's book is made with its first use
         self.accounts: dict[str, Account] = {}
@@ -126,7 +127,8 @@ class Engine:
         firms = tuple(firm.canonical() for firm in self.firms.values())
         trades = (len(self.day_trades), min(self.day_trades, default=0),
                   max(self.day_trades, default=0), tuple(sorted(self.busted)))
-        header = (self.seq, self.now_us, self.next_order_id, self.next_trade_id, firms, trades)
+        header = (self.seq, self.now_us, self.next_order_id, self.next_trade_id,
+                  self.next_priority, firms, trades)
         return self.state_digest.value(header)
 
     # -- orders ----------------------------------------------------------------------------
@@ -273,6 +275,7 @@ class Engine:
         symbol = book.symbol
         events = self._events
         firms = self.firms
+        changed = self.state_digest.changed
         while taker.leaves:
             level = ladder.best()
             if level is None:
@@ -306,11 +309,15 @@ class Engine:
                 firms[taker.firm].net_bought += price * qty if buying else -price * qty
                 firms[maker.firm].net_bought -= price * qty if buying else -price * qty
                 if maker.visible:
+                    changed[maker.order_id] = maker
                     continue
                 if maker.leaves:  # iceberg: next slice, at the back of the level
                     maker.refill()
+                    maker.priority = self.next_priority
+                    self.next_priority += 1
                     level.total += maker.visible
                     orders.move_to_end(maker.order_id)
+                    changed[maker.order_id] = maker
                 else:
                     self._unindex(maker)
                     del orders[maker.order_id]
@@ -328,6 +335,7 @@ class Engine:
                 shown = min(maker.visible, maker.leaves)
                 level.total -= maker.visible - shown
                 maker.visible = shown
+                self.state_digest.changed[maker.order_id] = maker
                 self._restated(maker, CancelReason.STP_DECREMENT)
             else:
                 self._remove_resting(level, maker, overlap, CancelReason.STP_DECREMENT)
@@ -347,11 +355,14 @@ class Engine:
     def _rest(self, book: Book, order: Order, account: Account) -> None:
         """Put a live order at the back of its level and into every index."""
         order.refill()
+        order.priority = self.next_priority
+        self.next_priority += 1
         ladder = book.bids if order.side is BUY else book.asks
         level = ladder.level_for(order.price)  # type: ignore[arg-type]
         self._touch(book.symbol, order.side, level)
         level.append(order)
         self.orders[order.order_id] = order
+        self.state_digest.changed[order.order_id] = order
         account.open_orders[order.order_id] = order
         account.live_cl_ord_ids[order.cl_ord_id] = order.order_id
         if order.expire_at_us is not None:
@@ -359,6 +370,7 @@ class Engine:
 
     def _unindex(self, order: Order) -> None:
         del self.orders[order.order_id]
+        self.state_digest.changed[order.order_id] = None
         account = self.accounts[order.account]
         del account.open_orders[order.order_id]
         del account.live_cl_ord_ids[order.cl_ord_id]
@@ -425,6 +437,7 @@ class Engine:
             order.qty, order.leaves = cmd.qty, new_leaves
             order.visible = min(order.visible, new_leaves)
             level.total += order.visible
+            self.state_digest.changed[order.order_id] = order
             self._replaced(order, True)
             return
         self._take_out(order)
@@ -522,15 +535,12 @@ class Engine:
             seen[0] = level
 
     def _publish_book_changes(self) -> None:
-        """One BookChanged per touched level whose total moved; mark all for the digest.
-        (A level that was dropped is empty: only empty levels are ever dropped.)"""
+        """One BookChanged per touched level whose total moved. (A level that was dropped is
+        empty: only empty levels are ever dropped.)"""
         touched, self._touched = self._touched, {}
-        mark = self.state_digest.mark
         events = self._events
         for key, (level, before) in touched.items():
-            live = level if level.orders else None
-            mark(key, live)
-            total = level.total if live is not None else 0
+            total = level.total if level.orders else 0
             if total != before:
                 self.seq += 1
                 events.append(_new(BookChanged, (self.seq, self.now_us, *key, total)))

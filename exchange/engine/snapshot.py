@@ -13,13 +13,14 @@ import heapq
 
 import msgpack
 
-from exchange.engine.book import Order
+from exchange.engine.book import Level, Order
 from exchange.engine.commands import AddAccount, AddInstrument
 from exchange.engine.engine import Engine
-from exchange.engine.enums import OrdType, Side, StpMode, TimeInForce, TradingState
+from exchange.engine.enums import OrdType, Side, StpMode, TimeInForce, TradingState, members
 from exchange.engine.instrument import Account, Firm, Instrument
 
-FORMAT = 1
+FORMAT = 2
+_SIDE, _ORD_TYPE, _TIF, _STP = members(Side), members(OrdType), members(TimeInForce), members(StpMode)
 
 
 class SnapshotError(ValueError):
@@ -38,7 +39,7 @@ def dump(engine: Engine) -> bytes:
         order.canonical() for book in engine.books.values() for order in book.orders()
     ]
     header = (FORMAT, engine.seq, engine.last_command_seq, engine.now_us, engine.next_order_id,
-              engine.next_trade_id)
+              engine.next_trade_id, engine.next_priority)
     return msgpack.packb(
         (header, instruments, accounts, orders, firms, trades, sorted(engine.busted)))
 
@@ -50,7 +51,7 @@ def load(data: bytes) -> Engine:
             raise SnapshotError(f"snapshot format {header[0]}, expected {FORMAT}")
         engine = Engine()
         (_, engine.seq, engine.last_command_seq, engine.now_us, engine.next_order_id,
-         engine.next_trade_id) = header
+         engine.next_trade_id, engine.next_priority) = header
         for spec, state, reference_price, band_ticks in instruments:
             _load_instrument(engine, spec, state, reference_price, band_ticks)
         for name, credit_limit, net_bought, blocked in firms:
@@ -66,6 +67,10 @@ def load(data: bytes) -> Engine:
         engine.busted = set(busted)
         for fields in orders:
             _load_order(engine, fields)
+        for book in engine.books.values():  # levels went in directly, in book order
+            book.bids.reindex()
+            book.asks.reindex()
+        heapq.heapify(engine.gtd_queue)
         engine.digest()  # hash every part now, as the original had
         return engine
     except SnapshotError:
@@ -77,8 +82,7 @@ def load(data: bytes) -> Engine:
 def _load_instrument(engine: Engine, spec: list, state: int, reference_price: int | None,
                      band_ticks: int | None) -> None:
 
-    command = AddInstrument(*spec)
-    instrument = Instrument(command._replace(state=TradingState(command.state)))
+    instrument = Instrument(AddInstrument(*spec))
     instrument.state = TradingState(state)
     instrument.reference_price, instrument.band_ticks = reference_price, band_ticks
     engine.instruments[instrument.symbol] = instrument
@@ -87,17 +91,19 @@ def _load_instrument(engine: Engine, spec: list, state: int, reference_price: in
 
 def _load_order(engine: Engine, fields: list) -> None:
     (order_id, account, firm, cl_ord_id, symbol, side, ord_type, price, qty, leaves, visible,
-     display_qty, tif, expire_at_us, post_only, stp) = fields
-    order = Order(order_id, account, firm, cl_ord_id, symbol, Side(side), OrdType(ord_type),
-                  price, qty, display_qty, TimeInForce(tif), expire_at_us, post_only, StpMode(stp))
-    order.leaves, order.visible = leaves, visible
-    ladder = engine.books[symbol].ladder(order.side)
-    level = ladder.level_for(price)
+     display_qty, tif, expire_at_us, post_only, stp, priority) = fields
+    order = Order(order_id, account, firm, cl_ord_id, symbol, _SIDE[side], _ORD_TYPE[ord_type],
+                  price, qty, display_qty, _TIF[tif], expire_at_us, post_only, _STP[stp])
+    order.leaves, order.visible, order.priority = leaves, visible, priority
+    levels = engine.books[symbol].ladder(order.side).levels
+    level = levels.get(price)
+    if level is None:
+        level = levels[price] = Level(price)
     level.append(order)
-    engine.state_digest.mark((symbol, order.side, price), level)
+    engine.state_digest.changed[order_id] = order
     engine.orders[order_id] = order
     holder = engine.accounts[account]
     holder.open_orders[order_id] = order
     holder.live_cl_ord_ids[cl_ord_id] = order_id
     if expire_at_us is not None:
-        heapq.heappush(engine.gtd_queue, (expire_at_us, order_id))
+        engine.gtd_queue.append((expire_at_us, order_id))  # heapified once, after all orders
