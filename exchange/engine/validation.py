@@ -139,7 +139,7 @@ def instrument_spec(cmd: AddInstrument) -> Reject | None:
      min_qty, max_qty, reference_price, band_ticks, state) = cmd
     texts_ok = all(type(t) is str and len(t) <= 200
                    for t in (commodity, grade, location, period, unit))
-    if not (texts_ok and type(ts_us) is int and is_name(symbol)
+    if not (texts_ok and is_int(ts_us) and is_name(symbol)
             and (type(state) is TradingState or _member(state, TradingState))):
         return Reject.INVALID_FIELD
     if not (type(lot_size) is int and type(tick_size) is int and type(decimals) is int

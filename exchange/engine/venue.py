@@ -42,7 +42,8 @@ from exchange.engine.reasons import CancelReason, Reject
 
 def _spec(ts_us: int, row: object) -> AddInstrument | None:
     """An import row as an AddInstrument, or None if it has the wrong shape."""
-    if type(row) not in (list, tuple) or not 8 <= len(row) <= 14:  # type: ignore[arg-type]
+    # AddInstrument has 9 required fields after ts_us and 14 in all
+    if type(row) not in (list, tuple) or not 9 <= len(row) <= 14:  # type: ignore[arg-type]
         return None
     return AddInstrument(ts_us, *row)  # type: ignore[misc]
 
@@ -231,6 +232,9 @@ def bust_trade(engine: Engine, cmd: BustTrade) -> None:
 
 
 def start_trading_day(engine: Engine, cmd: StartTradingDay) -> None:
+    if not validation.is_int(cmd.ts_us):
+        engine._reject_command(Reject.INVALID_FIELD, "start trading day")
+        return
     for firm in engine.firms.values():
         firm.net_bought = 0
     engine.day_trades.clear()

@@ -3,7 +3,8 @@
 Deliberately simple and obviously correct rather than fast: each side of a book is a plain list
 of resting orders; the best order is found by a linear scan for the smallest key (price, then a
 time-arrival counter that grows each time an order joins the back of a level); an order is found
-by scanning every list. It emits the same events (types, fields, sequence numbers) as
+by scanning every list; a firm's open buy notional is summed over every resting order each time
+the credit check asks. It emits the same events (types, fields, sequence numbers) as
 `exchange.engine.Engine`, so the two can be run side by side and compared event for event.
 
 Where docs/engine.md says nothing about a detail that still shows in the events (what counts as
@@ -18,8 +19,9 @@ from typing import Any
 
 from exchange.engine import events as ev
 from exchange.engine.commands import (
-    AddAccount, AddInstrument, AmendOrder, CancelOrder, ExpireOrders, MassCancel,
-    SetAccountLimits, SetPriceBand, SetTradingState, SubmitOrder,
+    AddAccount, AddInstrument, AmendOrder, BustTrade, CancelOrder, ExpireOrders,
+    ImportInstruments, MassCancel, SetAccountLimits, SetCreditLimit, SetKillSwitch, SetPriceBand,
+    SetTradingState, StartTradingDay, SubmitOrder,
 )
 from exchange.engine.enums import OrdType, Side, StpMode, TimeInForce, TradingState
 from exchange.engine.reasons import CancelReason, Reject
@@ -28,6 +30,8 @@ BIG = 2**63 - 1  # "every integer must fit in 64 bits" (the engine takes the sym
 GTC, DAY, GTD, IOC, FOK = TimeInForce
 RESTING_TIFS = (GTC, DAY, GTD)
 BUY, SELL = Side.BUY, Side.SELL
+MASS_CANCEL_REASONS = (CancelReason.MASS_CANCEL, CancelReason.DISCONNECT,
+                       CancelReason.DEAD_MANS_SWITCH, CancelReason.OPERATOR)
 
 
 def normalized(events: list[Any]) -> list[tuple[str, tuple]]:
@@ -123,6 +127,23 @@ class Account:
     max_qty: int | None
     max_notional: int | None
     max_open: int | None
+    blocked: bool = False  # its kill switch
+
+
+@dataclass
+class Firm:
+    credit_limit: int | None = None
+    net_bought: int = 0  # bought minus sold notional since the trading day started
+    blocked: bool = False  # its kill switch
+
+
+@dataclass(frozen=True)
+class Trade:
+    symbol: str
+    price: int
+    qty: int
+    buyer: str  # the buying account
+    seller: str
 
 
 class Model:
@@ -134,6 +155,10 @@ class Model:
         self.clock = 0  # arrival counter
         self.instruments: dict[str, Instrument] = {}
         self.accounts: dict[str, Account] = {}
+        self.firms: dict[str, Firm] = {}
+        self.trades: dict[int, Trade] = {}  # the trading day's, by trade id
+        self.busted: set[int] = set()
+        self.bad_import_row = 0  # the row the last rejected import named (0: the command)
         self.sides: dict[tuple[str, Side], list[Order]] = {}
         self.events: list[Any] = []
         self.before: dict[tuple[str, Side, int], int] = {}  # level -> total before the command
@@ -224,7 +249,9 @@ class Model:
             MassCancel: self.mass_cancel, ExpireOrders: lambda cmd: None,
             AddInstrument: self.add_instrument, SetTradingState: self.set_trading_state,
             SetPriceBand: self.set_price_band, AddAccount: self.add_account,
-            SetAccountLimits: self.set_account_limits,
+            SetAccountLimits: self.set_account_limits, SetCreditLimit: self.set_credit_limit,
+            SetKillSwitch: self.set_kill_switch, BustTrade: self.bust_trade,
+            StartTradingDay: self.start_trading_day, ImportInstruments: self.import_instruments,
         }
         self.seq += 1
         self.events, self.before = [], {}
@@ -300,12 +327,15 @@ class Model:
         instrument = self.instruments.get(cmd.symbol)
         if instrument is None:
             return Reject.UNKNOWN_INSTRUMENT
+        if self.is_blocked(cmd.account):
+            return Reject.BLOCKED
         if instrument.state == TradingState.HALTED:
             return Reject.MARKET_HALTED
         if instrument.state == TradingState.CLOSED:
             return Reject.MARKET_CLOSED
-        reason = self.terms_reject(cmd, instrument) or self.limits_reject(
-            account, instrument, cmd.side, cmd.qty, cmd.price)
+        reason = (self.terms_reject(cmd, instrument)
+                  or self.limits_reject(account, instrument, cmd.side, cmd.qty, cmd.price)
+                  or self.credit_reject(account.firm, instrument, cmd.side, cmd.price, cmd.qty))
         if reason is not None:
             return reason
         live = [o for o in self.all_orders() if o.account == cmd.account]
@@ -409,7 +439,8 @@ class Model:
             self.emit(ev.TradeExecuted, self.next_trade_id, taker.symbol, maker.price, qty,
                       taker.side, maker.order_id, maker.account, maker.leaves, taker.order_id,
                       taker.account, taker.leaves)
-            self.next_trade_id += 1
+            buyer, seller = (taker, maker) if taker.side == BUY else (maker, taker)
+            self.traded(Trade(taker.symbol, maker.price, qty, buyer.account, seller.account))
             if maker.visible == 0:
                 self.remove(maker)
                 if maker.leaves:  # iceberg: the next slice joins the back of the level
@@ -503,6 +534,9 @@ class Model:
 
     def amend_reject(self, cmd: AmendOrder, order: Order) -> Reject | None:
         instrument = self.instruments[order.symbol]
+        # the doc does not place BLOCKED among an amend's checks: the engine's choice, first
+        if self.is_blocked(order.account):
+            return Reject.BLOCKED
         if instrument.state == TradingState.HALTED:
             return Reject.MARKET_HALTED
         if instrument.state == TradingState.CLOSED:
@@ -512,8 +546,10 @@ class Model:
         filled = order.qty - order.leaves
         if filled < cmd.qty < instrument.min_qty:
             return Reject.QUANTITY_BELOW_MIN
-        reason = self.price_reject(cmd.price, instrument) or self.limits_reject(
-            self.accounts[order.account], instrument, order.side, cmd.qty, cmd.price)
+        reason = (self.price_reject(cmd.price, instrument)
+                  or self.limits_reject(self.accounts[order.account], instrument, order.side,
+                                        cmd.qty, cmd.price)
+                  or self.amend_credit_reject(order, cmd.price, max(cmd.qty - filled, 0)))
         if reason is not None:
             return reason
         if cmd.cl_ord_id is not None and cmd.cl_ord_id != order.cl_ord_id and any(
@@ -530,7 +566,8 @@ class Model:
 
     def mass_cancel(self, cmd: MassCancel) -> None:
         if not (is_int(cmd.ts_us) and is_name(cmd.account) and optional(is_name, cmd.symbol)
-                and optional(lambda s: is_member(s, Side), cmd.side)):
+                and optional(lambda s: is_member(s, Side), cmd.side)
+                and is_member(cmd.reason, CancelReason) and cmd.reason in MASS_CANCEL_REASONS):
             return self.reject_command(Reject.INVALID_FIELD)
         if cmd.account not in self.accounts:
             return self.reject_command(Reject.UNKNOWN_ACCOUNT)
@@ -544,7 +581,7 @@ class Model:
         self.emit(ev.MassCanceled, cmd.account, cmd.symbol, side, len(doomed))
         for order in doomed:
             self.remove(order)
-            self.canceled(order, order.leaves, CancelReason.MASS_CANCEL)
+            self.canceled(order, order.leaves, CancelReason(cmd.reason))
         return None
 
     # -- operator commands -------------------------------------------------------------------
@@ -558,27 +595,61 @@ class Model:
             return Reject.INVALID_PRICE_INCREMENT  # the engine's code; the doc lists none
         return None
 
-    def add_instrument(self, cmd: AddInstrument) -> None:
+    def spec_reject(self, cmd: AddInstrument) -> Reject | None:
+        """An instrument's spec checked, and its symbol not listed yet."""
         texts = (cmd.commodity, cmd.grade, cmd.location, cmd.delivery_period, cmd.unit)
         if not (is_int(cmd.ts_us) and is_name(cmd.symbol) and is_member(cmd.state, TradingState)
                 and all(type(t) is str and len(t) <= 200 for t in texts)):
-            return self.reject_command(Reject.INVALID_FIELD)
+            return Reject.INVALID_FIELD
         if not (positive(cmd.lot_size) and positive(cmd.tick_size)
                 and is_int(cmd.price_decimals) and 0 <= cmd.price_decimals <= 12
                 and is_int(cmd.min_qty) and is_int(cmd.max_qty)
                 and 0 < cmd.min_qty <= cmd.max_qty):
-            return self.reject_command(Reject.INVALID_INSTRUMENT_SPEC)
+            return Reject.INVALID_INSTRUMENT_SPEC
         reason = self.band_reject(cmd.reference_price, cmd.band_ticks, cmd.tick_size)
         if reason is None and cmd.symbol in self.instruments:
             reason = Reject.DUPLICATE_INSTRUMENT
-        if reason is not None:
-            return self.reject_command(reason)
+        return reason
+
+    def list_instrument(self, cmd: AddInstrument) -> None:
         self.instruments[cmd.symbol] = Instrument(
             cmd.symbol, cmd.tick_size, cmd.min_qty, cmd.max_qty, TradingState(cmd.state),
             cmd.reference_price, cmd.band_ticks)
         self.sides[(cmd.symbol, BUY)] = []
         self.sides[(cmd.symbol, SELL)] = []
+
+    def add_instrument(self, cmd: AddInstrument) -> None:
+        reason = self.spec_reject(cmd)
+        if reason is not None:
+            return self.reject_command(reason)
+        self.list_instrument(cmd)
         self.emit(ev.InstrumentAdded, cmd.symbol)
+        return None
+
+    def import_instruments(self, cmd: ImportInstruments) -> None:
+        """All or none: each row is checked as an AddInstrument would be, and against the rows
+        before it; the first bad one rejects the command and is named (1-based)."""
+        self.bad_import_row = 0
+        if not (is_int(cmd.ts_us) and type(cmd.rows) in (list, tuple)):
+            return self.reject_command(Reject.INVALID_FIELD)
+        listed: list[AddInstrument] = []
+        for number, row in enumerate(cmd.rows, start=1):
+            self.bad_import_row = number
+            # the engine's choice: a row is a list or tuple of an AddInstrument's 9 to 14
+            # fields after ts_us; anything else is INVALID_FIELD
+            if type(row) not in (list, tuple) or not 9 <= len(row) <= 14:
+                return self.reject_command(Reject.INVALID_FIELD)
+            spec = AddInstrument(cmd.ts_us, *row)
+            reason = self.spec_reject(spec)
+            if reason is None and any(s.symbol == spec.symbol for s in listed):
+                reason = Reject.DUPLICATE_INSTRUMENT
+            if reason is not None:
+                return self.reject_command(reason)
+            listed.append(spec)
+        self.bad_import_row = 0
+        for spec in listed:
+            self.list_instrument(spec)
+        self.emit(ev.InstrumentsImported, len(listed))
         return None
 
     def set_trading_state(self, cmd: SetTradingState) -> None:
@@ -623,6 +694,7 @@ class Model:
             return self.reject_command(Reject.DUPLICATE_ACCOUNT)
         self.accounts[cmd.account] = Account(
             cmd.firm, cmd.max_order_qty, cmd.max_order_notional, cmd.max_open_orders)
+        self.firms.setdefault(cmd.firm, Firm())  # made with the first account naming it
         self.emit(ev.AccountAdded, cmd.account, cmd.firm)
         return None
 
@@ -637,4 +709,104 @@ class Model:
         account.max_open = cmd.max_open_orders
         self.emit(ev.AccountLimitsSet, cmd.account, cmd.max_order_qty, cmd.max_order_notional,
                   cmd.max_open_orders)
+        return None
+
+    # -- firms: credit limits, kill switches, busts, trading days ----------------------------
+
+    def is_blocked(self, account_name: str) -> bool:
+        account = self.accounts[account_name]
+        return account.blocked or self.firms[account.firm].blocked
+
+    def credit_reject(self, firm_name: str, instrument: Instrument, side: int,
+                      price: int | None, qty: int, replacing: Order | None = None) -> Reject | None:
+        """A buy: open buy notional + net bought + price * qty may not pass the firm's limit.
+        For an amend, `replacing` is the order as it was: its old terms leave the open buys."""
+        firm = self.firms[firm_name]
+        if side != BUY or firm.credit_limit is None:
+            return None
+        if price is None:  # a market buy: at the band's edge; with no band it is refused
+            price = instrument.band_edge(BUY)
+            if price is None:
+                return Reject.CREDIT_LIMIT
+        if self.credit_used(firm_name, replacing) + price * qty > firm.credit_limit:
+            return Reject.CREDIT_LIMIT
+        return None
+
+    def credit_used(self, firm_name: str, leaving_out: Order | None = None) -> int:
+        """The firm's open buy notional (but `leaving_out`'s) plus its net bought notional."""
+        open_buys = sum(o.price * o.leaves for o in self.all_orders()  # type: ignore[operator]
+                        if o.firm == firm_name and o.side == BUY and o is not leaving_out)
+        return open_buys + self.firms[firm_name].net_bought
+
+    def amend_credit_reject(self, order: Order, price: int, new_leaves: int) -> Reject | None:
+        """Only an amend that adds exposure (the order's price x leaves grows) is checked."""
+        if price * new_leaves <= order.price * order.leaves:  # type: ignore[operator]
+            return None
+        return self.credit_reject(order.firm, self.instruments[order.symbol], order.side, price,
+                                  new_leaves, replacing=order)
+
+    def traded(self, trade: Trade) -> None:
+        self.trades[self.next_trade_id] = trade
+        self.next_trade_id += 1
+        self.move_net_bought(trade, trade.price * trade.qty)
+
+    def move_net_bought(self, trade: Trade, notional: int) -> None:
+        """The buyer's firm has bought `notional` more, the seller's sold it."""
+        self.firms[self.accounts[trade.buyer].firm].net_bought += notional
+        self.firms[self.accounts[trade.seller].firm].net_bought -= notional
+
+    def set_credit_limit(self, cmd: SetCreditLimit) -> None:
+        # the engine's choice: a limit is positive (0 is INVALID_FIELD; None removes it)
+        if not (is_int(cmd.ts_us) and is_name(cmd.firm) and optional(positive, cmd.credit_limit)):
+            return self.reject_command(Reject.INVALID_FIELD)
+        if cmd.firm not in self.firms:
+            return self.reject_command(Reject.UNKNOWN_FIRM)
+        self.firms[cmd.firm].credit_limit = cmd.credit_limit
+        self.emit(ev.CreditLimitSet, cmd.firm, cmd.credit_limit)
+        return None
+
+    def set_kill_switch(self, cmd: SetKillSwitch) -> None:
+        if not (is_int(cmd.ts_us) and cmd.scope in ("firm", "account") and is_name(cmd.name)
+                and type(cmd.engaged) is bool):
+            return self.reject_command(Reject.INVALID_FIELD)
+        holder: Firm | Account | None
+        if cmd.scope == "firm":
+            holder, unknown = self.firms.get(cmd.name), Reject.UNKNOWN_FIRM
+        else:
+            holder, unknown = self.accounts.get(cmd.name), Reject.UNKNOWN_ACCOUNT
+        if holder is None:
+            return self.reject_command(unknown)
+        holder.blocked = cmd.engaged
+        held = sorted((o for o in self.all_orders()
+                       if (o.firm if cmd.scope == "firm" else o.account) == cmd.name),
+                      key=lambda o: o.order_id) if cmd.engaged else []
+        self.emit(ev.KillSwitchSet, cmd.scope, cmd.name, cmd.engaged, len(held))
+        for order in held:
+            self.remove(order)
+            self.canceled(order, order.leaves, CancelReason.KILL_SWITCH)
+        return None
+
+    def bust_trade(self, cmd: BustTrade) -> None:
+        # the engine's choice: a reason is text of at most 200 characters
+        if not (is_int(cmd.ts_us) and is_int(cmd.trade_id) and type(cmd.reason) is str
+                and len(cmd.reason) <= 200):
+            return self.reject_command(Reject.INVALID_FIELD)
+        trade = self.trades.get(cmd.trade_id)
+        if trade is None:
+            return self.reject_command(Reject.UNKNOWN_TRADE)
+        if cmd.trade_id in self.busted:
+            return self.reject_command(Reject.TRADE_ALREADY_BUSTED)
+        self.busted.add(cmd.trade_id)
+        self.move_net_bought(trade, -trade.price * trade.qty)
+        self.emit(ev.TradeBusted, cmd.trade_id, trade.symbol, trade.price, trade.qty,
+                  trade.buyer, trade.seller, cmd.reason)
+        return None
+
+    def start_trading_day(self, cmd: StartTradingDay) -> None:
+        if not is_int(cmd.ts_us):
+            return self.reject_command(Reject.INVALID_FIELD)
+        for firm in self.firms.values():
+            firm.net_bought = 0
+        self.trades, self.busted = {}, set()
+        self.emit(ev.TradingDayStarted)
         return None

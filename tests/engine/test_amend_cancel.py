@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
+
 from exchange.engine import snapshot
 from exchange.engine.commands import (
     AddAccount, AmendOrder, CancelOrder, MassCancel, SetPriceBand, SetTradingState,
@@ -215,3 +219,20 @@ def test_mass_cancel_of_an_unknown_account_or_instrument_is_command_rejected() -
 def test_mass_cancel_is_allowed_when_closed() -> None:
     engine = venue(buy("a1", 1, 90), SetTradingState(1, SYMBOL, TradingState.CLOSED))
     assert engine.apply(MassCancel(2, "a1"))[0].count == 1
+
+
+@pytest.mark.parametrize("reason", [CancelReason.MASS_CANCEL, CancelReason.DISCONNECT,
+                                    CancelReason.DEAD_MANS_SWITCH, CancelReason.OPERATOR])
+def test_mass_cancel_cancels_each_order_with_the_reason_given(reason: CancelReason) -> None:
+    engine = venue(buy("a1", 5, 99), sell("a1", 5, 105))
+    events = engine.apply(MassCancel(2, "a1", reason=reason))
+    assert [e.reason for e in only(events, OrderCanceled)] == [reason, reason]
+
+
+@pytest.mark.parametrize("reason", [CancelReason.REQUESTED, CancelReason.KILL_SWITCH,
+                                    CancelReason.IOC_REMAINDER, 99, 9.0, True, "OPERATOR", None])
+def test_mass_cancel_with_any_other_reason_is_invalid_and_cancels_nothing(reason: Any) -> None:
+    engine = venue(buy("a1", 5, 99))
+    events = engine.apply(MassCancel(2, "a1", reason=reason))
+    assert kinds(events) == ["CommandRejected"] and events[0].reason is Reject.INVALID_FIELD
+    assert list(engine.orders) == [1]

@@ -1,16 +1,20 @@
-"""Operator commands: each answers with its event or a CommandRejected, and takes a seq."""
+"""Operator commands: each answers with its event or a CommandRejected, and takes a seq.
+ImportInstruments lists many instruments at once, all or none."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import pytest
 
 from exchange.engine.commands import (
-    AddAccount, SetAccountLimits, SetPriceBand, SetTradingState,
+    AddAccount, AddInstrument, ImportInstruments, SetAccountLimits, SetPriceBand, SetTradingState,
 )
 from exchange.engine.engine import Engine
 from exchange.engine.enums import TradingState
 from exchange.engine.events import (
-    AccountAdded, AccountLimitsSet, InstrumentAdded, PriceBandSet, TradingStateChanged,
+    AccountAdded, AccountLimitsSet, InstrumentAdded, InstrumentsImported, PriceBandSet,
+    TradingStateChanged,
 )
 from exchange.engine.reasons import Reject
 from tests.engine.helpers import SYMBOL, book, buy, instrument, kinds, sell, state, venue
@@ -122,3 +126,83 @@ def test_every_operator_command_takes_one_seq_and_its_event_the_next() -> None:
         before = engine.seq
         events = engine.apply(command)
         assert engine.last_command_seq == before + 1 and [e.seq for e in events] == [before + 2]
+
+
+# -- ImportInstruments: all or none ------------------------------------------------------------
+
+
+def row(symbol: str, **terms: Any) -> list[Any]:
+    """An import row: an AddInstrument's fields after ts_us."""
+    return list(instrument(symbol, **terms))[1:]
+
+
+def test_import_instruments_lists_every_row_with_one_event() -> None:
+    engine = venue()
+    events = engine.apply(ImportInstruments(4, [row("X1"), row("X2", tick_size=5), row("X3")]))
+    assert events == [InstrumentsImported(engine.seq, 4, 3)]
+    assert list(engine.instruments) == [SYMBOL, "X1", "X2", "X3"]
+    assert engine.instruments["X2"].tick_size == 5
+
+
+def test_imported_instruments_equal_added_ones() -> None:
+    imported, added = venue(), venue()
+    specs = [row("X1"), tuple(row("X2", min_qty=3, reference_price=50, band_ticks=4))]
+    imported.apply(ImportInstruments(0, specs))
+    for spec in specs:
+        added.apply(AddInstrument(0, *spec))
+    assert state(imported)[1] == state(added)[1]  # the instruments, in listing order
+    for engine in (imported, added):
+        assert engine.apply(buy("a1", 2, 55, symbol="X2"))[0].reason is Reject.QUANTITY_BELOW_MIN
+
+
+def test_an_import_row_may_leave_out_the_fields_with_defaults() -> None:
+    engine = venue()
+    assert kinds(engine.apply(ImportInstruments(1, [row("X1")[:9]]))) == ["InstrumentsImported"]
+    assert engine.instruments["X1"].max_qty == instrument().max_qty
+
+
+def test_an_empty_import_lists_nothing_and_answers_zero() -> None:
+    engine = venue()
+    assert engine.apply(ImportInstruments(1, []))[0].count == 0
+    assert list(engine.instruments) == [SYMBOL]
+
+
+@pytest.mark.parametrize(("bad", "reason"), [
+    (row("X9", tick_size=0), Reject.INVALID_INSTRUMENT_SPEC),
+    (row("X9", lot_size=20.0), Reject.INVALID_INSTRUMENT_SPEC),
+    (row("X9", tick_size=5, reference_price=7, band_ticks=1), Reject.INVALID_PRICE_INCREMENT),
+    (row("", ), Reject.INVALID_FIELD),
+    (row(SYMBOL), Reject.DUPLICATE_INSTRUMENT),
+    (row("X1"), Reject.DUPLICATE_INSTRUMENT),  # twice in one import
+    (row("X9")[:8], Reject.INVALID_FIELD),  # too few fields
+    ([*row("X9"), 1], Reject.INVALID_FIELD),  # too many
+    ("X9", Reject.INVALID_FIELD),
+    (None, Reject.INVALID_FIELD),
+])
+def test_a_bad_row_rejects_the_whole_import_and_the_detail_names_it(bad: Any,
+                                                                    reason: Reject) -> None:
+    engine = venue()
+    before = state(engine)
+    events = engine.apply(ImportInstruments(1, [row("X1"), row("X2"), bad, row("X4")]))
+    assert kinds(events) == ["CommandRejected"] and events[0].reason is reason
+    assert "row 3" in events[0].detail
+    assert state(engine) == before and list(engine.instruments) == [SYMBOL]
+
+
+def test_the_first_bad_row_is_the_one_named() -> None:
+    events = venue().apply(ImportInstruments(1, [row("X1"), row(SYMBOL), row("X3", lot_size=0)]))
+    assert events[0].reason is Reject.DUPLICATE_INSTRUMENT and "row 2" in events[0].detail
+
+
+@pytest.mark.parametrize("command", [
+    ImportInstruments(1.5, [row("X1")]), ImportInstruments(2**64, [row("X1")]),
+    ImportInstruments(1, row("X1")[0]), ImportInstruments(1, None),
+])
+def test_an_import_with_a_bad_time_or_no_list_of_rows_is_invalid(command: Any) -> None:
+    engine = venue()
+    assert command_rejected(engine, command) is Reject.INVALID_FIELD
+    assert list(engine.instruments) == [SYMBOL]
+
+
+def test_add_instrument_with_a_time_past_64_bits_is_invalid() -> None:
+    assert command_rejected(Engine(), instrument(ts_us=2**63)) is Reject.INVALID_FIELD

@@ -2,9 +2,12 @@
 
 Two instruments (one with negative prices and a band), three accounts (a1 and a2 of one firm,
 so self-trade prevention happens; b1 of another), small price ranges so that orders cross,
-icebergs refill, and FOK is sometimes fillable. Every command's events must be equal (type and
-fields), the books must be equal, `Engine.check()` must hold, and now and then a snapshot
-round trip must keep the digest and the behaviour.
+icebergs refill, and FOK is sometimes fillable. The risk controls come and go: credit limits
+small enough to bite, kill switches engaged and released, busts of real and bogus trades, new
+trading days, mass cancels for every reason, and now and then an import of fresh instruments
+(sometimes with a bad row). Every command's events must be equal (type and fields), the books,
+firms, day trades and busts must be equal, `Engine.check()` must hold, and now and then a
+snapshot round trip must keep the state, the digest and the behaviour.
 """
 
 from __future__ import annotations
@@ -19,11 +22,14 @@ from hypothesis.stateful import (
 
 from exchange.engine import codec, snapshot
 from exchange.engine.commands import (
-    AddAccount, AddInstrument, AmendOrder, CancelOrder, ExpireOrders, MassCancel,
-    SetAccountLimits, SetPriceBand, SetTradingState, SubmitOrder,
+    AddAccount, AddInstrument, AmendOrder, BustTrade, CancelOrder, ExpireOrders,
+    ImportInstruments, MassCancel, SetAccountLimits, SetCreditLimit, SetKillSwitch, SetPriceBand,
+    SetTradingState, StartTradingDay, SubmitOrder,
 )
 from exchange.engine.engine import Engine
 from exchange.engine.enums import OrdType, Side, StpMode, TimeInForce, TradingState
+from exchange.engine.events import CommandRejected
+from exchange.engine.reasons import CancelReason
 from tests.engine.helpers import book
 from tests.engine.model import Model, normalized
 
@@ -48,15 +54,44 @@ SEED = (  # account, side, ticks from the centre, qty, display
     ("b1", Side.SELL, 1, 6, 2), ("a2", Side.SELL, 1, 3, None), ("b1", Side.SELL, 2, 8, None),
     ("a1", Side.BUY, -1, 4, None), ("b1", Side.BUY, -1, 9, 3), ("a2", Side.BUY, -2, 5, None),
 )
-CENTER = {"A": 100, "B": 0, "ZZ": 100}
-TICK = {"A": 1, "B": 5, "ZZ": 1}
+IMPORTED = ("I1", "I2", "I3")  # listed by imports, if at all; tick 1 around 100, band +-5
+CENTER = {"A": 100, "B": 0, "ZZ": 100, **dict.fromkeys(IMPORTED, 100)}
+TICK = {"A": 1, "B": 5, "ZZ": 1, **dict.fromkeys(IMPORTED, 1)}
 
 accounts = st.sampled_from(["a1", "a2", "b1"] * 6 + ["zz"])
-symbols = st.sampled_from(["A", "B"] * 8 + ["ZZ"])
+symbols = st.sampled_from(["A", "B"] * 8 + ["ZZ", "I1"])
 sides = st.sampled_from(Side)
 cl_ids = st.sampled_from(["c0", "c1", "c2", "c3", "c4", "c5", "c6", "c7"])
 clock_steps = st.sampled_from([0, 0, 1, 1, 2, 5, -3])  # sometimes older: processed at now_us
 few = st.integers(1, 12)
+# Notionals on A are about 100 x 1..12 lots: limits this small bite often.
+credit_limits = st.sampled_from([None, None, 300, 800, 1500, 3000])
+MASS_CANCEL_REASONS = [CancelReason.MASS_CANCEL, CancelReason.DISCONNECT,
+                       CancelReason.DEAD_MANS_SWITCH, CancelReason.OPERATOR]
+ROW_FLAWS = ["none"] * 6 + ["short", "long", "not a row", "tick", "float", "duplicate", "halted",
+                            "minimal"]
+
+
+def import_row(symbol: str, flaw: str) -> Any:
+    """An ImportInstruments row (an AddInstrument's fields after ts_us), maybe with a flaw."""
+    row: list[Any] = list(spec(symbol, reference_price=100, band_ticks=5))[1:]
+    if flaw == "short":
+        return row[:8]
+    if flaw == "minimal":
+        return row[:9]
+    if flaw == "long":
+        return [*row, 1]
+    if flaw == "not a row":
+        return symbol
+    if flaw == "duplicate":
+        row[0] = "A"
+    elif flaw == "tick":
+        row[7] = 0
+    elif flaw == "float":
+        row[6] = 20.0
+    elif flaw == "halted":
+        row[13] = HALTED
+    return row
 
 
 def bad_commands(ts: int) -> list[Any]:
@@ -114,6 +149,36 @@ def bad_commands(ts: int) -> list[Any]:
         spec("C", ts_us=ts, price_decimals=13),
         spec("C", ts_us=ts, tick_size=5, reference_price=7, band_ticks=1),
         spec("C", ts_us=ts, lot_size=2.0),
+        spec("C", ts_us=2**70),
+        SetCreditLimit(ts, "F1", 0),
+        SetCreditLimit(ts, "F1", -100),
+        SetCreditLimit(ts, "F1", 100.0),  # type: ignore[arg-type]
+        SetCreditLimit(ts, "F1", True),  # type: ignore[arg-type]
+        SetCreditLimit(ts, "F9", 100),
+        SetCreditLimit(ts, "", 100),
+        SetKillSwitch(ts, "desk", "a1", True),
+        SetKillSwitch(ts, "firm", "F1", 1),  # type: ignore[arg-type]
+        SetKillSwitch(ts, "firm", "F9", True),
+        SetKillSwitch(ts, "account", "zz", True),
+        SetKillSwitch(ts, "account", "F1", False),
+        SetKillSwitch(ts, "firm", "a1", False),
+        BustTrade(ts, "1", "error"),  # type: ignore[arg-type]
+        BustTrade(ts, True, "error"),  # type: ignore[arg-type]
+        BustTrade(ts, 1, None),  # type: ignore[arg-type]
+        BustTrade(ts, 1, "x" * 201),
+        BustTrade(ts, 2**64, "error"),
+        BustTrade(1.5, 1, "error"),  # type: ignore[arg-type]
+        StartTradingDay(1.5),  # type: ignore[arg-type]
+        StartTradingDay(True),  # type: ignore[arg-type]
+        MassCancel(ts, "a1", reason=CancelReason.REQUESTED),
+        MassCancel(ts, "a1", reason=CancelReason.KILL_SWITCH),
+        MassCancel(ts, "a1", reason=99),  # type: ignore[arg-type]
+        MassCancel(ts, "a1", reason=True),  # type: ignore[arg-type]
+        ImportInstruments(ts, "I1"),  # type: ignore[arg-type]
+        ImportInstruments(1.5, []),  # type: ignore[arg-type]
+        ImportInstruments(ts, [None]),  # type: ignore[list-item]
+        ImportInstruments(ts, [import_row("I1", "short")]),
+        ImportInstruments(ts, [import_row("I2", "none"), import_row("I2", "none")]),
         "not a command",
         None,
         (ts, "a1", 1),
@@ -130,10 +195,12 @@ class EngineAgainstModel(RuleBasedStateMachine):
         self.model = Model()
         self.ts = 0
 
-    @initialize(seeded=st.sampled_from([True, True, True, False]))
-    def set_up_the_venue(self, seeded: bool) -> None:
-        """The instruments and accounts, and mostly a few resting orders on both sides (an
-        iceberg among them) so that the first steps can trade already."""
+    @initialize(seeded=st.sampled_from([True, True, True, False]), f1_limit=credit_limits,
+                f2_limit=credit_limits)
+    def set_up_the_venue(self, seeded: bool, f1_limit: int | None, f2_limit: int | None) -> None:
+        """The instruments and accounts, mostly a few resting orders on both sides (an
+        iceberg among them) so that the first steps can trade already, and often credit
+        limits, so that they bite from the start."""
         for command in SETUP:
             self.run(command)
         for symbol in ("A", "B") if seeded else ():
@@ -141,11 +208,16 @@ class EngineAgainstModel(RuleBasedStateMachine):
                 self.run(SubmitOrder(0, account, f"s{len(self.model.all_orders())}", symbol,
                                      side, qty, self.price(symbol, ticks, False),
                                      display_qty=display))
+        for firm, limit in (("F1", f1_limit), ("F2", f2_limit)):
+            if limit is not None:
+                self.run(SetCreditLimit(0, firm, limit))
 
     def run(self, command: Any) -> list[Any]:
         got = self.engine.apply(command)
         want = self.model.apply(command)
         assert normalized(got) == normalized(want), command
+        if type(command) is ImportInstruments and type(got[-1]) is CommandRejected:
+            assert f"row {self.model.bad_import_row}" in got[-1].detail, (command, got)
         for event in got:
             assert codec.decode(codec.encode(event)) == event
         return got
@@ -233,10 +305,16 @@ class EngineAgainstModel(RuleBasedStateMachine):
         """Rarer commands, drawn in one rule so that orders make most of the steps: mass
         cancels, clock advances, trading states, price bands and account limits."""
         ts = self.tick(step)
-        kind = data.draw(st.sampled_from(["mass", "clock", "clock", "state", "band", "limits"]))
+        kind = data.draw(st.sampled_from(
+            ["mass", "clock", "clock", "state", "band", "limits", "import"]))
         if kind == "mass":
             command: Any = MassCancel(ts, data.draw(accounts), data.draw(st.sampled_from(
-                [None, "A", "B"])), data.draw(st.sampled_from([None, Side.BUY, Side.SELL])))
+                [None, "A", "B"])), data.draw(st.sampled_from([None, Side.BUY, Side.SELL])),
+                data.draw(st.sampled_from(MASS_CANCEL_REASONS)))
+        elif kind == "import":
+            rows = data.draw(st.lists(st.tuples(st.sampled_from(IMPORTED), st.sampled_from(
+                ROW_FLAWS)), max_size=3))
+            command = ImportInstruments(ts, [import_row(*row) for row in rows])
         elif kind == "clock":
             command = ExpireOrders(self.tick(data.draw(st.integers(1, 6))))
         elif kind == "state":
@@ -255,15 +333,50 @@ class EngineAgainstModel(RuleBasedStateMachine):
                                           [None, None, 1, 3])))
         self.run(command)
 
+    @rule(data=st.data(), step=clock_steps)
+    def risk_controls(self, data: st.DataObject, step: int) -> None:
+        """Credit limits, buys right at a firm's limit or one past it, kill switches (released
+        twice as often as engaged, so that trading goes on), busts of real, busted, earlier-day
+        and bogus trade ids, and trading days."""
+        ts = self.tick(step)
+        kind = data.draw(st.sampled_from(["credit", "kill", "bust"] * 4 + ["edge", "day"]))
+        if kind == "credit":
+            firm = data.draw(st.sampled_from(["F1", "F2"]))
+            limit = data.draw(credit_limits)
+            if data.draw(st.booleans()):  # room for a few lots at 100 exactly: the edge bites
+                limit = self.model.credit_used(firm) + data.draw(st.sampled_from([0, 100, 300]))
+                limit = limit if limit > 0 else None
+            command: Any = SetCreditLimit(ts, firm, limit)
+        elif kind == "edge":  # one lot priced at the room left (no band on A unless set)
+            account = data.draw(st.sampled_from(["a1", "a2", "b1"]))
+            firm = self.model.accounts[account].firm
+            limit = self.model.firms[firm].credit_limit or 0
+            price = limit - self.model.credit_used(firm) + data.draw(st.sampled_from([0, 1]))
+            command = SubmitOrder(ts, account, "edge", "A", Side.BUY, 1, price, tif=IOC)
+        elif kind == "kill":
+            scope, name = data.draw(st.sampled_from(
+                [("firm", "F1"), ("firm", "F2"), ("account", "a1"), ("account", "a2"),
+                 ("account", "b1")]))
+            command = SetKillSwitch(ts, scope, name, data.draw(st.sampled_from([True, False, False])))
+        elif kind == "bust":
+            today = sorted(self.model.trades)
+            bogus = st.integers(-1, self.model.next_trade_id + 1)  # past days' ids among them
+            real = today and data.draw(st.sampled_from([True, True, False]))
+            trade_id = data.draw(st.sampled_from(today) if real else bogus)
+            command = BustTrade(ts, trade_id, data.draw(st.sampled_from(["price error", ""])))
+        else:
+            command = StartTradingDay(ts)
+        self.run(command)
+
     @rule(index=st.integers(0, BAD_COUNT - 1), step=clock_steps)
     def bad_command(self, index: int, step: int) -> None:
         self.run(bad_commands(self.tick(step))[index])
 
     @rule()
     def snapshot_round_trip(self) -> None:
-        digest = self.engine.digest()
-        self.engine = snapshot.load(snapshot.dump(self.engine))
-        assert self.engine.digest() == digest
+        digest, data = self.engine.digest(), snapshot.dump(self.engine)
+        self.engine = snapshot.load(data)
+        assert self.engine.digest() == digest and snapshot.dump(self.engine) == data
 
     # -- invariants --------------------------------------------------------------------------
 
@@ -276,6 +389,20 @@ class EngineAgainstModel(RuleBasedStateMachine):
         for symbol in self.engine.books:
             assert book(self.engine, symbol) == self.model.book(symbol)
         assert self.engine.seq == self.model.seq and self.engine.now_us == self.model.now
+
+    @invariant()
+    def firms_and_trades_equal_the_model(self) -> None:
+        engine, model = self.engine, self.model
+        assert engine.instruments.keys() == model.instruments.keys()
+        assert {name: (f.credit_limit, f.net_bought, f.blocked)
+                for name, f in engine.firms.items()} == {
+            name: (f.credit_limit, f.net_bought, f.blocked) for name, f in model.firms.items()}
+        assert {name: a.blocked for name, a in engine.accounts.items()} == {
+            name: a.blocked for name, a in model.accounts.items()}
+        assert engine.day_trades == {
+            trade_id: (t.symbol, t.price, t.qty, t.buyer, t.seller)
+            for trade_id, t in model.trades.items()}
+        assert engine.busted == model.busted
 
 
 EngineAgainstModel.TestCase.settings = settings(
