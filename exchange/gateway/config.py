@@ -25,4 +25,5 @@ class GatewayConfig:
     ping_timeout_s: float | None = 20.0
     heartbeat_s: float = 1.0  # market-data heartbeat when a subscriber got nothing for this long
     max_cancel_all_after_ms: int = 3_600_000
+    snapshot_every: int = 100_000  # ledger rows between engine snapshots (faster restarts)
     operator_networks: tuple[str, ...] = ("127.0.0.0/8", "::1/128")  # operator logons from

@@ -54,7 +54,8 @@ class Server:
 
     async def open(self) -> Venue:
         """Open the ledger and recover; nothing listens yet (set up the venue now)."""
-        self._ledger = await Ledger.open(self.ledger_path)
+        self._ledger = await Ledger.open(self.ledger_path,
+                                         snapshot_every=self.config.snapshot_every)
         engine = await self._ledger.recover()
         self.venue = Venue(engine, self._ledger, self.keys, self.config)
         await self.venue.recover()

@@ -130,15 +130,22 @@ class Venue:
         """Take batches off the queue forever; stop the venue if the ledger fails.
 
         Pipelined group commit: batch k+1 is applied while batch k is being written, then k
-        is published once its append has returned; appends are strictly one after another."""
+        is published once its append has returned; appends are strictly one after another.
+        Snapshots: see the loop's first lines."""
         queue = self.queue
         cap = self.config.batch_cap
         inflight: tuple[asyncio.Task | None, Applied] | None = None
         jobs: list[Job] = []
         try:
             while True:
+                # A snapshot is taken when the engine is back at the last durable batch: a
+                # due snapshot takes no new jobs for one round, so the pipeline drains.
+                snapshot_due = self.ledger.snapshot_due
+                if snapshot_due and inflight is None:
+                    await self.ledger.snapshot(self.engine)
+                    snapshot_due = False
                 jobs = [] if inflight is not None else [await queue.get()]
-                while len(jobs) < cap and not queue.empty():
+                while not snapshot_due and len(jobs) < cap and not queue.empty():
                     jobs.append(queue.get_nowait())
                 applied = self._apply_batch(jobs) if jobs else None
                 if inflight is not None:

@@ -135,6 +135,13 @@ class Ledger:
             if pending_snapshot is not None:
                 self._write_snapshot_later(*pending_snapshot)
 
+    @property
+    def snapshot_due(self) -> bool:
+        """Whether `snapshot_every` events were appended since the last snapshot: a caller
+        whose engine runs ahead of the ledger (a pipelined writer) calls `snapshot` when its
+        engine is back at the last batch."""
+        return self._since_snapshot >= self._snapshot_every
+
     async def snapshot(self, engine: Engine) -> None:
         """Record `engine`'s state, which must be exactly at the last committed batch. Holds the
         caller for the serialization only; the write goes on in the background (`close` and
