@@ -32,6 +32,7 @@ from exchange.engine import (
     OrderReplaced,
     OrderRestated,
     Side,
+    TradeBusted,
     TradeExecuted,
 )
 from exchange.engine.instrument import format_price
@@ -49,6 +50,7 @@ class OrderRecord:
 
     __slots__ = (
         "account",
+        "busted_qty",
         "cl_ord_id",
         "cum_qty",
         "leaves",
@@ -76,6 +78,7 @@ class OrderRecord:
         self.qty = 0
         self.price: int | None = None
         self.cum_qty = 0
+        self.busted_qty = 0  # filled, then busted: no longer in cum_qty, not back in leaves
         self.leaves = 0
         self.notional = 0  # sum of price * qty over fills, for avg_px
         self.status = "NEW"
@@ -94,6 +97,7 @@ class OrderTracker:
         self.by_cl_ord_id: dict[str, dict[str, OrderRecord]] = {}  # account -> cl_ord_id -> order
         self.open_orders: dict[str, dict[int, OrderRecord]] = {}  # account -> live, entry order
         self.exec_seq: dict[str, int] = {}  # account -> last exec_seq given
+        self.trades: dict[int, tuple[int, int]] = {}  # trade_id -> (maker, taker) order ids
         self._wanted: Container[str] | None = None
 
     # -- queries ---------------------------------------------------------------------------
@@ -142,6 +146,8 @@ class OrderTracker:
                 self._accepted(event, reports)  # type: ignore[arg-type]
             elif kind is TradeExecuted:
                 self._traded(event, reports)  # type: ignore[arg-type]
+            elif kind is TradeBusted:
+                self._busted(event, reports)  # type: ignore[arg-type]
             elif kind is OrderCanceled:
                 reason = event.reason.name  # type: ignore[union-attr]
                 if event.reason is CancelReason.MASS_CANCEL and mass_reason:  # type: ignore[union-attr]
@@ -171,6 +177,7 @@ class OrderTracker:
         self._report(record, "NEW", event.seq, reports)
 
     def _traded(self, event: TradeExecuted, reports: list) -> None:
+        self.trades[event.trade_id] = (event.maker_order_id, event.taker_order_id)
         for order_id, leaves, liquidity, suffix in (
             (event.maker_order_id, event.maker_leaves, "MAKER", "m"),
             (event.taker_order_id, event.taker_leaves, "TAKER", "t"),
@@ -186,6 +193,19 @@ class OrderTracker:
             report = self._report(record, "TRADE", event.seq, reports, suffix)
             report.update(last_qty=str(event.qty), trade_id=str(event.trade_id),
                           last_px=self._px(record, event.price), liquidity=liquidity)
+
+    def _busted(self, event: TradeBusted, reports: list) -> None:
+        """An operator canceled a trade (FIX ExecType TRADE_CANCEL): each side's cum_qty and
+        average price lose the fill; the book did not change, so leaves_qty stays."""
+        for order_id, suffix in zip(self.trades.pop(event.trade_id, ()), "mt"):
+            record = self.orders[order_id]
+            record.cum_qty -= event.qty
+            record.busted_qty += event.qty
+            record.notional -= event.price * event.qty
+            record.transact_time_us = event.ts_us
+            report = self._report(record, "TRADE_CANCEL", event.seq, reports, suffix)
+            report.update(last_qty=str(event.qty), last_px=self._px(record, event.price),
+                          trade_id=str(event.trade_id), bust_reason=event.reason)
 
     def _ended(self, event: OrderCanceled | OrderExpired, status: str, reason: str | None,
                reports: list) -> None:
@@ -270,7 +290,7 @@ class OrderTracker:
             if record.terminal:
                 assert record.leaves == 0, record.order_id
             else:
-                assert record.qty == record.cum_qty + record.leaves, record.order_id
+                assert record.qty == record.cum_qty + record.busted_qty + record.leaves, record.order_id
                 assert self.open_orders[record.account][record.order_id] is record  # type: ignore[index]
             assert self.find(record.account, record.cl_ord_id) is record
         for live in self.open_orders.values():
