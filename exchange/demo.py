@@ -33,7 +33,8 @@ ACCOUNTS: tuple[AddAccount, ...] = (
 
 def setup(ts_us: int = 0) -> list[Command]:
     """The commands that list the demo instruments and open the demo accounts."""
-    return [c._replace(ts_us=ts_us) for c in (*INSTRUMENTS, *ACCOUNTS)]
+    commands: list[Command] = [*INSTRUMENTS, *ACCOUNTS]
+    return [command._replace(ts_us=ts_us) for command in commands]
 
 
 def order_flow(count: int, seed: int = 7, start_us: int = 1_000_000) -> list[SubmitOrder]:

@@ -68,7 +68,7 @@ class Ledger:
                     + "COMMIT;")
             else:
                 await conn.executescript(PROJECTION_TABLES)
-            rows = await conn.execute_fetchall(reader.SELECT_HEAD)
+            rows = list(await conn.execute_fetchall(reader.SELECT_HEAD))
         except BaseException:
             await conn.close()
             raise
@@ -161,7 +161,7 @@ class Ledger:
         async with self._conn.execute(reader.SELECT_ENTRY_ROWS,
                                       (from_seq, from_seq, self.last_seq)) as cursor:
             while chunk := await cursor.fetchmany(2000):
-                for entry in builder.feed(chunk):
+                for entry in builder.feed(chunk):  # type: ignore[arg-type]
                     if entry.seq > last:
                         return
                     yield entry
