@@ -54,8 +54,9 @@ class Projection(NamedTuple):
     def statements(self) -> list[tuple[str, list[Any]]]:
         """(sql, parameter rows) to execute in this order; empty ones left out."""
         pairs: list[tuple[str, list[Any]]] = [
-                 (INSERT_ACCOUNT, self.accounts), (INSERT_ORDER, self.new_orders),
-                 (UPDATE_ORDER, self.order_updates), (INSERT_TRADE, self.trades)]
+            (INSERT_ACCOUNT, self.accounts), (INSERT_ORDER, self.new_orders),
+            (UPDATE_ORDER, self.order_updates), (INSERT_TRADE, self.trades),
+        ]
         return [(sql, rows) for sql, rows in pairs if rows]
 
 
