@@ -38,6 +38,7 @@ OK, REFUSED, USAGE, UNREACHABLE, AUTH = 0, 1, 2, 3, 4
 AUTH_CODES = ("UNAUTHENTICATED", "FORBIDDEN")
 CHUNK_BYTES = 48_000  # under the gateway's 64 KiB frame limit, with room for the envelope
 LIMIT_FLAGS = ("max_order_qty", "max_order_notional", "max_open_orders")
+MONEY_HELP = "an amount of the venue currency, up to 6 decimals (e.g. 2000000.00)"
 
 Action = Callable[[Client, argparse.Namespace], Awaitable[Any]]
 
@@ -158,8 +159,8 @@ def _instrument_commands(sub: Any, command: Callable[..., argparse.ArgumentParse
 
 def _limit_flags(parser: argparse.ArgumentParser) -> None:
     for name in LIMIT_FLAGS:
-        parser.add_argument("--" + name.replace("_", "-"), dest=name,
-                            help="a whole number, or 'none'")
+        what = MONEY_HELP if name == "max_order_notional" else "a whole number"
+        parser.add_argument("--" + name.replace("_", "-"), dest=name, help=f"{what}, or 'none'")
 
 
 def _firm_commands(sub: Any, command: Callable[..., argparse.ArgumentParser]) -> None:
@@ -171,9 +172,9 @@ def _firm_commands(sub: Any, command: Callable[..., argparse.ArgumentParser]) ->
     p = command(sub, "show", _show_firm, "one firm and its accounts")
     p.add_argument("firm")
     p = command(sub, "set-credit-limit", _set_credit_limit,
-                "max open buy notional + net bought notional today (price units x lots)")
+                "max open buy notional + net bought notional today, in the venue currency")
     p.add_argument("firm")
-    p.add_argument("limit", help="a whole number, or 'none'")
+    p.add_argument("limit", help=f"{MONEY_HELP}, or 'none'")
 
 
 def _account_commands(sub: Any, command: Callable[..., argparse.ArgumentParser]) -> None:

@@ -3,7 +3,8 @@
 Every state change of the venue is one of these, including operator actions, so the ordered list
 of commands alone determines the state. Time arrives inside each command (`ts_us`, microseconds);
 the engine never reads a clock. Prices are integers in the instrument's price unit
-(10**-price_decimals) and must be multiples of its tick; quantities are integer lots.
+(10**-price_decimals) and must be multiples of its tick; quantities are integer lots. Notional
+limits are money in micro-units (10**-6) of the venue's currency (see `Instrument.notional`).
 
 The engine validates every field itself (types included): a command built with a float price or a
 string quantity is rejected with a reason code, never raised on. New fields go at the end with a
@@ -118,7 +119,7 @@ class AddAccount(NamedTuple):
     account: str
     firm: str
     max_order_qty: int | None = None
-    max_order_notional: int | None = None  # price units x lots
+    max_order_notional: int | None = None  # 10**-6 of the currency, on |price| x qty
     max_open_orders: int | None = None
 
 
@@ -132,7 +133,7 @@ class SetAccountLimits(NamedTuple):
 
 class SetCreditLimit(NamedTuple):
     """A firm's credit limit: open buy notional plus net bought notional since the trading day
-    started may not pass it (price units x lots; None: no limit)."""
+    started may not pass it (10**-6 of the currency, over all instruments; None: no limit)."""
 
     ts_us: int
     firm: str

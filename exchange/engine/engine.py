@@ -13,7 +13,9 @@ Rules, in brief (docs/engine.md has them all): price-time priority; a trade is a
 order's price; market orders never rest and stop at the price band; IOC and FOK never rest, FOK
 trades all or nothing; post-only never takes; an iceberg refill goes to the back of its level;
 self-trade prevention is chosen by the aggressor and applies between orders of one firm; a
-rejected command changes nothing but the sequence number.
+rejected command changes nothing but the sequence number. Account and credit limits are on
+notional, money in 10**-6 of the currency (`Instrument.notional`), so a firm's exposure adds up
+across instruments of any lot size and price decimals.
 """
 
 from __future__ import annotations
@@ -223,9 +225,10 @@ class Engine:
 
     def _check_credit(self, account: Account, instrument: Instrument, side: Side | int,
                       price: int | None, qty: int, replacing: Order | None = None) -> Reject | None:
-        """A buy may not take the firm's open buy notional plus its net bought notional past
-        its credit limit. A market buy is priced at the band's edge; with no band it cannot be
-        bounded, so a firm with a limit may not send one. Cost: O(the firm's open orders)."""
+        """A buy may not take the firm's open buy notional (over all its instruments) plus its
+        net bought notional plus this order's notional past its credit limit. A market buy is
+        priced at the band's edge; with no band it cannot be bounded, so a firm with a limit may
+        not send one. Cost: O(the firm's open orders)."""
         firm = self.firms[account.firm]
         if side != BUY or firm.credit_limit is None:
             return None
@@ -233,9 +236,11 @@ class Engine:
             price = _band_edge(instrument, BUY)
             if price is None:
                 return Reject.CREDIT_LIMIT
-        exposure = firm.open_buy_notional() + firm.net_bought + price * qty
+        exposure = (firm.open_buy_notional(self.instruments) + firm.net_bought
+                    + instrument.notional(price, qty))
         if replacing is not None:
-            exposure -= replacing.price * replacing.leaves  # type: ignore[operator]
+            old_price: int = replacing.price  # type: ignore[assignment]  # it rests: never None
+            exposure -= instrument.notional(old_price, replacing.leaves)
         return Reject.CREDIT_LIMIT if exposure > firm.credit_limit else None
 
     @staticmethod
@@ -276,6 +281,7 @@ class Engine:
         events = self._events
         firms = self.firms
         changed = self.state_digest.changed
+        scale = self.instruments[symbol].notional_scale  # once per call: this is the hot path
         while taker.leaves:
             level = ladder.best()
             if level is None:
@@ -306,8 +312,9 @@ class Engine:
                     (symbol, price, qty, taker.account, maker.account) if buying
                     else (symbol, price, qty, maker.account, taker.account))
                 self.next_trade_id += 1
-                firms[taker.firm].net_bought += price * qty if buying else -price * qty
-                firms[maker.firm].net_bought -= price * qty if buying else -price * qty
+                bought = (price if buying else -price) * qty * scale  # the taker's firm
+                firms[taker.firm].net_bought += bought
+                firms[maker.firm].net_bought -= bought
                 if maker.visible:
                     changed[maker.order_id] = maker
                     continue
@@ -458,7 +465,8 @@ class Engine:
         if cmd.qty > order.cum_qty and cmd.qty < instrument.min_qty:
             return Reject.QUANTITY_BELOW_MIN
         new_leaves = max(cmd.qty - order.cum_qty, 0)
-        adds_exposure = cmd.price * new_leaves > order.price * order.leaves  # type: ignore[operator]
+        adds_exposure = (instrument.notional(cmd.price, new_leaves)
+                         > instrument.notional(order.price, order.leaves))  # type: ignore[arg-type]
         reason = (self._check_price(cmd.price, instrument)
                   or _check_limits(account, instrument, order.side, cmd.qty, cmd.price)
                   or (adds_exposure and self._check_credit(
@@ -616,8 +624,9 @@ class Engine:
 
 def _check_limits(account: Account, instrument: Instrument, side: Side | int, qty: int,
                   price: int | None) -> Reject | None:
-    """The account's per-order limits. A market order's notional is taken at the band's edge;
-    with no band it has no notional check (there is no price to take it at)."""
+    """The account's per-order limits. The notional limit is on |price| x qty as money
+    (`Instrument.notional`); a market order's is taken at the band's edge, and with no band it
+    has no notional check (there is no price to take it at)."""
     if account.max_order_qty is not None and qty > account.max_order_qty:
         return Reject.ACCOUNT_MAX_ORDER_QTY
     if account.max_order_notional is None:
@@ -626,7 +635,7 @@ def _check_limits(account: Account, instrument: Instrument, side: Side | int, qt
         price = _band_edge(instrument, side)
         if price is None:
             return None
-    if abs(price) * qty > account.max_order_notional:
+    if instrument.notional(abs(price), qty) > account.max_order_notional:
         return Reject.ACCOUNT_MAX_NOTIONAL
     return None
 

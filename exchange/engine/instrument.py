@@ -3,6 +3,9 @@
 An instrument is a standardized lot: a grade of a commodity, delivered at a place in a period.
 Inside the engine its prices are integers in price units of 10**-price_decimals (currency per
 unit of the commodity) and must be multiples of `tick_size`; quantities are whole lots.
+Notional is money: integer micro-units (10**-6) of the venue's one currency, so that limits mean
+the same on every instrument; `qty` lots at `price` are `price * qty * notional_scale`, exactly,
+which is why an instrument has at most NOTIONAL_DECIMALS price decimals.
 `parse_price` and `format_price` are the only conversions between those integers and the
 decimal strings that clients see: exact, never through floats, and strict about precision.
 """
@@ -10,6 +13,7 @@ decimal strings that clients see: exact, never through floats, and strict about 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from exchange.engine.commands import AddAccount, AddInstrument
@@ -19,6 +23,7 @@ if TYPE_CHECKING:
     from exchange.engine.book import Order
 
 INT64_MAX = 2**63 - 1
+NOTIONAL_DECIMALS = 6  # notional is in 10**-6 of the currency; also the most price decimals
 
 
 class Instrument:
@@ -26,6 +31,7 @@ class Instrument:
         "band_ticks",
         "max_qty",
         "min_qty",
+        "notional_scale",
         "reference_price",
         "spec",
         "state",
@@ -42,6 +48,14 @@ class Instrument:
         self.state = TradingState(spec.state)
         self.reference_price = spec.reference_price
         self.band_ticks = spec.band_ticks
+        if not 0 <= spec.price_decimals <= NOTIONAL_DECIMALS:  # validation lets none through
+            raise ValueError(f"{spec.symbol}: {spec.price_decimals} price decimals")
+        # money per price unit per lot, in 10**-6 of the currency: an integer by the rule above
+        self.notional_scale = spec.lot_size * 10 ** (NOTIONAL_DECIMALS - spec.price_decimals)
+
+    def notional(self, price: int, qty: int) -> int:
+        """The money `qty` lots at `price` are worth, in 10**-6 of the currency (exact)."""
+        return price * qty * self.notional_scale
 
     def band_limits(self) -> tuple[int, int] | None:
         """(lowest, highest) price allowed by the band, or None when there is no band."""
@@ -85,7 +99,8 @@ class Account:
 
 class Firm:
     """A member firm: its accounts, credit limit, kill switch, and the day's net bought notional
-    (bought minus sold, price units x lots, since the trading day started)."""
+    (bought minus sold since the trading day started). Notionals and the credit limit are in
+    10**-6 of the currency, over all instruments."""
 
     __slots__ = ("accounts", "blocked", "credit_limit", "name", "net_bought")
 
@@ -96,10 +111,12 @@ class Firm:
         self.net_bought = 0
         self.blocked = False
 
-    def open_buy_notional(self) -> int:
-        """Sum of price x leaves over the firm's resting buy orders. O(its open orders)."""
+    def open_buy_notional(self, instruments: Mapping[str, Instrument]) -> int:
+        """Sum of the notional of the leaves of the firm's resting buy orders, each at its own
+        instrument's scale. O(its open orders)."""
         return sum(
-            (order.price or 0) * order.leaves  # resting orders are limit orders: never None
+            # resting orders are limit orders: their price is never None
+            (order.price or 0) * order.leaves * instruments[order.symbol].notional_scale
             for account in self.accounts
             for order in account.open_orders.values()
             if order.side == 1

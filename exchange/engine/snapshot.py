@@ -19,7 +19,7 @@ from exchange.engine.engine import Engine
 from exchange.engine.enums import OrdType, Side, StpMode, TimeInForce, TradingState, members
 from exchange.engine.instrument import Account, Firm, Instrument
 
-FORMAT = 2
+FORMAT = 3  # 3: firms' net bought and credit limits are money (10**-6 of the currency)
 _SIDE, _ORD_TYPE, _TIF, _STP = members(Side), members(OrdType), members(TimeInForce), members(StpMode)
 
 

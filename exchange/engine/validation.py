@@ -26,6 +26,7 @@ from exchange.engine.commands import (
     SubmitOrder,
 )
 from exchange.engine.enums import OrdType, Side, StpMode, TimeInForce, TradingState
+from exchange.engine.instrument import NOTIONAL_DECIMALS
 from exchange.engine.reasons import CancelReason, Reject
 
 INT64_MAX = 2**63 - 1
@@ -144,7 +145,8 @@ def instrument_spec(cmd: AddInstrument) -> Reject | None:
         return Reject.INVALID_FIELD
     if not (type(lot_size) is int and type(tick_size) is int and type(decimals) is int
             and type(min_qty) is int and type(max_qty) is int
-            and 0 < lot_size <= INT64_MAX and 0 < tick_size <= INT64_MAX and 0 <= decimals <= 12
+            and 0 < lot_size <= INT64_MAX and 0 < tick_size <= INT64_MAX
+            and 0 <= decimals <= NOTIONAL_DECIMALS
             and 0 < min_qty <= max_qty <= INT64_MAX):
         return Reject.INVALID_INSTRUMENT_SPEC
     return band_fields(reference_price, band_ticks, tick_size)

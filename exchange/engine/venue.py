@@ -223,7 +223,7 @@ def bust_trade(engine: Engine, cmd: BustTrade) -> None:
         return
     symbol, price, qty, buy_account, sell_account = trade
     engine.busted.add(cmd.trade_id)
-    notional = price * qty
+    notional = engine.instruments[symbol].notional(price, qty)
     engine.firms[engine.accounts[buy_account].firm].net_bought -= notional
     engine.firms[engine.accounts[sell_account].firm].net_bought += notional
     engine._emit(

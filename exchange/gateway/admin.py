@@ -6,8 +6,10 @@ order (`Venue.submit`): it is sequenced, recorded in the ledger with the origin
 `operator:<key_id>`, and answered only after its batch is durable; a command the engine refuses
 is recorded too (CommandRejected) and answered with the engine's reason. Arguments are checked
 and converted here first (decimal strings to integers, as for orders), so nothing malformed
-reaches the engine. Reads are query jobs, answered from the engine task's state after the batch
-in flight is durable; `list_trades` reads the ledger's trade table; `stats` reads counters.
+reaches the engine. Money (account notional limits, credit limits, a firm's net bought and open
+buy notional) travels as decimal strings of the venue currency with up to NOTIONAL_DECIMALS
+places ("2000000.00"), converted exactly to the engine's 10**-6 units. Reads are query jobs,
+answered from the engine task's state after the batch in flight is durable; `list_trades` reads the ledger's trade table; `stats` reads counters.
 
 A bulk listing arrives in chunks (a frame is at most `max_frame_bytes`): `import_instruments`
 with `more: true` stages rows on the session under the client's `import_id`, and the last chunk
@@ -40,7 +42,14 @@ from exchange.engine import (
     SetPriceBand,
     TradingState,
 )
-from exchange.engine.instrument import Account, Firm, format_price
+from exchange.engine.instrument import (
+    NOTIONAL_DECIMALS,
+    Account,
+    Firm,
+    Instrument,
+    format_price,
+    parse_price,
+)
 from exchange.gateway import protocol
 from exchange.gateway.protocol import Code, Request, RequestError
 from exchange.gateway.reference import COLUMNS, engine_row, instrument_view
@@ -117,6 +126,21 @@ def _count(args: dict[str, Any], key: str, default: Any = ..., none_ok: bool = F
     return int(value)
 
 
+def _money(args: dict[str, Any], key: str, none_ok: bool = False) -> int | None:
+    """An amount of the currency sent as a decimal string with up to NOTIONAL_DECIMALS places
+    ("2000000.00"), in the engine's 10**-6 units, exactly; "none" (if allowed) is None."""
+    value = args.get(key, ...)
+    if value is ...:
+        raise RequestError(Code.BAD_REQUEST, f"{key} is required")
+    if none_ok and value == "none":
+        return None
+    try:
+        return parse_price(value, NOTIONAL_DECIMALS)
+    except ValueError:
+        raise RequestError(Code.BAD_REQUEST, f"{key} must be a decimal amount with at most "
+                                             f"{NOTIONAL_DECIMALS} decimals") from None
+
+
 def _instrument(venue: Venue, args: dict[str, Any]) -> Any:
     symbol = protocol.name(args, "sym")
     instrument = venue.engine.instruments.get(symbol)
@@ -141,6 +165,10 @@ def _account(venue: Venue, name: str) -> Account:
 
 def _limit(value: int | None) -> str | None:
     return None if value is None else str(value)
+
+
+def _money_view(value: int | None) -> str | None:
+    return None if value is None else format_price(value, NOTIONAL_DECIMALS)
 
 
 # -- session -----------------------------------------------------------------------------------
@@ -324,11 +352,12 @@ async def set_price_band(venue: Venue, session: Session, request: Request) -> No
 def _limits(args: dict[str, Any], account: Account | None) -> tuple[Any, Any, Any]:
     """(max_order_qty, max_order_notional, max_open_orders): given ones ("none" removes),
     the account's own for the rest (None for a new account)."""
-    keys = ("max_order_qty", "max_order_notional", "max_open_orders")
+    parsers: dict[str, Callable[..., Any]] = {
+        "max_order_qty": _count, "max_order_notional": _money, "max_open_orders": _count}
     values = []
-    for key in keys:
+    for key, parse in parsers.items():
         if key in args:
-            values.append(_count(args, key, none_ok=True))
+            values.append(parse(args, key, none_ok=True))
         else:
             values.append(None if account is None else getattr(account, key))
     return tuple(values)  # type: ignore[return-value]
@@ -363,21 +392,23 @@ async def set_account_limits(venue: Venue, session: Session, request: Request) -
 async def set_credit_limit(venue: Venue, session: Session, request: Request) -> None:
     args = request.args
     firm = protocol.name(args, "firm")
-    limit = _count(args, "credit_limit", none_ok=True)
+    limit = _money(args, "credit_limit", none_ok=True)
     command = SetCreditLimit(now_us(), firm, limit)
 
     def make(venue: Venue, extra: dict[str, Any]) -> Any:
-        extra.update(firm=firm, credit_limit=_limit(limit))
+        extra.update(firm=firm, credit_limit=_money_view(limit))
         return command
 
     await _command(venue, session, request, make)
 
 
-def firm_view(firm: Firm) -> dict[str, Any]:
+def firm_view(firm: Firm, instruments: dict[str, Instrument]) -> dict[str, Any]:
     return {
         "firm": firm.name, "accounts": [account.account for account in firm.accounts],
-        "credit_limit": _limit(firm.credit_limit), "net_bought": str(firm.net_bought),
-        "open_buy_notional": str(firm.open_buy_notional()), "blocked": firm.blocked,
+        "credit_limit": _money_view(firm.credit_limit),
+        "net_bought": _money_view(firm.net_bought),
+        "open_buy_notional": _money_view(firm.open_buy_notional(instruments)),
+        "blocked": firm.blocked,
     }
 
 
@@ -385,7 +416,7 @@ def account_view(account: Account) -> dict[str, Any]:
     return {
         "account": account.account, "firm": account.firm,
         "max_order_qty": _limit(account.max_order_qty),
-        "max_order_notional": _limit(account.max_order_notional),
+        "max_order_notional": _money_view(account.max_order_notional),
         "max_open_orders": _limit(account.max_open_orders),
         "open_orders": len(account.open_orders), "blocked": account.blocked,
     }
@@ -393,7 +424,8 @@ def account_view(account: Account) -> dict[str, Any]:
 
 async def list_firms(venue: Venue, session: Session, request: Request) -> None:
     await _query(venue, session, request, lambda venue: {
-        "firms": [firm_view(firm) for firm in venue.engine.firms.values()]})
+        "firms": [firm_view(firm, venue.engine.instruments)
+                  for firm in venue.engine.firms.values()]})
 
 
 async def show_firm(venue: Venue, session: Session, request: Request) -> None:
@@ -401,7 +433,7 @@ async def show_firm(venue: Venue, session: Session, request: Request) -> None:
 
     def read(venue: Venue) -> dict[str, Any]:
         firm = _firm(venue, name)
-        view = firm_view(firm)
+        view = firm_view(firm, venue.engine.instruments)
         view["accounts"] = [account_view(account) for account in firm.accounts]
         return view
 
@@ -426,7 +458,7 @@ async def show_account(venue: Venue, session: Session, request: Request) -> None
         account = _account(venue, name)
         view = account_view(account)
         firm = venue.engine.firms[account.firm]
-        view.update(firm_blocked=firm.blocked, firm_credit_limit=_limit(firm.credit_limit),
+        view.update(firm_blocked=firm.blocked, firm_credit_limit=_money_view(firm.credit_limit),
                     exec_seq=venue.tracker.exec_seq.get(name, 0))
         return view
 

@@ -108,12 +108,14 @@ async def test_operator_workflow_through_the_cli(tmp_path: Path) -> None:
         code, out, _ = await admin(venue, "kill-switch", "account", "AGRO-1", "--release")
         assert code == OK and "released" in out
         code, out, _ = await admin(venue, "firms", "add", "CUPRUM", "--account", "CU-1",
-                                   "--max-order-qty", "50")
+                                   "--max-order-qty", "50", "--max-order-notional", "250000.5")
         assert code == OK
-        code, out, _ = await admin(venue, "firms", "set-credit-limit", "CUPRUM", "1000000")
+        code, out, _ = await admin(venue, "firms", "set-credit-limit", "CUPRUM", "2000000.00")
         code, out, _ = await admin(venue, "firms", "show", "CUPRUM", "--json")
         shown = json.loads(out)
-        assert shown["credit_limit"] == "1000000" and shown["accounts"][0]["max_order_qty"] == "50"
+        assert shown["credit_limit"] == "2000000.000000" and shown["net_bought"] == "0.000000"
+        assert shown["accounts"][0]["max_order_qty"] == "50"
+        assert shown["accounts"][0]["max_order_notional"] == "250000.500000"
         code, out, err = await admin(venue, "keys", "issue", "--role", "trader", "--account",
                                      "CU-1")
         assert code == OK and out.startswith(out.split(".")[0] + ".") and "only now" in err

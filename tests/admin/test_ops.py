@@ -95,7 +95,7 @@ async def test_every_operator_action_is_in_the_ledger_with_its_origin(tmp_path: 
         admin = await operator(venue)
         await admin.request("add_account", account="CU-1", firm="CUPRUM", max_order_qty="50")
         await admin.request("set_account_limits", account="CU-1", max_open_orders="10")
-        await admin.request("set_credit_limit", firm="CUPRUM", credit_limit="1000000")
+        await admin.request("set_credit_limit", firm="CUPRUM", credit_limit="1000000.25")
         await admin.request("set_price_band", sym=WHEAT, reference_px="200.00")
         await admin.request("set_price_band", sym=WHEAT, band_ticks="10")
         await admin.request("set_kill_switch", scope="firm", name="CUPRUM", engaged=True)
@@ -112,6 +112,7 @@ async def test_every_operator_action_is_in_the_ledger_with_its_origin(tmp_path: 
         AddAccount, type(by_operator[1]), SetCreditLimit, SetPriceBand, SetPriceBand,
         SetKillSwitch, ImportInstruments, BustTrade]
     assert by_operator[1].max_order_qty == 50 and by_operator[1].max_open_orders == 10
+    assert by_operator[2].credit_limit == 1_000_000_250_000  # EUR, in 10**-6
     assert by_operator[3].band_ticks == 400 and by_operator[4].reference_price == 20000
 
 
@@ -215,10 +216,14 @@ async def test_bust_and_credit_limit_and_trade_views(tmp_path: Path) -> None:
     async with open_venue(tmp_path / "l.db") as venue:
         admin = await operator(venue)
         buyer, seller = await venue.client("AGRO-1"), await venue.client("MILL-1")
-        await admin.request("set_credit_limit", firm="AGROTRADE", credit_limit="210000")  # 10 lots at 210.00
+        # 10 lots of 20 t at EUR 210.00 are EUR 42,000
+        await admin.request("set_credit_limit", firm="AGROTRADE", credit_limit="42000.00")
         await buyer.new_order(WHEAT, "BUY", "10", "210.00")
         await refused(buyer.new_order(WHEAT, "BUY", "1", "210.00"), "CREDIT_LIMIT")
         await seller.new_order(WHEAT, "SELL", "4", "210.00")
+        firm = await admin.request("show_firm", firm="AGROTRADE")
+        assert (firm["credit_limit"], firm["net_bought"], firm["open_buy_notional"]) == (
+            "42000.000000", "16800.000000", "25200.000000")
         trades = (await admin.request("list_trades", sym=WHEAT))["trades"]
         assert [(t["px"], t["qty"], t["buy_account"], t["busted"]) for t in trades] == [
             ("210.00", "4", "AGRO-1", False)]
@@ -231,6 +236,20 @@ async def test_bust_and_credit_limit_and_trade_views(tmp_path: Path) -> None:
         later = await admin.request("list_trades", since_us=trades[0]["ts_us"] + 1)
         assert later["trades"] == []
         await refused(admin.request("book", sym="NOPE"), "UNKNOWN_INSTRUMENT")
+
+
+async def test_money_limits_are_decimal_strings_of_at_most_six_decimals(tmp_path: Path) -> None:
+    async with open_venue(tmp_path / "l.db") as venue:
+        admin = await operator(venue)
+        for bad in ("1.0000001", "1e6", "2,000,000", 2_000_000, "NaN", ""):
+            await refused(admin.request("set_credit_limit", firm="AGROTRADE", credit_limit=bad),
+                          "BAD_REQUEST")
+            await refused(admin.request("set_account_limits", account="AGRO-1",
+                                        max_order_notional=bad), "BAD_REQUEST")
+        await admin.request("set_account_limits", account="AGRO-1", max_order_notional="0.000001")
+        account = await admin.request("show_account", account="AGRO-1")
+        assert account["max_order_notional"] == "0.000001"
+        assert account["firm_credit_limit"] is None
 
 
 async def test_stats_count_connections_and_sessions_per_firm(tmp_path: Path) -> None:

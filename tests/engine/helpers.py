@@ -15,6 +15,10 @@ SYMBOL = "PIPE"
 # a1 and a2 trade for one firm (so self-trade prevention applies between them), b1 and c1 for
 # two others.
 ACCOUNTS = (("a1", "F1"), ("a2", "F1"), ("b1", "F2"), ("c1", "F3"))
+# Notional (money, in 10**-6 of the currency) per price unit per lot of the default instrument:
+# 20 t lots at 2 price decimals are 20 * 10**(6 - 2) (docs/engine.md, "Units"). Tests write a
+# limit on it as `n * SCALE`, n in price units x lots.
+SCALE = 20 * 10**4
 
 
 def instrument(symbol: str = SYMBOL, **terms: Any) -> AddInstrument:

@@ -4,7 +4,8 @@ Deliberately simple and obviously correct rather than fast: each side of a book 
 of resting orders; the best order is found by a linear scan for the smallest key (price, then a
 time-arrival counter that grows each time an order joins the back of a level); an order is found
 by scanning every list; a firm's open buy notional is summed over every resting order each time
-the credit check asks. It emits the same events (types, fields, sequence numbers) as
+the credit check asks, each order valued as money at its own instrument's lot size and price
+decimals. It emits the same events (types, fields, sequence numbers) as
 `exchange.engine.Engine`, so the two can be run side by side and compared event for event.
 
 Where docs/engine.md says nothing about a detail that still shows in the events (what counts as
@@ -109,6 +110,13 @@ class Instrument:
     state: TradingState
     reference: int | None
     band_ticks: int | None
+    lot_size: int
+    decimals: int  # price decimals
+
+    def notional(self, price: int, qty: int) -> int:
+        """Money in 10**-6 of the currency: price is in 10**-decimals per unit, a lot is
+        lot_size units, so price * qty lots is price * qty * lot_size * 10**(6 - decimals)."""
+        return price * qty * self.lot_size * 10 ** (6 - self.decimals)
 
     def band(self) -> tuple[int, int] | None:
         if self.reference is None or self.band_ticks is None:
@@ -133,7 +141,7 @@ class Account:
 @dataclass
 class Firm:
     credit_limit: int | None = None
-    net_bought: int = 0  # bought minus sold notional since the trading day started
+    net_bought: int = 0  # bought minus sold notional (money) since the trading day started
     blocked: bool = False  # its kill switch
 
 
@@ -401,7 +409,7 @@ class Model:
         if price is None:
             price = instrument.band_edge(side)  # a market order: the edge it may trade to
         if account.max_notional is not None and price is not None:
-            if abs(price) * qty > account.max_notional:
+            if instrument.notional(abs(price), qty) > account.max_notional:
                 return Reject.ACCOUNT_MAX_NOTIONAL
         return None
 
@@ -602,7 +610,7 @@ class Model:
                 and all(type(t) is str and len(t) <= 200 for t in texts)):
             return Reject.INVALID_FIELD
         if not (positive(cmd.lot_size) and positive(cmd.tick_size)
-                and is_int(cmd.price_decimals) and 0 <= cmd.price_decimals <= 12
+                and is_int(cmd.price_decimals) and 0 <= cmd.price_decimals <= 6
                 and is_int(cmd.min_qty) and is_int(cmd.max_qty)
                 and 0 < cmd.min_qty <= cmd.max_qty):
             return Reject.INVALID_INSTRUMENT_SPEC
@@ -614,7 +622,7 @@ class Model:
     def list_instrument(self, cmd: AddInstrument) -> None:
         self.instruments[cmd.symbol] = Instrument(
             cmd.symbol, cmd.tick_size, cmd.min_qty, cmd.max_qty, TradingState(cmd.state),
-            cmd.reference_price, cmd.band_ticks)
+            cmd.reference_price, cmd.band_ticks, cmd.lot_size, cmd.price_decimals)
         self.sides[(cmd.symbol, BUY)] = []
         self.sides[(cmd.symbol, SELL)] = []
 
@@ -719,7 +727,8 @@ class Model:
 
     def credit_reject(self, firm_name: str, instrument: Instrument, side: int,
                       price: int | None, qty: int, replacing: Order | None = None) -> Reject | None:
-        """A buy: open buy notional + net bought + price * qty may not pass the firm's limit.
+        """A buy: open buy notional + net bought + the order's notional may not pass the firm's
+        limit (all of it money: see Instrument.notional).
         For an amend, `replacing` is the order as it was: its old terms leave the open buys."""
         firm = self.firms[firm_name]
         if side != BUY or firm.credit_limit is None:
@@ -728,27 +737,37 @@ class Model:
             price = instrument.band_edge(BUY)
             if price is None:
                 return Reject.CREDIT_LIMIT
-        if self.credit_used(firm_name, replacing) + price * qty > firm.credit_limit:
+        if self.credit_used(firm_name, replacing) + instrument.notional(price, qty) > (
+                firm.credit_limit):
             return Reject.CREDIT_LIMIT
         return None
 
     def credit_used(self, firm_name: str, leaving_out: Order | None = None) -> int:
-        """The firm's open buy notional (but `leaving_out`'s) plus its net bought notional."""
-        open_buys = sum(o.price * o.leaves for o in self.all_orders()  # type: ignore[operator]
-                        if o.firm == firm_name and o.side == BUY and o is not leaving_out)
+        """The firm's open buy notional on every instrument (but `leaving_out`'s) plus its net
+        bought notional."""
+        open_buys = 0
+        for o in self.all_orders():
+            if o.firm == firm_name and o.side == BUY and o is not leaving_out:
+                assert o.price is not None  # resting orders are limit orders
+                open_buys += self.instruments[o.symbol].notional(o.price, o.leaves)
         return open_buys + self.firms[firm_name].net_bought
 
     def amend_credit_reject(self, order: Order, price: int, new_leaves: int) -> Reject | None:
-        """Only an amend that adds exposure (the order's price x leaves grows) is checked."""
-        if price * new_leaves <= order.price * order.leaves:  # type: ignore[operator]
+        """Only an amend that adds exposure (the order's notional grows) is checked."""
+        instrument = self.instruments[order.symbol]
+        before = instrument.notional(order.price, order.leaves)  # type: ignore[arg-type]
+        if instrument.notional(price, new_leaves) <= before:
             return None
-        return self.credit_reject(order.firm, self.instruments[order.symbol], order.side, price,
-                                  new_leaves, replacing=order)
+        return self.credit_reject(order.firm, instrument, order.side, price, new_leaves,
+                                  replacing=order)
 
     def traded(self, trade: Trade) -> None:
         self.trades[self.next_trade_id] = trade
         self.next_trade_id += 1
-        self.move_net_bought(trade, trade.price * trade.qty)
+        self.move_net_bought(trade, self.trade_notional(trade))
+
+    def trade_notional(self, trade: Trade) -> int:
+        return self.instruments[trade.symbol].notional(trade.price, trade.qty)
 
     def move_net_bought(self, trade: Trade, notional: int) -> None:
         """The buyer's firm has bought `notional` more, the seller's sold it."""
@@ -797,7 +816,7 @@ class Model:
         if cmd.trade_id in self.busted:
             return self.reject_command(Reject.TRADE_ALREADY_BUSTED)
         self.busted.add(cmd.trade_id)
-        self.move_net_bought(trade, -trade.price * trade.qty)
+        self.move_net_bought(trade, -self.trade_notional(trade))
         self.emit(ev.TradeBusted, cmd.trade_id, trade.symbol, trade.price, trade.qty,
                   trade.buyer, trade.seller, cmd.reason)
         return None

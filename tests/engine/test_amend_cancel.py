@@ -13,7 +13,9 @@ from exchange.engine.commands import (
 from exchange.engine.enums import Side, TradingState
 from exchange.engine.events import OrderCanceled, OrderReplaced, TradeExecuted
 from exchange.engine.reasons import CancelReason, Reject
-from tests.engine.helpers import SYMBOL, book, buy, instrument, kinds, only, sell, state, venue
+from tests.engine.helpers import (
+    SCALE, SYMBOL, book, buy, instrument, kinds, only, sell, state, venue,
+)
 
 
 def amend(account: str, order_id: int, qty: int, price: int, cl_ord_id: str | None = None):
@@ -144,7 +146,7 @@ def test_amend_is_rejected_when_the_instrument_is_halted_or_closed() -> None:
 
 
 def test_amend_checks_quantity_price_and_account_limits() -> None:
-    engine = venue(AddAccount(0, "lim", "F9", max_order_qty=8, max_order_notional=900),
+    engine = venue(AddAccount(0, "lim", "F9", max_order_qty=8, max_order_notional=900 * SCALE),
                    buy("lim", 5, 100), SetPriceBand(0, SYMBOL, 100, 10),
                    min_qty=2, max_qty=20, tick_size=2)
     assert rejected(engine, amend("lim", 1, 21, 100)) is Reject.QUANTITY_ABOVE_MAX

@@ -37,7 +37,7 @@ def test_add_instrument_twice_is_a_duplicate() -> None:
 
 
 @pytest.mark.parametrize("terms", [
-    {"lot_size": 0}, {"tick_size": 0}, {"tick_size": -5}, {"price_decimals": 13},
+    {"lot_size": 0}, {"tick_size": 0}, {"tick_size": -5}, {"price_decimals": 7},
     {"price_decimals": -1}, {"min_qty": 0}, {"min_qty": 5, "max_qty": 4}, {"band_ticks": -1},
 ])
 def test_add_instrument_with_an_invalid_spec_is_rejected(terms: dict) -> None:
@@ -57,7 +57,7 @@ def test_add_instrument_accepts_the_edges_of_its_spec() -> None:
     engine = Engine()
     assert kinds(engine.apply(instrument(price_decimals=0, min_qty=3, max_qty=3,
                                          band_ticks=0, reference_price=-10))) == ["InstrumentAdded"]
-    assert kinds(engine.apply(instrument("X", price_decimals=12))) == ["InstrumentAdded"]
+    assert kinds(engine.apply(instrument("X", price_decimals=6))) == ["InstrumentAdded"]
 
 
 def test_set_trading_state_answers_with_the_change_or_unknown_instrument() -> None:
@@ -170,6 +170,7 @@ def test_an_empty_import_lists_nothing_and_answers_zero() -> None:
 @pytest.mark.parametrize(("bad", "reason"), [
     (row("X9", tick_size=0), Reject.INVALID_INSTRUMENT_SPEC),
     (row("X9", lot_size=20.0), Reject.INVALID_INSTRUMENT_SPEC),
+    (row("X9", price_decimals=7), Reject.INVALID_INSTRUMENT_SPEC),  # notional is in 10**-6
     (row("X9", tick_size=5, reference_price=7, band_ticks=1), Reject.INVALID_PRICE_INCREMENT),
     (row("", ), Reject.INVALID_FIELD),
     (row(SYMBOL), Reject.DUPLICATE_INSTRUMENT),

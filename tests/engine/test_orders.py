@@ -8,7 +8,7 @@ from exchange.engine.events import (
     BookChanged, OrderAccepted, OrderCanceled, OrderRejected, TradeExecuted,
 )
 from exchange.engine.reasons import CancelReason, Reject
-from tests.engine.helpers import book, buy, kinds, only, sell, state, venue
+from tests.engine.helpers import SCALE, book, buy, kinds, only, sell, state, venue
 
 GTC, DAY, GTD, IOC, FOK = TimeInForce
 
@@ -158,7 +158,7 @@ def test_price_must_be_on_the_tick_and_inside_the_band() -> None:
 
 
 def test_account_max_order_qty_and_notional_use_the_absolute_price() -> None:
-    engine = venue(AddAccount(0, "lim", "F9", max_order_qty=10, max_order_notional=500))
+    engine = venue(AddAccount(0, "lim", "F9", max_order_qty=10, max_order_notional=500 * SCALE))
     assert reason_of(engine, buy("lim", 11, 1)) is Reject.ACCOUNT_MAX_ORDER_QTY
     assert reason_of(engine, buy("lim", 6, 100)) is Reject.ACCOUNT_MAX_NOTIONAL
     assert reason_of(engine, sell("lim", 6, -100)) is Reject.ACCOUNT_MAX_NOTIONAL
@@ -166,9 +166,9 @@ def test_account_max_order_qty_and_notional_use_the_absolute_price() -> None:
 
 
 def test_market_order_notional_is_taken_at_the_band_edge_and_unchecked_without_a_band() -> None:
-    engine = venue(AddAccount(0, "lim", "F9", max_order_notional=500), sell("b1", 10, 100))
+    engine = venue(AddAccount(0, "lim", "F9", max_order_notional=500 * SCALE), sell("b1", 10, 100))
     assert kinds(engine.apply(buy("lim", 6, None)))[0] == "OrderAccepted"  # no band: no check
-    banded = venue(AddAccount(0, "lim", "F9", max_order_notional=500), sell("b1", 10, 100),
+    banded = venue(AddAccount(0, "lim", "F9", max_order_notional=500 * SCALE), sell("b1", 10, 100),
                    reference_price=100, band_ticks=5)
     assert reason_of(banded, buy("lim", 5, None)) is Reject.ACCOUNT_MAX_NOTIONAL  # 105 x 5
     assert kinds(banded.apply(buy("lim", 4, None)))[0] == "OrderAccepted"

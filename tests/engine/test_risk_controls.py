@@ -10,6 +10,7 @@ import pytest
 
 from exchange.engine import snapshot
 from exchange.engine.commands import (
+    AddAccount,
     AmendOrder,
     BustTrade,
     CancelOrder,
@@ -32,7 +33,18 @@ from exchange.engine.events import (
     TradingDayStarted,
 )
 from exchange.engine.reasons import CancelReason, Reject
-from tests.engine.helpers import SYMBOL, book, buy, kinds, only, sell, state, venue
+from tests.engine.helpers import (
+    SCALE,
+    SYMBOL,
+    book,
+    buy,
+    instrument,
+    kinds,
+    only,
+    sell,
+    state,
+    venue,
+)
 
 
 def rejected(engine: Engine, command: Any) -> Reject:
@@ -49,8 +61,9 @@ def accepted(engine: Engine, command: Any) -> list[Any]:
 
 
 def limited(limit: int, *commands: Any) -> Engine:
-    """A venue where firm F1 (accounts a1, a2) has `limit`, then `commands` applied."""
-    return venue(SetCreditLimit(0, "F1", limit), *commands)
+    """A venue where firm F1 (accounts a1, a2) has a credit limit of `limit` price units x lots
+    of the instrument (`limit * SCALE` in money), then `commands` applied."""
+    return venue(SetCreditLimit(0, "F1", limit * SCALE), *commands)
 
 
 # -- credit limit ----------------------------------------------------------------------------
@@ -87,7 +100,8 @@ def test_the_credit_check_counts_open_buys_of_every_account_of_the_firm() -> Non
 
 def test_the_credit_check_counts_the_net_bought_notional_of_the_day() -> None:
     engine = limited(1_000, sell("b1", 6, 100), buy("a1", 6, 100))  # bought 600, nothing open
-    assert engine.firms["F1"].net_bought == 600 and engine.firms["F2"].net_bought == -600
+    assert engine.firms["F1"].net_bought == 600 * SCALE
+    assert engine.firms["F2"].net_bought == -600 * SCALE
     assert rejected(engine, buy("a1", 5, 100)) is Reject.CREDIT_LIMIT
     accepted(engine, buy("a1", 4, 100))
 
@@ -95,7 +109,7 @@ def test_the_credit_check_counts_the_net_bought_notional_of_the_day() -> None:
 def test_selling_lowers_net_bought_and_sells_are_never_credit_checked() -> None:
     engine = limited(1_000, sell("b1", 6, 100), buy("a1", 6, 100), buy("b1", 20, 100))
     accepted(engine, sell("a1", 30, 100))  # sells 20 to b1, rests 10: not checked
-    assert engine.firms["F1"].net_bought == 600 - 2_000
+    assert engine.firms["F1"].net_bought == (600 - 2_000) * SCALE
     accepted(engine, buy("a2", 20, 100))  # -1,400 + 2,000
 
 
@@ -111,7 +125,8 @@ def test_a_market_buy_is_priced_at_the_band_edge_for_the_credit_check() -> None:
     engine = limited(1_000, SetPriceBand(0, SYMBOL, 100, 25), sell("b1", 20, 90))
     assert rejected(engine, buy("a1", 9, None)) is Reject.CREDIT_LIMIT  # 9 x 125 = 1,125
     events = accepted(engine, buy("a1", 8, None))  # 8 x 125 = 1,000, trades at 90
-    assert only(events, TradeExecuted)[0].price == 90 and engine.firms["F1"].net_bought == 720
+    assert only(events, TradeExecuted)[0].price == 90
+    assert engine.firms["F1"].net_bought == 720 * SCALE
 
 
 def test_a_market_buy_with_no_band_is_rejected_for_a_firm_with_a_credit_limit() -> None:
@@ -153,7 +168,7 @@ def test_an_amend_adding_exposure_past_the_limit_is_rejected_and_the_order_stays
 
 def test_an_amend_that_lowers_exposure_is_allowed_even_over_the_limit() -> None:
     engine = limited(2_000, buy("a1", 10, 100), sell("b1", 10, 100), buy("a1", 10, 100, "x"))
-    engine.apply(SetCreditLimit(1, "F1", 1_400))  # now 2,000 in use, over the new limit
+    engine.apply(SetCreditLimit(1, "F1", 1_400 * SCALE))  # now 2,000 in use, over it
     accepted(engine, AmendOrder(1, "a1", 3, 5, 100))  # quantity down
     accepted(engine, AmendOrder(1, "a1", 3, 5, 99))  # price down
     assert rejected(engine, AmendOrder(1, "a1", 3, 5, 100)) is Reject.CREDIT_LIMIT  # back up
@@ -162,6 +177,57 @@ def test_an_amend_that_lowers_exposure_is_allowed_even_over_the_limit() -> None:
 def test_an_amend_of_a_sell_is_never_credit_checked() -> None:
     engine = limited(1_000, buy("a1", 10, 100), sell("a2", 5, 200))
     accepted(engine, AmendOrder(1, "a2", 2, 50, 300))
+
+
+# -- notional is money, the same on every instrument ------------------------------------------
+
+EUR = 10**6  # notional is in 10**-6 of the currency
+
+
+def two_instruments(*commands: Any) -> Engine:
+    """PIPE (20 t lots, prices in EUR 0.01/t: one price unit x one lot is EUR 0.20) and UREA
+    (25 t lots, prices in whole EUR/t: EUR 25), then `commands`."""
+    return venue(instrument("UREA", lot_size=25, price_decimals=0), *commands)
+
+
+def test_notional_scale_is_the_lot_size_times_the_price_unit_in_millionths() -> None:
+    engine = two_instruments()
+    assert engine.instruments[SYMBOL].notional_scale == 20 * 10**4 == SCALE
+    assert engine.instruments["UREA"].notional_scale == 25 * 10**6
+    assert engine.instruments[SYMBOL].notional(21525, 10) == 43_050 * EUR  # 200 t at 215.25
+
+
+def test_the_same_order_is_other_money_on_instruments_of_other_lots_and_decimals() -> None:
+    engine = two_instruments(AddAccount(0, "lim", "F9", max_order_notional=1_000 * EUR))
+    accepted(engine, buy("lim", 10, 500))  # 200 t at EUR 5.00: EUR 1,000, the limit
+    assert rejected(engine, buy("lim", 11, 500)) is Reject.ACCOUNT_MAX_NOTIONAL  # EUR 1,100
+    assert rejected(engine, buy("lim", 10, 500, symbol="UREA")) is Reject.ACCOUNT_MAX_NOTIONAL
+    accepted(engine, buy("lim", 1, 40, symbol="UREA"))  # 25 t at EUR 40: EUR 1,000
+    assert rejected(engine, sell("lim", 1, -41, symbol="UREA")) is Reject.ACCOUNT_MAX_NOTIONAL
+
+
+def test_a_firms_credit_exposure_adds_money_across_instruments() -> None:
+    engine = two_instruments(
+        SetCreditLimit(0, "F1", 10_000 * EUR),
+        buy("a1", 10, 2_000),  # 200 t at EUR 20.00: EUR 4,000
+        buy("a2", 4, 50, symbol="UREA"))  # 100 t at EUR 50: EUR 5,000
+    assert engine.firms["F1"].open_buy_notional(engine.instruments) == 9_000 * EUR
+    assert rejected(engine, buy("a1", 1, 41, symbol="UREA")) is Reject.CREDIT_LIMIT
+    accepted(engine, buy("a1", 1, 40, symbol="UREA"))  # EUR 10,000: the limit
+    assert rejected(engine, buy("a2", 1, 1)) is Reject.CREDIT_LIMIT  # EUR 0.20 more
+    engine.apply(sell("b1", 4, 50, symbol="UREA"))  # a2's EUR 5,000 is bought, no longer open
+    assert engine.firms["F1"].net_bought == 5_000 * EUR == -engine.firms["F2"].net_bought
+    assert rejected(engine, buy("a2", 1, 1)) is Reject.CREDIT_LIMIT
+    engine.apply(BustTrade(2, 1, "wrong grade"))
+    assert engine.firms["F1"].net_bought == 0 == engine.firms["F2"].net_bought
+    accepted(engine, buy("a2", 25, 1_000))  # 500 t at EUR 10.00: EUR 5,000 again
+
+
+def test_an_amend_is_credit_checked_at_its_instruments_scale() -> None:
+    engine = two_instruments(SetCreditLimit(0, "F1", 1_000 * EUR),
+                             buy("a1", 1, 30, symbol="UREA"))  # EUR 750
+    assert rejected(engine, AmendOrder(1, "a1", 1, 1, 41)) is Reject.CREDIT_LIMIT  # EUR 1,025
+    accepted(engine, AmendOrder(1, "a1", 1, 1, 40))  # EUR 1,000: its old EUR 750 left
 
 
 # -- kill switch -----------------------------------------------------------------------------
@@ -268,7 +334,7 @@ def test_busting_a_sell_aggressor_trade_names_the_maker_as_buyer() -> None:
 
 def test_busting_gives_both_firms_the_notional_back() -> None:
     engine = traded()
-    engine.apply(SetCreditLimit(1, "F1", 500))
+    engine.apply(SetCreditLimit(1, "F1", 500 * SCALE))
     assert rejected(engine, buy("a1", 2, 100)) is Reject.CREDIT_LIMIT  # 400 + 200
     engine.apply(BustTrade(3, 1, "error"))
     assert engine.firms["F1"].net_bought == 0 and engine.firms["F2"].net_bought == 0
@@ -338,7 +404,7 @@ def test_start_trading_day_with_a_bad_time_is_rejected_and_changes_nothing(ts_us
 def risky() -> Engine:
     """Credit limits, kill switches, open buys, the day's trades and a bust."""
     return venue(
-        SetCreditLimit(0, "F1", 2_000), SetCreditLimit(0, "F2", 5_000),
+        SetCreditLimit(0, "F1", 2_000 * SCALE), SetCreditLimit(0, "F2", 5_000 * SCALE),
         sell("b1", 4, 100), buy("a1", 4, 100), buy("a2", 5, 99), sell("c1", 3, 101),
         buy("b1", 3, 101), BustTrade(1, 1, "error"),
         SetKillSwitch(1, "account", "c1", True), SetKillSwitch(1, "firm", "F3", True))

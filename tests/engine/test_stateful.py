@@ -1,6 +1,7 @@
 """The engine and the naive model (tests/engine/model.py), side by side over random commands.
 
-Two instruments (one with negative prices and a band), three accounts (a1 and a2 of one firm,
+Two instruments (one with negative prices and a band; their lot sizes and price decimals differ,
+so one price unit x one lot is different money on each), three accounts (a1 and a2 of one firm,
 so self-trade prevention happens; b1 of another), small price ranges so that orders cross,
 icebergs refill, and FOK is sometimes fillable. The risk controls come and go: credit limits
 small enough to bite, kill switches engaged and released, busts of real and bogus trades, new
@@ -42,10 +43,12 @@ def spec(symbol: str, **terms: Any) -> AddInstrument:
         **terms)
 
 
-# A: tick 1 around 100, no band. B: tick 5 around 0 (negative prices too), band +-20.
+# A: tick 1 around 100, no band, 20 t lots at 2 decimals. B: tick 5 around 0 (negative prices
+# too), band +-20, 10 t lots at 1 decimal. The imported ones: 100 t lots at 4 decimals.
 SETUP = (
     spec("A", max_qty=30),
-    spec("B", tick_size=5, min_qty=2, max_qty=40, reference_price=0, band_ticks=4),
+    spec("B", tick_size=5, min_qty=2, max_qty=40, reference_price=0, band_ticks=4, lot_size=10,
+         price_decimals=1),
     AddAccount(0, "a1", "F1"),
     AddAccount(0, "a2", "F1"),
     AddAccount(0, "b1", "F2"),
@@ -64,17 +67,21 @@ sides = st.sampled_from(Side)
 cl_ids = st.sampled_from(["c0", "c1", "c2", "c3", "c4", "c5", "c6", "c7"])
 clock_steps = st.sampled_from([0, 0, 1, 1, 2, 5, -3])  # sometimes older: processed at now_us
 few = st.integers(1, 12)
-# Notionals on A are about 100 x 1..12 lots: limits this small bite often.
-credit_limits = st.sampled_from([None, None, 300, 800, 1500, 3000])
+# Notional (10**-6 of the currency) per price unit per lot: 20 * 10**(6 - 2) on A, 5 times
+# that on B, 1/20 of it on the imported instruments.
+A_SCALE = 20 * 10**4
+# Notionals on A are about 100 x 1..12 lots x A_SCALE: limits this small bite often.
+credit_limits = st.sampled_from([None, None, *(n * A_SCALE for n in (300, 800, 1500, 3000))])
 MASS_CANCEL_REASONS = [CancelReason.MASS_CANCEL, CancelReason.DISCONNECT,
                        CancelReason.DEAD_MANS_SWITCH, CancelReason.OPERATOR]
 ROW_FLAWS = ["none"] * 6 + ["short", "long", "not a row", "tick", "float", "duplicate", "halted",
-                            "minimal"]
+                            "minimal", "decimals"]
 
 
 def import_row(symbol: str, flaw: str) -> Any:
     """An ImportInstruments row (an AddInstrument's fields after ts_us), maybe with a flaw."""
-    row: list[Any] = list(spec(symbol, reference_price=100, band_ticks=5))[1:]
+    row: list[Any] = list(spec(symbol, lot_size=100, price_decimals=4, reference_price=100,
+                               band_ticks=5))[1:]
     if flaw == "short":
         return row[:8]
     if flaw == "minimal":
@@ -89,6 +96,8 @@ def import_row(symbol: str, flaw: str) -> Any:
         row[7] = 0
     elif flaw == "float":
         row[6] = 20.0
+    elif flaw == "decimals":  # notional is in 10**-6: at most 6 price decimals
+        row[8] = 7
     elif flaw == "halted":
         row[13] = HALTED
     return row
@@ -146,7 +155,7 @@ def bad_commands(ts: int) -> list[Any]:
         spec("A")._replace(ts_us=ts),
         spec("C", ts_us=ts, tick_size=0),
         spec("C", ts_us=ts, min_qty=5, max_qty=4),
-        spec("C", ts_us=ts, price_decimals=13),
+        spec("C", ts_us=ts, price_decimals=7),
         spec("C", ts_us=ts, tick_size=5, reference_price=7, band_ticks=1),
         spec("C", ts_us=ts, lot_size=2.0),
         spec("C", ts_us=2**70),
@@ -329,7 +338,8 @@ class EngineAgainstModel(RuleBasedStateMachine):
                 [None, 0, 1, 3])))
         else:
             command = SetAccountLimits(ts, data.draw(accounts), *(data.draw(st.sampled_from(
-                choices)) for choices in ([None, None, 4, 10], [None, None, 50, 800],
+                choices)) for choices in ([None, None, 4, 10],
+                                          [None, None, 50 * A_SCALE, 800 * A_SCALE],
                                           [None, None, 1, 3])))
         self.run(command)
 
@@ -344,14 +354,16 @@ class EngineAgainstModel(RuleBasedStateMachine):
             firm = data.draw(st.sampled_from(["F1", "F2"]))
             limit = data.draw(credit_limits)
             if data.draw(st.booleans()):  # room for a few lots at 100 exactly: the edge bites
-                limit = self.model.credit_used(firm) + data.draw(st.sampled_from([0, 100, 300]))
+                room = data.draw(st.sampled_from([0, 100, 300])) * A_SCALE
+                limit = self.model.credit_used(firm) + room
                 limit = limit if limit > 0 else None
             command: Any = SetCreditLimit(ts, firm, limit)
         elif kind == "edge":  # one lot priced at the room left (no band on A unless set)
             account = data.draw(st.sampled_from(["a1", "a2", "b1"]))
             firm = self.model.accounts[account].firm
             limit = self.model.firms[firm].credit_limit or 0
-            price = limit - self.model.credit_used(firm) + data.draw(st.sampled_from([0, 1]))
+            room = limit - self.model.credit_used(firm)
+            price = room // A_SCALE + data.draw(st.sampled_from([0, 1]))
             command = SubmitOrder(ts, account, "edge", "A", Side.BUY, 1, price, tif=IOC)
         elif kind == "kill":
             scope, name = data.draw(st.sampled_from(
