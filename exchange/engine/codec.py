@@ -13,7 +13,6 @@ Errors: `CodecError` for bytes that are not a record of a known kind (corrupt or
 from __future__ import annotations
 
 import typing
-from collections.abc import Callable
 from enum import IntEnum
 from typing import Any
 
@@ -110,5 +109,3 @@ def decode(data: bytes) -> Any:
 def kind_of(record: Any) -> int:
     return KIND_OF[type(record)]
 
-
-Encoder = Callable[[Any], bytes]
