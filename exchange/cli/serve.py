@@ -16,6 +16,7 @@ from exchange import demo
 from exchange.cli.main import CliError
 from exchange.gateway.config import GatewayConfig
 from exchange.gateway.server import Server
+from exchange.gateway.venue import now_us
 
 DEMO_KEYS = (("demo-agro1", "trader", "AGRO-1"), ("demo-mill1", "trader", "MILL-1"),
              ("demo-steel1", "trader", "STEEL-1"), ("demo-operator", "operator", None),
@@ -62,7 +63,7 @@ async def _serve(args: argparse.Namespace, config: GatewayConfig) -> None:
     demo_keys: list[tuple[str, str | None, str]] = []
     if args.demo:
         if not venue.engine.instruments:
-            await server.setup(demo.setup(), "operator:demo")
+            await server.setup(demo.setup(now_us()), "operator:demo")
         for key_id, role, account in DEMO_KEYS:
             demo_keys.append((role, account, server.keys.issue(role, account, key_id)))
     await server.start()
