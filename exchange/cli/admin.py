@@ -97,6 +97,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = command(groups, "bust-trade", _bust_trade, "cancel a trade of the current trading day")
     p.add_argument("trade_id")
     p.add_argument("--reason", required=True)
+    command(groups, "start-day", _start_day,
+            "start a new trading day: net bought for credit limits starts again at zero")
     p = command(groups, "book", _book, "an instrument's book, levels with order counts")
     p.add_argument("symbol")
     p.add_argument("--depth", type=int, default=10)
@@ -482,6 +484,12 @@ async def _kill_switch(client: Client, args: argparse.Namespace) -> Any:
 async def _bust_trade(client: Client, args: argparse.Namespace) -> Any:
     result = await client.request("bust_trade", trade_id=args.trade_id, reason=args.reason)
     return result, _done(f"trade {args.trade_id} busted")
+
+
+async def _start_day(client: Client, args: argparse.Namespace) -> Any:
+    result = await client.request("start_trading_day")
+    return result, lambda r: print(f"trading day started; {r['trades_closed']} trades of the "
+                                   f"previous day can no longer be busted")
 
 
 # -- views -------------------------------------------------------------------------------------

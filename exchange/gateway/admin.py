@@ -40,6 +40,7 @@ from exchange.engine import (
     SetCreditLimit,
     SetKillSwitch,
     SetPriceBand,
+    StartTradingDay,
     TradingState,
 )
 from exchange.engine.instrument import (
@@ -489,6 +490,17 @@ async def set_kill_switch(venue: Venue, session: Session, request: Request) -> N
     await _command(venue, session, request, make)
 
 
+async def start_trading_day(venue: Venue, session: Session, request: Request) -> None:
+    """A new trading day: firms' net bought starts again at zero (credit limits are per day),
+    and the previous day's trades can no longer be busted."""
+
+    def make(venue: Venue, extra: dict[str, Any]) -> Any:
+        extra["trades_closed"] = len(venue.engine.day_trades)
+        return StartTradingDay(now_us())
+
+    await _command(venue, session, request, make)
+
+
 async def bust_trade(venue: Venue, session: Session, request: Request) -> None:
     args = request.args
     trade_id = _count(args, "trade_id")
@@ -636,6 +648,7 @@ ADMIN_OPS: dict[str, Op] = {
     "show_account": Op(show_account),
     "set_kill_switch": Op(set_kill_switch),
     "bust_trade": Op(bust_trade),
+    "start_trading_day": Op(start_trading_day),
     "book": Op(book),
     "list_orders": Op(list_orders),
     "list_trades": Op(list_trades),

@@ -263,3 +263,22 @@ async def test_stats_count_connections_and_sessions_per_firm(tmp_path: Path) -> 
         assert stats["sessions_by_firm"] == {"(operator)": 1, "AGROTRADE": 2, "DANUBE-MILLS": 1}
         assert stats["ledger_last_seq"] > 0 and stats["ledger_bytes"] > 0
         assert stats["instruments"] == 3 and stats["slow_consumer_disconnects"] == 0
+
+
+async def test_a_new_trading_day_gives_the_credit_back_and_closes_busts(tmp_path: Path) -> None:
+    async with open_venue(tmp_path / "l.db") as venue:
+        admin = await operator(venue)
+        buyer, seller = await venue.client("AGRO-1"), await venue.client("MILL-1")
+        await admin.request("set_credit_limit", firm="AGROTRADE", credit_limit="42000.00")
+        await seller.new_order(WHEAT, "SELL", "10", "210.00")
+        await buyer.new_order(WHEAT, "BUY", "10", "210.00")  # the whole limit, now bought
+        await refused(buyer.new_order(WHEAT, "BUY", "1", "200.00"), "CREDIT_LIMIT")
+        trade_id = (await admin.request("list_trades", sym=WHEAT))["trades"][0]["trade_id"]
+        day = await admin.request("start_trading_day")
+        assert day["event"] == "TradingDayStarted" and day["trades_closed"] == 1
+        firm = await admin.request("show_firm", firm="AGROTRADE")
+        assert firm["net_bought"] == "0.000000"
+        await buyer.new_order(WHEAT, "BUY", "1", "200.00")
+        await refused(admin.request("bust_trade", trade_id=trade_id, reason="late"),
+                      "UNKNOWN_TRADE")
+
