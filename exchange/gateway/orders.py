@@ -1,6 +1,6 @@
 """Every order the venue ever saw, and the execution reports its events make. Pure.
 
-`OrderTracker.apply(command, events, origin)` folds one ledger entry in and returns the execution
+`OrderTracker.apply(command, events)` folds one ledger entry in and returns the execution
 reports it caused, as `(account, report)` pairs with wire-ready values. Its state is a function of
 the entries alone, so replaying the ledger rebuilds it exactly: the same reports, the same
 per-account `exec_seq` (1, 2, ... with no gaps), the same cl_ord_id index. That is what makes
@@ -24,7 +24,6 @@ from exchange.engine import (
     CancelRejected,
     Command,
     Event,
-    MassCancel,
     OrderAccepted,
     OrderCanceled,
     OrderExpired,
@@ -38,9 +37,11 @@ from exchange.engine import (
 from exchange.engine.instrument import format_price
 from exchange.engine.reasons import CancelReason, Reject, fix_ord_rej_reason
 
-# origins of mass cancels that the gateway issues itself; the reports name the reason
-CANCEL_ON_DISCONNECT = "cancel_on_disconnect"
-CANCEL_ALL_AFTER = "cancel_all_after"
+# the cancel reasons of the gateway's own mass cancels, as the reports name them
+_REPORTED_CANCEL_REASON = {
+    CancelReason.DISCONNECT: "CANCEL_ON_DISCONNECT",
+    CancelReason.DEAD_MANS_SWITCH: "CANCEL_ALL_AFTER",
+}
 _TERMINAL = frozenset(("FILLED", "CANCELED", "REJECTED", "EXPIRED"))
 _AVG_EXTRA_DECIMALS = 4
 
@@ -129,7 +130,7 @@ class OrderTracker:
 
     # -- folding entries in ----------------------------------------------------------------
 
-    def apply(self, command: Command, events: list[Event], origin: str = "",
+    def apply(self, command: Command, events: list[Event],
               wanted: Container[str] | None = None) -> list[tuple[str, dict[str, Any]]]:
         """Fold one entry in; return its execution reports, `exec_seq` assigned. O(events).
 
@@ -139,7 +140,6 @@ class OrderTracker:
         reports: list[tuple[str, dict[str, Any]]] = []
         if type(command) is AddInstrument:
             self.specs.setdefault(command.symbol, command)
-        mass_reason = _mass_cancel_reason(command, origin)
         for event in events:
             kind = type(event)
             if kind is OrderAccepted:
@@ -149,9 +149,8 @@ class OrderTracker:
             elif kind is TradeBusted:
                 self._busted(event, reports)  # type: ignore[arg-type]
             elif kind is OrderCanceled:
-                reason = event.reason.name  # type: ignore[union-attr]
-                if event.reason is CancelReason.MASS_CANCEL and mass_reason:  # type: ignore[union-attr]
-                    reason = mass_reason
+                why: CancelReason = event.reason  # type: ignore[union-attr,assignment]
+                reason = _REPORTED_CANCEL_REASON.get(why, why.name)
                 self._ended(event, "CANCELED", reason, reports)  # type: ignore[arg-type]
             elif kind is OrderExpired:
                 self._ended(event, "EXPIRED", None, reports)  # type: ignore[arg-type]
@@ -295,15 +294,6 @@ class OrderTracker:
             assert self.find(record.account, record.cl_ord_id) is record
         for live in self.open_orders.values():
             assert all(not record.terminal for record in live.values())
-
-
-def _mass_cancel_reason(command: Command, origin: str) -> str | None:
-    """The cancel reason a gateway-issued mass cancel reports (from the entry's origin)."""
-    if type(command) is MassCancel:
-        for reason in (CANCEL_ON_DISCONNECT, CANCEL_ALL_AFTER):
-            if origin.endswith("/" + reason):
-                return reason.upper()
-    return None
 
 
 def _avg_px(record: OrderRecord, decimals: int) -> str | None:

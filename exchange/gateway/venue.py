@@ -20,9 +20,9 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any, NamedTuple
 
 from exchange.engine import (
-    AmendOrder, CancelOrder, CancelRejected, Command, CommandRejected, Engine, Event,
-    ExpireOrders, MassCancel, MassCanceled, OrderAccepted, OrderCanceled, OrderExpired, OrderRejected,
-    OrderReplaced, SubmitOrder,
+    AmendOrder, CancelOrder, CancelReason, CancelRejected, Command, CommandRejected, Engine,
+    Event, ExpireOrders, MassCancel, MassCanceled, OrderAccepted, OrderCanceled, OrderExpired,
+    OrderRejected, OrderReplaced, SubmitOrder,
 )
 from exchange.gateway import protocol
 from exchange.gateway.activity import ActivityMeter
@@ -97,7 +97,7 @@ class Venue:
         last = self.engine.last_command_seq
         if last:
             async for entry in self.ledger.entries(1, last):
-                self.tracker.apply(entry.command, entry.events, entry.origin, ())
+                self.tracker.apply(entry.command, entry.events, ())
                 self.tracker.specs.update(imported_specs(entry.command, entry.events,
                                                          self.engine.instruments))
                 self.market.apply(entry.command, entry.events)
@@ -228,7 +228,7 @@ class Venue:
         events = self.engine.apply(command)
         self._entries.append(Entry(self.engine.last_command_seq, command, events, origin))
         wanted = self.exec_interest  # build reports only for accounts ever listened to
-        new_reports = self.tracker.apply(command, events, origin, wanted)
+        new_reports = self.tracker.apply(command, events, wanted)
         self.tracker.specs.update(imported_specs(command, events, self.engine.instruments))
         if reports is not None:
             reports.extend(new_reports)
@@ -332,7 +332,7 @@ class Venue:
         count = 0
         wanted = (account,)
         async for entry in self.ledger.entries(1, upto_seq):
-            for owner, report in tracker.apply(entry.command, entry.events, entry.origin, wanted):
+            for owner, report in tracker.apply(entry.command, entry.events, wanted):
                 if owner == account and after < report["exec_seq"] <= upto:
                     yield report
             if tracker.exec_seq.get(account, 0) >= upto:
@@ -363,11 +363,12 @@ class Venue:
             self.unsubscribe_exec(session, account)
         owner = session.account
         if session.cancel_on_disconnect and owner is not None and self.failed is None:
-            await self.cancel_all(owner, "cancel_on_disconnect")
+            await self.cancel_all(owner, CancelReason.DISCONNECT)
 
-    async def cancel_all(self, account: str, why: str) -> None:
-        command = MassCancel(now_us(), account)
-        await self.submit(Job(None, None, command, f"account:{account}/{why}"))
+    async def cancel_all(self, account: str, why: CancelReason) -> None:
+        """Cancel the account's live orders for the gateway (the engine records why)."""
+        command = MassCancel(now_us(), account, reason=why)
+        await self.submit(Job(None, None, command, f"gateway:{account}"))
 
     def arm_deadman(self, account: str, timeout_ms: int) -> int | None:
         """(Re)arm the account's dead-man's switch; 0 disarms. Returns the trigger time (us)."""
@@ -381,7 +382,7 @@ class Venue:
         def fire() -> None:
             self.deadman.pop(account, None)
             if self.failed is None:
-                loop.create_task(self.cancel_all(account, "cancel_all_after"))
+                loop.create_task(self.cancel_all(account, CancelReason.DEAD_MANS_SWITCH))
 
         self.deadman[account] = loop.call_later(timeout_ms / 1000, fire)
         return now_us() + timeout_ms * 1000

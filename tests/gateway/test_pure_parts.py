@@ -18,7 +18,7 @@ def entries() -> list:
     commands = [*demo.setup(), *demo.order_flow(600)]
     commands += [CancelOrder(2_000_000 + n, "AGRO-1", n) for n in range(1, 200, 3)]
     commands += [MassCancel(3_000_000, "MILL-1")]
-    return [(command, engine.apply(command), "account:x") for command in commands], engine
+    return [(command, engine.apply(command)) for command in commands], engine
 
 
 def test_the_tracker_gives_the_same_reports_when_the_ledger_is_replayed() -> None:
@@ -53,7 +53,7 @@ def test_reports_keep_the_fix_invariants() -> None:
 def test_market_data_books_equal_the_engines_books() -> None:
     log, engine = entries()
     market = MarketData()
-    for command, events, _ in log:
+    for command, events in log:
         market.apply(command, events)
     for symbol, book in engine.books.items():
         feed = market.feeds[symbol].book
