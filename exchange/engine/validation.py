@@ -26,10 +26,9 @@ from exchange.engine.commands import (
     SubmitOrder,
 )
 from exchange.engine.enums import OrdType, Side, StpMode, TimeInForce, TradingState
-from exchange.engine.instrument import NOTIONAL_DECIMALS
+from exchange.engine.instrument import INT64_MAX, NOTIONAL_DECIMALS
 from exchange.engine.reasons import CancelReason, Reject
 
-INT64_MAX = 2**63 - 1
 MAX_ID_LENGTH = 64
 _VALUES: dict[type[IntEnum], frozenset[int]] = {
     enum: frozenset(m.value for m in enum)

@@ -33,13 +33,12 @@ from exchange.engine import (
     TradingState,
 )
 from exchange.engine.commands import AddInstrument
-from exchange.engine.instrument import format_price, parse_price, parse_qty
+from exchange.engine.instrument import INT64_MAX, format_price, parse_price, parse_qty
+from exchange.engine.validation import MAX_ID_LENGTH
 
 JSON_SUBPROTOCOL = "exchange.json.v1"
 MSGPACK_SUBPROTOCOL = "exchange.msgpack.v1"
 SUBPROTOCOLS = (JSON_SUBPROTOCOL, MSGPACK_SUBPROTOCOL)
-MAX_ID_LENGTH = 64
-INT64_MAX = 2**63 - 1
 
 
 class Code:
