@@ -37,6 +37,8 @@ KINDS: dict[int, type] = {
     113: c.BustTrade,
     114: c.StartTradingDay,
     115: c.ImportInstruments,
+    116: c.IssueKey,
+    117: c.RevokeKey,
     201: e.OrderAccepted,
     202: e.OrderRejected,
     203: e.TradeExecuted,
@@ -58,6 +60,8 @@ KINDS: dict[int, type] = {
     219: e.TradeBusted,
     220: e.TradingDayStarted,
     221: e.InstrumentsImported,
+    222: e.KeyIssued,
+    223: e.KeyRevoked,
 }
 KIND_OF: dict[type, int] = {cls: kind for kind, cls in KINDS.items()}
 

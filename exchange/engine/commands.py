@@ -166,6 +166,25 @@ class StartTradingDay(NamedTuple):
     ts_us: int
 
 
+class IssueKey(NamedTuple):
+    """Register an API key: its id, role (trader, operator, auditor), the account a trader key
+    acts for, and a salted hash of its secret. The secret itself never enters a command: the
+    gateway makes it, shows it once, and keeps only `salt` and `secret_hash` (hex SHA-256 of
+    salt + secret). A key id names one key forever, revoked or not."""
+
+    ts_us: int
+    key_id: str
+    role: str
+    account: str | None
+    salt: str
+    secret_hash: str
+
+
+class RevokeKey(NamedTuple):
+    ts_us: int
+    key_id: str
+
+
 Command = (
     SubmitOrder
     | CancelOrder
@@ -182,6 +201,8 @@ Command = (
     | SetKillSwitch
     | BustTrade
     | StartTradingDay
+    | IssueKey
+    | RevokeKey
 )
 
 COMMAND_TYPES: tuple[type, ...] = (
@@ -200,4 +221,6 @@ COMMAND_TYPES: tuple[type, ...] = (
     SetKillSwitch,
     BustTrade,
     StartTradingDay,
+    IssueKey,
+    RevokeKey,
 )

@@ -35,7 +35,9 @@ from exchange.engine.commands import (
     Command,
     ExpireOrders,
     ImportInstruments,
+    IssueKey,
     MassCancel,
+    RevokeKey,
     SetAccountLimits,
     SetCreditLimit,
     SetKillSwitch,
@@ -60,7 +62,7 @@ from exchange.engine.events import (
     OrderRestated,
     TradeExecuted,
 )
-from exchange.engine.instrument import Account, Firm, Instrument
+from exchange.engine.instrument import KEY_ROLES, Account, ApiKey, Firm, Instrument
 from exchange.engine.reasons import CancelReason, Reject
 
 # Members as module constants: `Enum.MEMBER` is a slow attribute lookup on the hot paths.
@@ -93,6 +95,7 @@ class Engine:
         self.accounts: dict[str, Account] = {}
         self.orders: dict[int, Order] = {}
         self.firms: dict[str, Firm] = {}
+        self.keys: dict[str, ApiKey] = {}  # API keys by id, revoked ones included
         # the trading day's trades, for busts: trade_id -> (symbol, price, qty, buyer, seller)
         self.day_trades: dict[int, tuple[str, int, int, str, str]] = {}
         self.busted: set[int] = set()
@@ -616,6 +619,9 @@ class Engine:
         assert sorted(a.account for f in self.firms.values() for a in f.accounts) == sorted(
             self.accounts)
         assert self.busted <= self.day_trades.keys()
+        for key_id, key in self.keys.items():
+            assert key.key_id == key_id and key.role in KEY_ROLES
+            assert (key.account in self.accounts) if key.role == "trader" else key.account is None
         queued = {order_id for _, order_id in self.gtd_queue}
         assert all(o.order_id in queued for o in self.orders.values() if o.expire_at_us is not None)
         assert all(o.expire_at_us > self.now_us for o in self.orders.values()  # type: ignore[operator]
@@ -702,4 +708,6 @@ _HANDLERS: dict[type, Callable[[Engine, Any], None]] = {
     SetKillSwitch: venue.set_kill_switch,
     BustTrade: venue.bust_trade,
     StartTradingDay: venue.start_trading_day,
+    IssueKey: venue.issue_key,
+    RevokeKey: venue.revoke_key,
 }

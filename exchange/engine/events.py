@@ -213,6 +213,20 @@ class TradingDayStarted(NamedTuple):
     ts_us: int
 
 
+class KeyIssued(NamedTuple):
+    seq: int
+    ts_us: int
+    key_id: str
+    role: str
+    account: str | None
+
+
+class KeyRevoked(NamedTuple):
+    seq: int
+    ts_us: int
+    key_id: str
+
+
 class BookChanged(NamedTuple):
     seq: int
     ts_us: int
@@ -244,6 +258,8 @@ Event = (
     | KillSwitchSet
     | TradeBusted
     | TradingDayStarted
+    | KeyIssued
+    | KeyRevoked
 )
 
 EVENT_TYPES: tuple[type, ...] = (
@@ -268,4 +284,6 @@ EVENT_TYPES: tuple[type, ...] = (
     KillSwitchSet,
     TradeBusted,
     TradingDayStarted,
+    KeyIssued,
+    KeyRevoked,
 )

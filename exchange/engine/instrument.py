@@ -1,4 +1,5 @@
-"""Instruments, firms and accounts as the engine holds them, and the decimal edge of prices.
+"""Instruments, firms, accounts and API keys as the engine holds them, and the decimal edge of
+prices.
 
 An instrument is a standardized lot: a grade of a commodity, delivered at a place in a period.
 Inside the engine its prices are integers in price units of 10**-price_decimals (currency per
@@ -16,7 +17,7 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from exchange.engine.commands import AddAccount, AddInstrument
+from exchange.engine.commands import AddAccount, AddInstrument, IssueKey
 from exchange.engine.enums import TradingState
 
 if TYPE_CHECKING:
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 
 INT64_MAX = 2**63 - 1
 NOTIONAL_DECIMALS = 6  # notional is in 10**-6 of the currency; also the most price decimals
+KEY_ROLES = ("trader", "operator", "auditor")
 
 
 class Instrument:
@@ -95,6 +97,24 @@ class Account:
     def canonical(self) -> tuple:
         return (self.account, self.firm, self.max_order_qty, self.max_order_notional,
                 self.max_open_orders, self.blocked)
+
+
+class ApiKey:
+    """An API key the gateway accepts while it is not revoked: who it speaks for, and the salted
+    hash of its secret (never the secret)."""
+
+    __slots__ = ("account", "key_id", "revoked", "role", "salt", "secret_hash")
+
+    def __init__(self, spec: IssueKey) -> None:
+        self.key_id = spec.key_id
+        self.role = spec.role
+        self.account = spec.account  # a trader key's account; None for other roles
+        self.salt = spec.salt
+        self.secret_hash = spec.secret_hash
+        self.revoked = False
+
+    def canonical(self) -> tuple:
+        return (self.key_id, self.role, self.account, self.salt, self.secret_hash, self.revoked)
 
 
 class Firm:

@@ -45,10 +45,12 @@ class Reject(IntEnum):
     # 6xx: cancels and amends
     UNKNOWN_ORDER = 600
     AMEND_NO_CHANGE = 601
-    # 7xx: operator commands on firms and trades
+    # 7xx: operator commands on firms, trades and API keys
     UNKNOWN_FIRM = 700
     UNKNOWN_TRADE = 701
     TRADE_ALREADY_BUSTED = 702
+    UNKNOWN_KEY = 703  # no such key, or it is already revoked
+    DUPLICATE_KEY = 704  # the key id was used before
 
 
 class CancelReason(IntEnum):

@@ -1,8 +1,8 @@
 """Engine snapshots: the whole state as MessagePack bytes, and back.
 
 `dump(engine)` writes the counters, the clock, every instrument's spec and trading state,
-every firm and account, every resting order level by level in time priority, and the trading
-day's trades (for busts); `load(data)` rebuilds
+every firm, account and API key, every resting order level by level in time priority, and the
+trading day's trades (for busts); `load(data)` rebuilds
 an Engine with all its indexes from that alone. `load(dump(e)).digest() == e.digest()`, and the
 restored engine answers every later command exactly as the original would. Cost: O(state).
 """
@@ -14,12 +14,12 @@ import heapq
 import msgpack
 
 from exchange.engine.book import Level, Order
-from exchange.engine.commands import AddAccount, AddInstrument
+from exchange.engine.commands import AddAccount, AddInstrument, IssueKey
 from exchange.engine.engine import Engine
 from exchange.engine.enums import OrdType, Side, StpMode, TimeInForce, TradingState, members
-from exchange.engine.instrument import Account, Firm, Instrument
+from exchange.engine.instrument import Account, ApiKey, Firm, Instrument
 
-FORMAT = 3  # 3: firms' net bought and credit limits are money (10**-6 of the currency)
+FORMAT = 4  # 3: firms' net bought and credit limits are money (10**-6 of the currency); 4: keys
 _SIDE, _ORD_TYPE, _TIF, _STP = members(Side), members(OrdType), members(TimeInForce), members(StpMode)
 
 
@@ -35,18 +35,19 @@ def dump(engine: Engine) -> bytes:
     accounts = [account.canonical() for account in engine.accounts.values()]
     firms = [firm.canonical() for firm in engine.firms.values()]
     trades = [(trade_id, *trade) for trade_id, trade in engine.day_trades.items()]
+    keys = [key.canonical() for key in engine.keys.values()]
     orders = [
         order.canonical() for book in engine.books.values() for order in book.orders()
     ]
     header = (FORMAT, engine.seq, engine.last_command_seq, engine.now_us, engine.next_order_id,
               engine.next_trade_id, engine.next_priority)
     return msgpack.packb(
-        (header, instruments, accounts, orders, firms, trades, sorted(engine.busted)))
+        (header, instruments, accounts, orders, firms, trades, sorted(engine.busted), keys))
 
 
 def load(data: bytes) -> Engine:
     try:
-        header, instruments, accounts, orders, firms, trades, busted = msgpack.unpackb(data)
+        header, instruments, accounts, orders, firms, trades, busted, keys = msgpack.unpackb(data)
         if header[0] != FORMAT:
             raise SnapshotError(f"snapshot format {header[0]}, expected {FORMAT}")
         engine = Engine()
@@ -65,6 +66,10 @@ def load(data: bytes) -> Engine:
             engine.state_digest.mark_member("account", account.account, account)
         engine.day_trades = {trade_id: tuple(trade) for trade_id, *trade in trades}  # type: ignore[misc]
         engine.busted = set(busted)
+        for *fields, revoked in keys:
+            key = engine.keys[fields[0]] = ApiKey(IssueKey(0, *fields))
+            key.revoked = revoked
+            engine.state_digest.mark_member("key", key.key_id, key)
         for fields in orders:
             _load_order(engine, fields)
         for book in engine.books.values():  # levels went in directly, in book order

@@ -17,6 +17,7 @@ from exchange.engine.commands import (
     AmendOrder,
     BustTrade,
     CancelOrder,
+    IssueKey,
     MassCancel,
     SetAccountLimits,
     SetCreditLimit,
@@ -26,7 +27,7 @@ from exchange.engine.commands import (
     SubmitOrder,
 )
 from exchange.engine.enums import OrdType, Side, StpMode, TimeInForce, TradingState
-from exchange.engine.instrument import INT64_MAX, NOTIONAL_DECIMALS
+from exchange.engine.instrument import INT64_MAX, KEY_ROLES, NOTIONAL_DECIMALS
 from exchange.engine.reasons import CancelReason, Reject
 
 MAX_ID_LENGTH = 64
@@ -169,6 +170,25 @@ def trading_state_fields(cmd: SetTradingState) -> Reject | None:
 
 def price_band_fields(cmd: SetPriceBand) -> Reject | None:
     if not (is_int(cmd.ts_us) and is_name(cmd.symbol)):
+        return Reject.INVALID_FIELD
+    return None
+
+
+def _hex(value: Any, length: int) -> bool:
+    return (type(value) is str and len(value) == length
+            and all(c in "0123456789abcdef" for c in value))
+
+
+def is_key_id(value: Any) -> bool:
+    """A key id: a name without '.', which separates it from the secret in an API key."""
+    return is_name(value) and "." not in value
+
+
+def key_fields(cmd: IssueKey) -> Reject | None:
+    """A trader key names its account; operator and auditor keys none."""
+    if not (is_int(cmd.ts_us) and is_key_id(cmd.key_id) and cmd.role in KEY_ROLES
+            and (is_name(cmd.account) if cmd.role == "trader" else cmd.account is None)
+            and _hex(cmd.salt, 32) and _hex(cmd.secret_hash, 64)):
         return Reject.INVALID_FIELD
     return None
 

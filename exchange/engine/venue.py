@@ -1,4 +1,4 @@
-"""The operator's commands: reference data, trading states, limits, kill switches, busts.
+"""The operator's commands: reference data, trading states, limits, kill switches, busts, keys.
 
 One function per command, each taking the Engine (whose state and event helpers they use) and
 the command; kept apart so that the order-entry and matching code in engine.py reads on its
@@ -16,6 +16,8 @@ from exchange.engine.commands import (
     AddInstrument,
     BustTrade,
     ImportInstruments,
+    IssueKey,
+    RevokeKey,
     SetAccountLimits,
     SetCreditLimit,
     SetKillSwitch,
@@ -30,13 +32,15 @@ from exchange.engine.events import (
     CreditLimitSet,
     InstrumentAdded,
     InstrumentsImported,
+    KeyIssued,
+    KeyRevoked,
     KillSwitchSet,
     PriceBandSet,
     TradeBusted,
     TradingDayStarted,
     TradingStateChanged,
 )
-from exchange.engine.instrument import Account, Firm, Instrument
+from exchange.engine.instrument import Account, ApiKey, Firm, Instrument
 from exchange.engine.reasons import CancelReason, Reject
 
 
@@ -240,3 +244,29 @@ def start_trading_day(engine: Engine, cmd: StartTradingDay) -> None:
     engine.day_trades.clear()
     engine.busted.clear()
     engine._emit(TradingDayStarted)
+
+
+def issue_key(engine: Engine, cmd: IssueKey) -> None:
+    reason = validation.key_fields(cmd)
+    if reason is None and cmd.key_id in engine.keys:
+        reason = Reject.DUPLICATE_KEY
+    if reason is None and cmd.account is not None and cmd.account not in engine.accounts:
+        reason = Reject.UNKNOWN_ACCOUNT
+    if reason is not None:
+        engine._reject_command(reason, f"issue key {cmd.key_id!r}")
+        return
+    engine.keys[cmd.key_id] = key = ApiKey(cmd)
+    engine.state_digest.mark_member("key", cmd.key_id, key)
+    engine._emit(KeyIssued, cmd.key_id, cmd.role, cmd.account)
+
+
+def revoke_key(engine: Engine, cmd: RevokeKey) -> None:
+    valid = validation.is_int(cmd.ts_us) and validation.is_key_id(cmd.key_id)
+    key = engine.keys.get(cmd.key_id) if valid else None
+    if key is None or key.revoked:
+        engine._reject_command(Reject.UNKNOWN_KEY if valid else Reject.INVALID_FIELD,
+                               f"revoke key {cmd.key_id!r}")
+        return
+    key.revoked = True
+    engine.state_digest.mark_member("key", cmd.key_id, key)
+    engine._emit(KeyRevoked, cmd.key_id)
