@@ -9,18 +9,14 @@ batch equals the recorded one. The first failure raises LedgerError naming its s
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
-from exchange.engine import Engine, codec
-from exchange.ledger import reader
-from exchange.ledger.projections import project
+from exchange.engine import Engine
+from exchange.ledger import reader, writes
 from exchange.ledger.replay import Replayer, walk
-from exchange.ledger.schema import (
-    COMMAND_KINDS, PROJECTION_TABLES, PROJECTIONS, BatchRecord, LedgerError,
-)
+from exchange.ledger.schema import BatchRecord, LedgerError
 
 
 class Summary(NamedTuple):
@@ -98,11 +94,10 @@ def replay_to(path: str | Path, to_seq: int | None = None, to_ts_us: int | None 
     try:
         head = reader.head(conn)
         replayer = Replayer()
-        for seq, ts_us, kind, _, _, body in reader.rows(conn, 0, 0 if head is None else
-                                                        head.last_seq):
-            if kind in COMMAND_KINDS and (
-                    (to_seq is not None and seq > to_seq)
-                    or (to_ts_us is not None and ts_us > to_ts_us)):
+        for seq, ts_us, kind, _, body in reader.rows(conn, 0, 0 if head is None
+                                                     else head.last_seq):
+            if (to_seq is not None and seq > to_seq) or (to_ts_us is not None
+                                                         and ts_us > to_ts_us):
                 break
             replayer.row(seq, ts_us, kind, body)
         return replayer.engine
@@ -111,33 +106,11 @@ def replay_to(path: str | Path, to_seq: int | None = None, to_ts_us: int | None 
 
 
 def rebuild(path: str | Path, chunk: int = 20_000) -> dict[str, int]:
-    """Drop and regenerate the projection tables from the events of committed batches, in one
-    transaction. Returns the row count of each. O(events)."""
+    """Drop and regenerate the projection tables from the rows of committed batches, in one
+    transaction. Returns the row count of each. O(rows)."""
     conn = reader.connect(path, writable=True)
     try:
         head = reader.head(conn)
-        drops = "".join(f"DROP TABLE IF EXISTS {name};" for name in PROJECTIONS)
-        conn.executescript("BEGIN IMMEDIATE;" + drops + PROJECTION_TABLES)
-        try:
-            events = []
-            for _, _, kind, _, _, body in reader.rows(conn, 0, 0 if head is None
-                                                      else head.last_seq):
-                if kind not in COMMAND_KINDS:
-                    events.append(codec.decode(body))
-                if len(events) >= chunk:
-                    _write_projection(conn, events)
-                    events = []
-            _write_projection(conn, events)
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        return {name: conn.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
-                for name in PROJECTIONS}
+        return writes.rebuild(conn, 0 if head is None else head.last_seq, chunk)
     finally:
         conn.close()
-
-
-def _write_projection(conn: sqlite3.Connection, events: list[Any]) -> None:
-    for sql, params in project(events).statements():
-        conn.executemany(sql, params)

@@ -2,13 +2,15 @@
 
 Prices are decimal strings in the instrument's price decimals (`format_price`), quantities are
 decimal strings of lots, enums are their names, times are both `ts_us` and ISO-8601 UTC. Only
-rows of committed batches are exported. Trades come from the `TradeExecuted` events themselves,
-not from the projection, so an export is as trustworthy as the chain.
+rows of committed batches are exported; `events` writes one record per seq (a row's command,
+then each of its events). Trades come from the `TradeExecuted` events themselves, not from the
+projection, so an export is as trustworthy as the chain.
 """
 
 from __future__ import annotations
 
 import csv
+from bisect import bisect_left
 import json
 from collections.abc import Iterator
 from datetime import datetime, timezone
@@ -17,10 +19,11 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from exchange.engine import codec
-from exchange.engine.commands import AddInstrument
+from exchange.engine.commands import AddAccount, AddInstrument
 from exchange.engine.events import AccountAdded, TradeExecuted
 from exchange.engine.instrument import format_price
 from exchange.ledger import reader
+from exchange.ledger.schema import SELECT_ROWS
 
 TRADE_FIELDS = ("trade_id", "seq", "ts_us", "time", "symbol", "price", "qty", "aggressor_side",
                 "buyer_account", "buyer_firm", "seller_account", "seller_firm",
@@ -30,7 +33,7 @@ PRICE_FIELDS = frozenset({"price", "reference_price", "tick_size"})
 QTY_FIELDS = frozenset({"qty", "canceled_qty", "expired_qty", "leaves", "maker_leaves",
                         "taker_leaves", "display_qty", "min_qty", "max_qty", "max_order_qty"})
 _KIND = {name: codec.KIND_OF[cls] for name, cls in
-         (("instrument", AddInstrument), ("account", AccountAdded), ("trade", TradeExecuted))}
+         (("instrument", AddInstrument), ("account", AddAccount))}
 
 
 def export(path: str | Path, what: str, fmt: str, out: TextIO, from_seq: int = 1,
@@ -43,24 +46,37 @@ def export(path: str | Path, what: str, fmt: str, out: TextIO, from_seq: int = 1
         last = 0 if head is None else head.last_seq
         to_seq = last if to_seq is None else min(to_seq, last)
         decimals: dict[str, int] = {}
-        for spec in _decoded(conn, "instrument"):  # the first listing wins; repeats are rejected
-            decimals.setdefault(spec.symbol, spec.price_decimals)
-        firms = {added.account: added.firm for added in _decoded(conn, "account")}
+        for entry in _entries(conn, "instrument"):  # the first listing wins; repeats are rejected
+            decimals.setdefault(entry.command.symbol, entry.command.price_decimals)
+        firms = {added.account: added.firm for entry in _entries(conn, "account")
+                 for added in entry.events if type(added) is AccountAdded}
+        records = _records(conn, from_seq, to_seq)
         if what == "trades":
-            sql = "SELECT body FROM events WHERE kind = ? AND seq >= ? AND seq <= ? ORDER BY seq"
-            trades = conn.execute(sql, (_KIND["trade"], from_seq, to_seq))
-            records = (_trade(codec.decode(body), decimals, firms) for (body,) in trades)
-            return _write(records, TRADE_FIELDS, fmt, out)
-        rows = reader.rows(conn, from_seq - 1, to_seq)
-        return _write((_row(row, decimals) for row in rows), ROW_FIELDS, fmt, out)
+            trades = (_trade(record, decimals, firms) for _, _, _, record in records
+                      if type(record) is TradeExecuted)
+            return _write(trades, TRADE_FIELDS, fmt, out)
+        batch_ends = [batch.last_seq for batch in reader.batches(conn)]
+        return _write((_row(*record, decimals, batch_ends) for record in records), ROW_FIELDS,
+                      fmt, out)
     finally:
         conn.close()
 
 
-def _decoded(conn: Any, name: str) -> Iterator[Any]:
-    for (body,) in conn.execute("SELECT body FROM events WHERE kind = ? ORDER BY seq",
-                                (_KIND[name],)):
-        yield codec.decode(body)
+def _entries(conn: Any, name: str) -> Iterator[Any]:
+    for row in conn.execute(SELECT_ROWS + " WHERE kind = ? ORDER BY seq", (_KIND[name],)):
+        yield reader.entry_of(row)
+
+
+def _records(conn: Any, from_seq: int, to_seq: int) -> Iterator[tuple[int, int, str | None, Any]]:
+    """(seq, ts_us, origin, record) for each seq in [from_seq, to_seq]; events have no
+    origin of their own."""
+    for row in reader.rows(conn, reader.entry_start(conn, from_seq) - 1, to_seq):
+        entry = reader.entry_of(row)
+        if from_seq <= entry.seq:
+            yield entry.seq, row[1], entry.origin or None, entry.command
+        for event in entry.events:
+            if from_seq <= event.seq <= to_seq:
+                yield event.seq, event.ts_us, None, event
 
 
 def _write(records: Iterator[dict[str, Any]], fields: tuple[str, ...], fmt: str,
@@ -97,9 +113,9 @@ def _trade(trade: TradeExecuted, decimals: dict[str, int],
     }
 
 
-def _row(row: tuple[Any, ...], decimals: dict[str, int]) -> dict[str, Any]:
-    seq, ts_us, _, origin, batch, body = row
-    record = codec.decode(body)
+def _row(seq: int, ts_us: int, origin: str | None, record: Any, decimals: dict[str, int],
+         batch_ends: list[int]) -> dict[str, Any]:
+    batch = bisect_left(batch_ends, seq) + 1
     own_decimals = record.price_decimals if isinstance(record, AddInstrument) else None
     places = own_decimals if own_decimals is not None else decimals.get(
         getattr(record, "symbol", None) or "", 0)

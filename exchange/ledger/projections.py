@@ -1,10 +1,13 @@
 """Query tables derived from events: `accounts`, `trades`, and every order's latest state.
 
-They hold nothing the `events` table does not: `project(events)` turns a run of events into the
-rows and updates to write, and applying those in seq order, from empty tables, rebuilds them
-(`exchange audit rebuild`). The ledger applies them in the same transaction as each batch, so the
-projections are always exactly as current as the chain. Pure: SQL text and parameters only;
-callers execute them (aiosqlite in the writer, sqlite3 in the auditor).
+They hold nothing the `events` table does not: `project_trades(events)` and
+`project_orders(events)` turn a run of events into the rows and updates to write, and applying
+those in seq order, from empty tables, rebuilds them (`exchange audit rebuild`). `accounts` and
+`trades` are written in the same transaction as each batch, so they are exactly as current as
+the chain (the gateway lists trades from them). `orders` trails it: it is written after the
+batches, many at a time, and the `projected` table says up to which seq it is current
+(writes.py keeps it so; a crash leaves it behind, and the next open catches up). Pure: SQL text
+and parameters only; writes.py executes them.
 
 Order status uses FIX words: NEW, PARTIALLY_FILLED, FILLED, CANCELED, EXPIRED.
 """
@@ -12,7 +15,7 @@ Order status uses FIX words: NEW, PARTIALLY_FILLED, FILLED, CANCELED, EXPIRED.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, NamedTuple
+from typing import Any
 
 from exchange.engine.enums import OrdType, Side, TimeInForce
 from exchange.engine.events import (
@@ -45,26 +48,28 @@ _SIDE, _ORD_TYPE, _TIF = ({m: m.name for m in enum} for enum in (Side, OrdType, 
 _CUM, _LEAVES, _TERMINAL, _QTY, _PRICE, _CL_ORD_ID, _LAST = range(7)
 
 
-class Projection(NamedTuple):
-    accounts: list[tuple[str, str]]
-    new_orders: list[list[Any]]  # rows for INSERT_ORDER, already at their latest state
-    order_updates: list[tuple[Any, ...]]  # parameters for UPDATE_ORDER (orders from before)
-    trades: list[tuple[Any, ...]]
-
-    def statements(self) -> list[tuple[str, list[Any]]]:
-        """(sql, parameter rows) to execute in this order; empty ones left out."""
-        pairs: list[tuple[str, list[Any]]] = [
-            (INSERT_ACCOUNT, self.accounts), (INSERT_ORDER, self.new_orders),
-            (UPDATE_ORDER, self.order_updates), (INSERT_TRADE, self.trades),
-        ]
-        return [(sql, rows) for sql, rows in pairs if rows]
+Statements = list[tuple[str, list[Any]]]
+"""(sql, parameter rows) to execute in this order; empty ones left out."""
 
 
-def project(events: Iterable[Any]) -> Projection:
-    """The projection writes for `events` (any records; commands and others are skipped), given
-    that the tables already reflect every event before them. O(len(events))."""
+def project_trades(events: Iterable[Any]) -> Statements:
+    """The `accounts` and `trades` writes for `events` (any records; others are skipped).
+    O(len(events))."""
     accounts: list[tuple[str, str]] = []
     trades: list[tuple[Any, ...]] = []
+    for event in events:
+        kind = type(event)
+        if kind is TradeExecuted:
+            trades.append(_trade_row(event))
+        elif kind is AccountAdded:
+            accounts.append((event.account, event.firm))
+    return _statements((INSERT_ACCOUNT, accounts), (INSERT_TRADE, trades))
+
+
+def project_orders(events: Iterable[Any]) -> Statements:
+    """The `orders` writes for `events` (any records; others are skipped), given that the table
+    already reflects every event before them. Changes to one order within `events` become one
+    write. O(len(events))."""
     new: dict[int, list[Any]] = {}  # order_id -> order row (accepted within these events)
     old: dict[int, list[Any]] = {}  # order_id -> changes to an order accepted before
 
@@ -91,7 +96,6 @@ def project(events: Iterable[Any]) -> Projection:
     for event in events:
         kind = type(event)
         if kind is TradeExecuted:
-            trades.append(_trade_row(event))
             touch(event.maker_order_id, event.seq, event.maker_leaves, event.qty)
             touch(event.taker_order_id, event.seq, event.taker_leaves, event.qty)
         elif kind is OrderAccepted:
@@ -107,11 +111,13 @@ def project(events: Iterable[Any]) -> Projection:
             touch(event.order_id, event.seq, event.leaves, replaced=event)
         elif kind is OrderRestated:
             touch(event.order_id, event.seq, event.leaves)
-        elif kind is AccountAdded:
-            accounts.append((event.account, event.firm))
     updates = [(c[_CUM], c[_LEAVES], c[_TERMINAL], c[_QTY], c[_PRICE], c[_CL_ORD_ID], c[_LAST],
                 order_id) for order_id, c in old.items()]
-    return Projection(accounts, list(new.values()), updates, trades)
+    return _statements((INSERT_ORDER, list(new.values())), (UPDATE_ORDER, updates))
+
+
+def _statements(*pairs: tuple[str, list[Any]]) -> Statements:
+    return [(sql, rows) for sql, rows in pairs if rows]
 
 
 def _status(leaves: int, cum: int) -> str:

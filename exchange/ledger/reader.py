@@ -12,7 +12,6 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
 
 from exchange.engine import Engine, codec
 from exchange.engine.snapshot import SnapshotError
@@ -20,15 +19,12 @@ from exchange.engine.snapshot import load as load_snapshot
 from exchange.ledger.records import Entry
 from exchange.ledger.replay import Replayer, walk
 from exchange.ledger.schema import (
-    COMMAND_KINDS, SELECT_BATCHES, SELECT_ROWS, BatchRecord, LedgerError, Row, check_meta,
+    SELECT_BATCHES, SELECT_ROWS, BatchRecord, LedgerError, Row, body_records, check_meta,
 )
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 SELECT_HEAD = SELECT_BATCHES + " ORDER BY id DESC LIMIT 1"
-_COMMAND_RANGE = f"kind BETWEEN {min(COMMAND_KINDS)} AND {max(COMMAND_KINDS)}"
-SELECT_ENTRY_ROWS = (
-    SELECT_ROWS + " WHERE seq >= coalesce((SELECT seq FROM events WHERE seq <= ? AND "
-    f"{_COMMAND_RANGE} ORDER BY seq DESC LIMIT 1), ?) AND seq <= ? ORDER BY seq")
+ENTRY_START = "SELECT coalesce(max(seq), 1) FROM events WHERE seq <= ?"
 
 
 def check_file(path: Path) -> None:
@@ -89,6 +85,18 @@ def rows(conn: sqlite3.Connection, after_seq: int = 0,
                         (after_seq, to_seq))
 
 
+def entry_start(conn: sqlite3.Connection, seq: int) -> int:
+    """The seq of the command whose entry holds `seq` (1 if none does). O(log rows)."""
+    return int(conn.execute(ENTRY_START, (seq,)).fetchone()[0])
+
+
+def entry_of(row: Row) -> Entry:
+    """The entry a row records, decoded. O(bytes)."""
+    seq, _, _, origin, body = row
+    command, *events = [codec.decode(record) for record in body_records(body)]
+    return Entry(seq, command, events, origin or "")
+
+
 def recover(path: str | Path) -> Engine:
     """The engine after the last whole batch of the ledger at `path` (see Ledger.recover)."""
     conn = connect(path)
@@ -127,22 +135,11 @@ def _newest_snapshot(conn: sqlite3.Connection,
 
 
 class EntryBuilder:
-    """Groups rows (seq order) into entries: a command row, then its event rows."""
-
-    def __init__(self) -> None:
-        self._current: list[Any] | None = None  # [seq, command, events, origin]
+    """Rows (seq order) to entries, for callers that stream them: each row is one entry, so
+    `finish` has nothing left over (schema 1 spread an entry over several rows)."""
 
     def feed(self, chunk: Iterable[Row]) -> Iterator[Entry]:
-        for seq, _, kind, origin, _, body in chunk:
-            record = codec.decode(body)
-            if kind in COMMAND_KINDS:
-                if self._current is not None:
-                    yield Entry(*self._current)
-                self._current = [seq, record, [], origin or ""]
-            elif self._current is not None:
-                self._current[2].append(record)
+        return map(entry_of, chunk)
 
     def finish(self) -> Iterator[Entry]:
-        if self._current is not None:
-            yield Entry(*self._current)
-            self._current = None
+        return iter(())

@@ -1,30 +1,37 @@
 """Re-deriving a ledger: replay its commands through an engine and compare with what it recorded.
 
-The invariant checked: every recorded event row is byte for byte what the engine produces when
-the recorded commands before it are applied in order; every batch links to the one before it
-(hash chain), its rows hash to its `events_hash`, and the engine digest after it equals the
-recorded digest. Recovery (store.py) and the auditor's `verify` (audit.py) both use `walk`, so a
-file that recovers is one that verifies from the same point. Pure: no I/O; rows and batches come
-in as iterators. Cost: one `Engine.apply` per command plus O(bytes) hashing and comparing.
+The invariant checked: every row's body is byte for byte the command it records followed by
+the events the engine produces when the recorded commands before it are applied in order;
+every batch links to the one before it (hash chain), its rows hash to its `events_hash`, and
+the engine digest after it equals the recorded digest. Recovery (reader.py) and the auditor's
+`verify` (audit.py) both use `walk`, so a file that recovers is one that verifies from the same
+point. Pure: no I/O; rows and batches come in as iterators. Cost per row: decoding its command,
+one `Engine.apply`, one `entry_body` and one bytes comparison; per batch one digest and one
+hash. Only a mismatch decodes the recorded events (to name the first bad seq).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from itertools import zip_longest
+
+import msgpack
 
 from exchange.engine import Engine, codec
 from exchange.engine.codec import CodecError
-from exchange.engine.events import TradeExecuted
+from exchange.engine.commands import Command
+from exchange.engine.events import Event, TradeExecuted
 from exchange.ledger.schema import (
-    COMMAND_KINDS, BatchRecord, LedgerError, Row, chain_fault, events_hash, record_ts,
+    COMMAND_KINDS, BatchRecord, LedgerError, Row, body_records, chain_fault, command_record,
+    entry_body,
+    events_hash, record_count, record_ts,
 )
-
-TRADE_KIND = codec.KIND_OF[TradeExecuted]
 
 
 class Replayer:
-    """Feeds recorded rows to an engine: a command row is applied, an event row must equal the
-    next event the replay produced. Raises LedgerError naming the first seq at fault."""
+    """Feeds recorded rows to an engine: each row's command is applied, and the row's body must
+    equal the command and the events the replay produced. Raises LedgerError naming the first
+    seq at fault."""
 
     def __init__(self, engine: Engine | None = None) -> None:
         self.engine = engine if engine is not None else Engine()
@@ -33,68 +40,88 @@ class Replayer:
         self.trades = 0
         self.first_ts: int | None = None
         self.last_ts: int | None = None
-        self._expected: list[tuple[int, int, int, bytes]] = []  # (seq, ts_us, kind, body)
-        self._next = 0
 
-    def row(self, seq: int, ts_us: int, kind: int, body: bytes) -> None:
-        """Check one row, in seq order. O(1) for an event; one apply for a command."""
-        if self._next < len(self._expected):
-            self._event(seq, ts_us, kind, body)
-        else:
-            self._command(seq, ts_us, kind, body)
-
-    def end_batch(self, batch: BatchRecord) -> None:
-        """At the end of `batch`'s rows: nothing owed, and the engine agrees with its digest."""
-        if self._next < len(self._expected):
-            missing = self._expected[self._next][0]
-            raise LedgerError(f"seq {missing}: missing (batch {batch.id} ends before it)", missing)
-        if self.engine.seq != batch.last_seq:
-            missing = self.engine.seq + 1
-            raise LedgerError(f"seq {missing}: missing (batch {batch.id} ends at "
-                              f"{batch.last_seq})", missing)
-        if self.engine.digest() != batch.digest:
-            raise LedgerError(f"seq {batch.last_seq}: engine digest after batch {batch.id} "
-                              "differs from the recorded digest", batch.last_seq)
-
-    def _command(self, seq: int, ts_us: int, kind: int, body: bytes) -> None:
+    def row(self, seq: int, ts_us: int, kind: int, body: bytes) -> list[Event]:
+        """Check one row, in seq order, and return the events its command caused. One apply."""
         engine = self.engine
         if seq != engine.seq + 1:
             raise LedgerError(f"seq {engine.seq + 1}: missing (the next row is seq {seq})",
                               engine.seq + 1)
         if kind not in COMMAND_KINDS:
-            raise LedgerError(f"seq {seq}: a {_name(body)} where the replay expects a command",
-                              seq)
-        try:
-            command = codec.decode(body)
-        except CodecError:
-            raise LedgerError(f"seq {seq}: command bytes do not decode", seq) from None
-        if codec.KIND_OF[type(command)] != kind or codec.encode(command) != body:
-            raise LedgerError(f"seq {seq}: command bytes are not in canonical form", seq)
+            raise LedgerError(f"seq {seq}: the kind column says {kind}, not a command", seq)
+        command = _command(seq, body)
         events = engine.apply(command)
-        if ts_us != record_ts(command, events[0].ts_us if events else 0):
-            raise LedgerError(f"seq {seq}: the ts_us column differs from the command's", seq)
-        encode, kinds = codec.encode, codec.KIND_OF
-        self._expected = [(e.seq, e.ts_us, kinds[type(e)], encode(e)) for e in events]
-        self._next = 0
+        if entry_body(command, events) != body:
+            raise _difference(seq, body, command, events)
+        if codec.KIND_OF[type(command)] != kind or ts_us != record_ts(
+                command, events[0].ts_us if events else 0):
+            raise LedgerError(f"seq {seq}: the kind or ts_us column differs from the command",
+                              seq)
         self.commands += 1
+        self.events += len(events)
+        for event in events:
+            if type(event) is TradeExecuted:
+                self.trades += 1
         if self.first_ts is None:
             self.first_ts = ts_us
         self.last_ts = ts_us
+        return events
 
-    def _event(self, seq: int, ts_us: int, kind: int, body: bytes) -> None:
-        want_seq, want_ts, want_kind, want_body = self._expected[self._next]
-        if seq != want_seq:
-            raise LedgerError(f"seq {want_seq}: missing (the next row is seq {seq})", want_seq)
-        if body != want_body:
-            raise LedgerError(
-                f"seq {seq}: recorded {_name(body)} differs from the replayed "
-                f"{_name(want_body)} (command at seq {self.engine.last_command_seq})", seq)
-        if kind != want_kind or ts_us != want_ts:
-            raise LedgerError(f"seq {seq}: kind or ts_us column differs from the event", seq)
-        self._next += 1
-        self.events += 1
-        if kind == TRADE_KIND:
-            self.trades += 1
+    def end_batch(self, batch: BatchRecord) -> None:
+        """At the end of `batch`'s rows: the engine is at its last seq and agrees with its
+        digest."""
+        seq = self.engine.seq
+        if seq < batch.last_seq:
+            raise LedgerError(f"seq {seq + 1}: missing (batch {batch.id} ends at "
+                              f"{batch.last_seq})", seq + 1)
+        if seq > batch.last_seq:
+            raise LedgerError(f"seq {batch.last_seq + 1}: recorded in batch {batch.id}, which "
+                              f"ends at {batch.last_seq}", batch.last_seq + 1)
+        if self.engine.digest() != batch.digest:
+            raise LedgerError(f"seq {batch.last_seq}: engine digest after batch {batch.id} "
+                              "differs from the recorded digest", batch.last_seq)
+
+
+def _command(seq: int, body: bytes) -> Command:
+    try:
+        return codec.decode(command_record(body))
+    except CodecError:
+        raise LedgerError(f"seq {seq}: the command's bytes do not decode", seq) from None
+
+
+def _difference(seq: int, body: bytes, command: object, events: list[Event]) -> LedgerError:
+    """The error for a body that differs from the replay: it names the first record (so seq)
+    where they part."""
+    replayed = [codec.encode(record) for record in (command, *events)]
+    try:
+        recorded: list[bytes | None] = list(body_records(body))
+    except CodecError:  # not even records: the first byte that differs says where
+        recorded = _cut_like(body, replayed)
+    for offset, (want, got) in enumerate(zip_longest(replayed, recorded)):
+        if want == got:
+            continue
+        at = seq + offset
+        if offset == 0:
+            return LedgerError(f"seq {seq}: command bytes are not in canonical form", seq)
+        if want is None:
+            return LedgerError(f"seq {at}: recorded {_name(got)} that the replay does not "
+                               f"produce (command at seq {seq})", at)
+        if got is None:
+            return LedgerError(f"seq {at}: missing (the replay of the command at seq {seq} "
+                               f"produces {_name(want)})", at)
+        return LedgerError(f"seq {at}: recorded {_name(got)} differs from the replayed "
+                           f"{_name(want)} (command at seq {seq})", at)
+    return LedgerError(f"seq {seq}: the body's array header differs from the replay's", seq)
+
+
+def _cut_like(body: bytes, replayed: list[bytes]) -> list[bytes | None]:
+    """`body` cut where the replayed records' bytes would end (after the same array header)."""
+    cut: list[bytes | None] = []
+    start = len(msgpack.Packer().pack_array_header(len(replayed)))
+    for record in replayed:
+        cut.append(body[start:start + len(record)])
+        start += len(record)
+    return cut
 
 
 def walk(batches: Iterator[BatchRecord], rows: Iterator[Row], replayer: Replayer | None,
@@ -103,34 +130,37 @@ def walk(batches: Iterator[BatchRecord], rows: Iterator[Row], replayer: Replayer
          ) -> tuple[BatchRecord | None, int | None]:
     """Check `batches` in order against `rows` (seq order, starting after `previous`).
 
-    With `replayer` None, checks the chain and the rows' hashes only (no replay, no digest).
-    Returns the last batch checked and the seq of the first row after it that no batch covers,
-    if any (a write that never committed cannot leave one: the caller decides what it means).
-    Raises LedgerError naming the first bad seq. Cost: O(rows) plus the replay."""
+    With `replayer` None, checks the chain, that the rows tile each batch, and the rows'
+    hashes only (no replay, no digest). Returns the last batch checked and the seq of the first
+    row after it that no batch covers, if any (a write that never committed cannot leave one:
+    the caller decides what it means). Raises LedgerError naming the first bad seq. Cost:
+    O(rows) plus the replay."""
     row = next(rows, None)
     for batch in batches:
         fault = chain_fault(batch, previous)
         if fault is not None:
             raise LedgerError(f"seq {batch.first_seq}: {fault}", batch.first_seq)
         own: list[Row] = []
+        next_seq = batch.first_seq
         while row is not None and row[0] <= batch.last_seq:
-            seq, ts_us, kind, _, batch_id, body = row
+            seq, ts_us, kind, _, body = row
             if replayer is not None:
                 replayer.row(seq, ts_us, kind, body)
-            elif seq != batch.first_seq + len(own):
-                missing = batch.first_seq + len(own)
-                raise LedgerError(f"seq {missing}: missing (the next row is seq {seq})", missing)
-            if batch_id != batch.id:
-                raise LedgerError(f"seq {seq}: row says batch {batch_id}, chain says {batch.id}",
-                                  seq)
+            elif seq != next_seq:
+                raise LedgerError(f"seq {next_seq}: missing (the next row is seq {seq})",
+                                  next_seq)
+            else:
+                next_seq = seq + _count(seq, body)
             own.append(row)
             row = next(rows, None)
         if replayer is not None:
             replayer.end_batch(batch)
-        elif len(own) != batch.last_seq - batch.first_seq + 1:
-            missing = batch.first_seq + len(own)
-            raise LedgerError(f"seq {missing}: missing (batch {batch.id} ends before it)",
-                              missing)
+        elif next_seq <= batch.last_seq:
+            raise LedgerError(f"seq {next_seq}: missing (batch {batch.id} ends at "
+                              f"{batch.last_seq})", next_seq)
+        elif next_seq > batch.last_seq + 1:
+            raise LedgerError(f"seq {batch.last_seq + 1}: recorded in batch {batch.id}, which "
+                              f"ends at {batch.last_seq}", batch.last_seq + 1)
         if events_hash(own) != batch.events_hash:
             raise LedgerError(f"seq {batch.first_seq}: batch {batch.id}'s rows do not match its "
                               "events hash", batch.first_seq)
@@ -140,8 +170,15 @@ def walk(batches: Iterator[BatchRecord], rows: Iterator[Row], replayer: Replayer
     return previous, None if row is None else row[0]
 
 
-def _name(body: bytes) -> str:
+def _count(seq: int, body: bytes) -> int:
     try:
-        return type(codec.decode(body)).__name__
+        return record_count(body)
     except CodecError:
-        return "undecodable record"
+        raise LedgerError(f"seq {seq}: the body is not an array of records", seq) from None
+
+
+def _name(record: bytes | None) -> str:
+    try:
+        return type(codec.decode(record or b"")).__name__
+    except CodecError:
+        return "an undecodable record"

@@ -1,19 +1,24 @@
 """The ledger file's layout and its hash chain: the one module that knows both.
 
-The async `Ledger` (store.py) and the synchronous auditor tools (audit.py) share everything
-here, so a file written by one is read by the other under the same rules.
+The async `Ledger` (store.py), the synchronous writes (writes.py) and the auditor tools
+(audit.py) share everything here, so a file written by one is read by the others under the
+same rules.
 
-Layout. `events` holds command rows and event rows in one sequence: a command at its own seq,
-then the events it caused at the seqs after it (contiguous). `batches` groups the rows written
-in one transaction; batch `n` covers seqs `first_seq..last_seq`, follows batch `n-1` without a
-gap, and carries `prev_hash` (the previous batch's `hash`, `GENESIS` for the first),
-`events_hash` (over its rows), the engine `digest` after it, and its own `hash`. Triggers refuse
-UPDATE and DELETE on both, so history is append-only; `snapshots` and the projections (`trades`,
-`orders`, `accounts`) are derived data and may be rewritten.
+Layout (schema 2). `events` holds one row per command, recorded together with its outcome: the
+row's `seq` is the command's, and its `body` is the MessagePack array of the command's codec
+record followed by the records of the events it caused, so record `i` of the body is at seq
+`seq + i` and the next row starts at `seq + len(body records)`. `ts_us` and `kind` are the
+command's (`ts_us`: its time, or its first event's when the command's own time is malformed),
+`origin` says who sent it. `batches` groups the rows written in one transaction; batch `n`
+covers seqs `first_seq..last_seq` (whole entries), follows batch `n-1` without a gap, and
+carries `prev_hash` (the previous batch's `hash`, `GENESIS` for the first), `events_hash` (over
+its rows), the engine `digest` after it, and its own `hash`. Triggers refuse UPDATE and DELETE
+on both, so history is append-only; `snapshots` and the projections (`accounts`, `trades`,
+`orders`, and the `projected` marks) are derived data and may be rewritten.
 
 Hashing (all SHA-256, hex). A row's canonical record is the MessagePack array
-`[seq, ts_us, kind, origin, batch, body]`; `events_hash` hashes the MessagePack array of a
-batch's row records in seq order; a batch's `hash` hashes
+`[seq, ts_us, kind, origin, body]`; `events_hash` hashes the MessagePack array of a batch's row
+records in seq order; a batch's `hash` hashes
 `[id, first_seq, last_seq, prev_hash, events_hash, digest]`. MessagePack of ints, strings, None
 and bytes is the same on every machine, so anyone can recompute the chain.
 """
@@ -27,15 +32,17 @@ from typing import Any, NamedTuple
 import msgpack
 
 from exchange.engine import codec
+from exchange.engine.codec import CodecError
 from exchange.engine.commands import COMMAND_TYPES
 from exchange.engine.snapshot import FORMAT as ENGINE_FORMAT
 
-SCHEMA_VERSION = 1
-GENESIS = hashlib.sha256(b"exchange ledger genesis, schema 1").hexdigest()
+SCHEMA_VERSION = 2
+GENESIS = hashlib.sha256(b"exchange ledger genesis, schema 2").hexdigest()
 COMMAND_KINDS = frozenset(codec.KIND_OF[cls] for cls in COMMAND_TYPES)
+_packer = msgpack.Packer(autoreset=True)
 
-Row = tuple[int, int, int, "str | None", int, bytes]
-"""One `events` row as written and hashed: (seq, ts_us, kind, origin, batch, body)."""
+Row = tuple[int, int, int, "str | None", bytes]
+"""One `events` row as written and hashed: (seq, ts_us, kind, origin, body)."""
 
 TABLES = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -43,9 +50,8 @@ CREATE TABLE events (
     seq INTEGER PRIMARY KEY,
     ts_us INTEGER NOT NULL,
     kind INTEGER NOT NULL,
-    body BLOB NOT NULL,
     origin TEXT,
-    batch INTEGER NOT NULL
+    body BLOB NOT NULL
 );
 CREATE TABLE batches (
     id INTEGER PRIMARY KEY,
@@ -105,18 +111,20 @@ CREATE TABLE IF NOT EXISTS orders (
     accepted_seq INTEGER NOT NULL,
     last_seq INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS projected (name TEXT PRIMARY KEY, seq INTEGER NOT NULL);
+INSERT OR IGNORE INTO projected VALUES ('orders', 0);
 CREATE INDEX IF NOT EXISTS trades_symbol ON trades (symbol, seq);
 CREATE INDEX IF NOT EXISTS orders_account ON orders (account, status);
 """
-PROJECTIONS = ("accounts", "trades", "orders")
+PROJECTIONS = ("accounts", "trades", "orders", "projected")
 
 PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL")
 
-INSERT_EVENT = "INSERT INTO events (seq, ts_us, kind, origin, batch, body) VALUES (?,?,?,?,?,?)"
+INSERT_EVENT = "INSERT INTO events (seq, ts_us, kind, origin, body) VALUES (?,?,?,?,?)"
 INSERT_BATCH = ("INSERT INTO batches (id, first_seq, last_seq, prev_hash, events_hash, digest, "
                 "hash) VALUES (?,?,?,?,?,?,?)")
 INSERT_SNAPSHOT = "INSERT OR REPLACE INTO snapshots (seq, digest, format, body) VALUES (?,?,?,?)"
-SELECT_ROWS = "SELECT seq, ts_us, kind, origin, batch, body FROM events"
+SELECT_ROWS = "SELECT seq, ts_us, kind, origin, body FROM events"
 SELECT_BATCHES = ("SELECT id, first_seq, last_seq, prev_hash, events_hash, digest, hash "
                   "FROM batches")
 
@@ -159,6 +167,69 @@ def check_meta(tables: Iterable[str], meta: dict[str, str], where: str) -> None:
             f"{where}: ledger schema version {version}, this program reads {SCHEMA_VERSION}")
 
 
+def entry_body(command: Any, events: Sequence[Any]) -> bytes:
+    """The body of an entry's row: the MessagePack array of the command's codec record, then
+    its events' records in seq order (each exactly `codec.encode`'s bytes). One pack call:
+    O(fields)."""
+    kinds = codec.KIND_OF
+    return _packer.pack([(kinds[type(command)], command),
+                         *[(kinds[type(event)], event) for event in events]])
+
+
+def body_records(body: bytes) -> list[bytes]:
+    """The records of a row's body, each as the bytes `codec.decode` takes; record `i` is at
+    the row's seq + i. CodecError if the body is not an array of records. O(bytes)."""
+    unpacker = _unpacker(body)
+    count = _array_length(unpacker)
+    start = unpacker.tell()
+    found = []
+    try:
+        for _ in range(count):
+            unpacker.skip()
+            end = unpacker.tell()
+            found.append(body[start:end])
+            start = end
+    except (msgpack.UnpackException, ValueError):
+        raise CodecError("the body ends inside a record") from None
+    if start != len(body):
+        raise CodecError("bytes after the body's last record")
+    return found
+
+
+def command_record(body: bytes) -> bytes:
+    """The first record of a row's body (its command), reading no further. CodecError if the
+    body does not start with an array holding a record. O(bytes of the command)."""
+    unpacker = _unpacker(body)
+    _array_length(unpacker)
+    start = unpacker.tell()
+    try:
+        unpacker.skip()
+    except (msgpack.UnpackException, ValueError):
+        raise CodecError("the body ends inside its command record") from None
+    return body[start:unpacker.tell()]
+
+
+def record_count(body: bytes) -> int:
+    """How many records (so seqs) a row's body holds, from its array header alone. O(1)."""
+    return _array_length(_unpacker(body))
+
+
+def _unpacker(body: bytes) -> msgpack.Unpacker:
+    unpacker = msgpack.Unpacker()
+    unpacker.feed(body)
+    return unpacker
+
+
+def _array_length(unpacker: msgpack.Unpacker) -> int:
+    try:
+        length = unpacker.read_array_header()
+    except (msgpack.UnpackException, ValueError):
+        raise CodecError("the body is not an array of records") from None
+    if length < 1:
+        raise CodecError("the body holds no command record")
+    return int(length)
+
+
 def events_hash(rows: Sequence[Row]) -> str:
     """SHA-256 of a batch's rows in seq order. O(bytes)."""
     return hashlib.sha256(msgpack.packb(rows)).hexdigest()
@@ -170,9 +241,11 @@ def batch_hash(batch_id: int, first_seq: int, last_seq: int, prev_hash: str, row
     return hashlib.sha256(msgpack.packb(record)).hexdigest()
 
 
-def seal(batch_id: int, prev_hash: str, rows: Sequence[Row], digest: str) -> BatchRecord:
-    """The batch record for `rows` (non-empty, contiguous) following `prev_hash`."""
-    first_seq, last_seq = rows[0][0], rows[-1][0]
+def seal(batch_id: int, prev_hash: str, rows: Sequence[Row], last_seq: int,
+         digest: str) -> BatchRecord:
+    """The batch record for `rows` (non-empty, contiguous, their last record at `last_seq`)
+    following `prev_hash`."""
+    first_seq = rows[0][0]
     rows_hash = events_hash(rows)
     return BatchRecord(batch_id, first_seq, last_seq, prev_hash, rows_hash, digest,
                        batch_hash(batch_id, first_seq, last_seq, prev_hash, rows_hash, digest))

@@ -3,77 +3,76 @@
 Invariant: every row in `events` up to `last_seq` belongs to exactly one committed batch; each
 batch was one transaction, committed with `synchronous=FULL` in WAL mode before `append`
 returned, so whatever a caller published after `append` survives a crash (DESIGN rule 4). The
-chain and the replay rules are in schema.py and replay.py; this module is the asyncio edge.
+layout and the chain are in schema.py, the transactions in writes.py, the replay rules in
+replay.py; this module is the asyncio edge.
 
-Group commit is the caller's loop: it awaits `append(batch)` before publishing that batch, and
-the commands that arrive meanwhile form the next batch. Appends are serialized; each costs one
-fsync'd commit, so larger batches amortize it.
+One writer thread owns the file's connection, and each write is one call to it (an append:
+encode, hash, insert, commit), so an append costs the event loop one await however busy the
+loop is. Group commit is the caller's loop: it awaits `append(batch)` before publishing that
+batch, and the commands that arrive meanwhile form the next batch. Appends are serialized;
+each costs one fsync'd commit, so larger batches amortize it.
 
-Snapshots: `snapshot(engine)` serializes the engine at once (the only part that holds the
-caller, O(state)) and writes it in the background on the writer connection. `append` does the
-same every `snapshot_every` events when it has the engine (the one `recover` returned, or one
-given to `attach`) and that engine is exactly at the batch's end.
+Background writes, in order and between appends: snapshots (`snapshot(engine)` serializes the
+engine at once, the only part that holds the caller, O(state); `append` does the same every
+`snapshot_every` seqs when it has the engine, from `recover` or `attach`, and that engine is
+exactly at the batch's end) and the orders projection, every `project_every` seqs and at
+`close` (projections.py: it trails the chain; `open` catches up after a crash).
 """
 
 from __future__ import annotations
 
 import asyncio
-import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from sqlite3 import Connection
+from typing import Any, TypeVar
 
-import aiosqlite
-
-from exchange.engine import Engine, codec, snapshot as engine_snapshot
-from exchange.ledger import reader
-from exchange.ledger.projections import project
+from exchange.engine import Engine, snapshot as engine_snapshot
+from exchange.ledger import reader, writes
 from exchange.ledger.records import Batch, Entry
-from exchange.ledger.schema import (
-    GENESIS, INSERT_BATCH, INSERT_EVENT, INSERT_SNAPSHOT, PRAGMAS, PROJECTION_TABLES, TABLES,
-    BatchRecord, LedgerError, Row, meta_rows, record_ts, seal,
-)
+from exchange.ledger.schema import GENESIS, SELECT_ROWS, BatchRecord, LedgerError, Row
+
+T = TypeVar("T")
+SELECT_CHUNK = SELECT_ROWS + " WHERE seq >= ? AND seq <= ? ORDER BY seq LIMIT ?"
 
 
 class Ledger:
     """The writer of one ledger file. Make it with `await Ledger.open(path)`."""
 
-    def __init__(self, path: Path, conn: aiosqlite.Connection, head: BatchRecord | None,
-                 snapshot_every: int) -> None:
+    def __init__(self, path: Path, conn: Connection, thread: ThreadPoolExecutor,
+                 head: BatchRecord | None, snapshot_every: int, project_every: int) -> None:
         self.path = path
         self._conn = conn
+        self._thread = thread
         self._head = head
         self._snapshot_every = snapshot_every
         self._since_snapshot = 0
+        self._project_every = project_every
+        self._projected_seq = self.last_seq  # `open` caught the projection up
+        self._unprojected: list[list[Entry]] = []
         self._engine: Engine | None = None
         self._lock = asyncio.Lock()
-        self._snapshot_task: asyncio.Task[None] | None = None
+        self._background: asyncio.Future[None] | None = None
 
     @classmethod
-    async def open(cls, path: str | Path, *, snapshot_every: int = 100_000) -> Ledger:
+    async def open(cls, path: str | Path, *, snapshot_every: int = 100_000,
+                   project_every: int = 50_000) -> Ledger:
         """Open the ledger at `path`, creating it (and its folder) if absent. LedgerError for a
-        file that is not a ledger this code reads."""
+        file that is not a ledger this code reads. Cost: the orders projection's catch-up, if a
+        crash left it behind (at most about `project_every` seqs)."""
         path = Path(path)
         create = not path.exists()
         if not create:
             reader.check_file(path)  # refuses before SQLite could turn it into a database
         path.parent.mkdir(parents=True, exist_ok=True)
-        conn = await aiosqlite.connect(path, isolation_level=None)
+        thread = ThreadPoolExecutor(1, thread_name_prefix="ledger-writer")
         try:
-            for pragma in PRAGMAS:
-                await conn.execute(pragma)
-            if create:
-                await conn.executescript(
-                    "BEGIN;" + TABLES + PROJECTION_TABLES
-                    + "".join(f"INSERT INTO meta VALUES ('{k}', '{v}');" for k, v in meta_rows())
-                    + "COMMIT;")
-            else:
-                await conn.executescript(PROJECTION_TABLES)
-            rows = list(await conn.execute_fetchall(reader.SELECT_HEAD))
+            conn, head = await _run(thread, writes.open_file, path, create)
         except BaseException:
-            await conn.close()
+            thread.shutdown(wait=False)
             raise
-        head = BatchRecord(*rows[0]) if rows else None
-        return cls(path, conn, head, snapshot_every)
+        return cls(path, conn, thread, head, snapshot_every, project_every)
 
     @property
     def last_seq(self) -> int:
@@ -107,39 +106,26 @@ class Ledger:
 
     async def append(self, batch: Batch) -> None:
         """Write `batch` in one transaction; return once it is durable. Its entries must
-        continue the sequence exactly. Cost: O(rows) encoding and hashing plus one fsync'd
-        commit."""
+        continue the sequence exactly. Cost: O(bytes) encoding and hashing plus one fsync'd
+        commit, all on the writer thread (writes.append)."""
         if not batch.entries:
             return
         async with self._lock:
-            head = self._head
-            batch_id = 1 if head is None else head.id + 1
-            rows = _rows(batch.entries, batch_id, self.last_seq + 1)
-            record = seal(batch_id, self.last_hash, rows, batch.digest)
-            writes = project([event for entry in batch.entries for event in entry.events])
-            pending_snapshot = self._snapshot_due(len(rows), record)
-            conn = self._conn
-            # Everything is computed before the transaction: overlapping it with the writer
-            # thread's inserts was measured slower (the two threads fight over the GIL).
-            await conn.execute("BEGIN IMMEDIATE")
-            try:
-                await conn.executemany(INSERT_EVENT, rows)
-                for sql, params in writes.statements():
-                    await conn.executemany(sql, params)
-                await conn.execute(INSERT_BATCH, record)
-                await conn.execute("COMMIT")
-            except BaseException:
-                await _rollback(conn)
-                raise
+            record = await self._call(writes.append, self._conn, batch.entries, self._head,
+                                      batch.digest)
             self._head = record
+            self._unprojected.append(batch.entries)
+            pending_snapshot = self._snapshot_due(record)
             if pending_snapshot is not None:
-                self._write_snapshot_later(*pending_snapshot)
+                self._later(writes.put_snapshot, *pending_snapshot)
+            if record.last_seq - self._projected_seq >= self._project_every:
+                self._project_later()
 
     @property
     def snapshot_due(self) -> bool:
-        """Whether `snapshot_every` events were appended since the last snapshot: a caller
-        whose engine runs ahead of the ledger (a pipelined writer) calls `snapshot` when its
-        engine is back at the last batch."""
+        """Whether `snapshot_every` seqs were appended since the last snapshot: a caller whose
+        engine runs ahead of the ledger (a pipelined writer) calls `snapshot` when its engine
+        is back at the last batch."""
         return self._since_snapshot >= self._snapshot_every
 
     async def snapshot(self, engine: Engine) -> None:
@@ -149,88 +135,74 @@ class Ledger:
         if engine.seq != self.last_seq or engine.digest() != self.last_digest:
             raise LedgerError(f"snapshot at seq {engine.seq}: the engine is not at the ledger's "
                               f"last batch (seq {self.last_seq})", engine.seq)
-        self._write_snapshot_later(engine.seq, engine.digest(), engine_snapshot.dump(engine))
+        self._later(writes.put_snapshot, engine.seq, engine.digest(), engine_snapshot.FORMAT,
+                    engine_snapshot.dump(engine))
         self._since_snapshot = 0
 
     async def entries(self, from_seq: int = 1, to_seq: int | None = None
                       ) -> AsyncIterator[Entry]:
         """Committed entries in order: those whose command seq is in [from_seq, to_seq] (an
         event seq in `from_seq` starts at its command). O(rows) decoding, fetched in chunks."""
-        last = self.last_seq if to_seq is None else to_seq
-        builder = reader.EntryBuilder()
-        async with self._conn.execute(reader.SELECT_ENTRY_ROWS,
-                                      (from_seq, from_seq, self.last_seq)) as cursor:
-            while chunk := await cursor.fetchmany(2000):
-                for entry in builder.feed(chunk):  # type: ignore[arg-type]
-                    if entry.seq > last:
-                        return
-                    yield entry
-        for entry in builder.finish():
-            if entry.seq <= last:
-                yield entry
+        last = self.last_seq if to_seq is None else min(to_seq, self.last_seq)
+        start = await self._call(reader.entry_start, self._conn, from_seq)
+        while start <= last:
+            rows: list[Row] = await self._call(_fetch, self._conn, start, last, 2000)
+            if not rows:
+                return
+            for row in rows:
+                yield reader.entry_of(row)
+            start = rows[-1][0] + 1
 
     async def close(self) -> None:
-        if self._snapshot_task is not None:
-            await self._snapshot_task
-        await self._conn.close()
+        """Finish the background writes, bring the orders projection up to date, close."""
+        try:
+            if self._unprojected:
+                self._project_later()
+            if self._background is not None:
+                await self._background
+        finally:
+            await self._call(self._conn.close)
+            self._thread.shutdown()
 
-    # -- snapshots -------------------------------------------------------------------------
+    # -- the writer thread and background writes -----------------------------------------
 
-    def _snapshot_due(self, row_count: int, record: BatchRecord) -> tuple[int, str, bytes] | None:
+    async def _call(self, function: Callable[..., T], *args: Any) -> T:
+        """`function(*args)` on the writer thread (the only one that touches the file)."""
+        return await _run(self._thread, function, *args)
+
+    def _snapshot_due(self, record: BatchRecord) -> tuple[int, str, int, bytes] | None:
         """Serialize the attached engine now if a snapshot is due and it sits at `record`."""
-        self._since_snapshot += row_count
+        self._since_snapshot += record.last_seq - record.first_seq + 1
         engine = self._engine
         if self._since_snapshot < self._snapshot_every or engine is None:
             return None
         if engine.seq != record.last_seq or engine.digest() != record.digest:
             return None  # the engine has moved on (or is not this ledger's): try next batch
         self._since_snapshot = 0
-        return record.last_seq, record.digest, engine_snapshot.dump(engine)
+        return record.last_seq, record.digest, engine_snapshot.FORMAT, engine_snapshot.dump(engine)
 
-    def _write_snapshot_later(self, seq: int, digest: str, body: bytes) -> None:
-        previous = self._snapshot_task
+    def _project_later(self) -> None:
+        batches, self._unprojected = self._unprojected, []
+        self._projected_seq = self.last_seq
+        self._later(writes.project_orders, batches, self.last_seq)
+
+    def _later(self, function: Callable[..., None], *args: Any) -> None:
+        """Run `function(conn, *args)` on the writer thread after the background writes before
+        it, between appends."""
+        previous = self._background
 
         async def write() -> None:
             if previous is not None:
                 await previous
             async with self._lock:
-                await self._conn.execute("BEGIN IMMEDIATE")
-                try:
-                    await self._conn.execute(
-                        INSERT_SNAPSHOT, (seq, digest, engine_snapshot.FORMAT, body))
-                    await self._conn.execute("COMMIT")
-                except BaseException:
-                    await _rollback(self._conn)
-                    raise
+                await self._call(function, self._conn, *args)
 
-        self._snapshot_task = asyncio.ensure_future(write())
+        self._background = asyncio.ensure_future(write())
 
 
-def _rows(entries: list[Entry], batch_id: int, next_seq: int) -> list[Row]:
-    """The `events` rows of a batch, checking that its seqs continue from `next_seq`."""
-    encode, kinds = codec.encode, codec.KIND_OF
-    rows: list[Row] = []
-    append = rows.append
-    for entry in entries:
-        command, events = entry.command, entry.events
-        if entry.seq != next_seq:
-            raise LedgerError(f"entry at seq {entry.seq}: the ledger's next seq is {next_seq}",
-                              entry.seq)
-        ts = record_ts(command, events[0].ts_us if events else 0)
-        append((entry.seq, ts, kinds[type(command)], entry.origin or None, batch_id,
-                encode(command)))
-        for offset, event in enumerate(events, 1):
-            if event.seq != entry.seq + offset:
-                raise LedgerError(f"event at seq {event.seq}: expected seq "
-                                  f"{entry.seq + offset}", event.seq)
-            append((event.seq, event.ts_us, kinds[type(event)], None, batch_id, encode(event)))
-        next_seq = entry.seq + len(events) + 1
-    return rows
+def _fetch(conn: Connection, first: int, last: int, limit: int) -> list[Row]:
+    return conn.execute(SELECT_CHUNK, (first, last, limit)).fetchall()
 
 
-async def _rollback(conn: aiosqlite.Connection) -> None:
-    try:
-        await conn.execute("ROLLBACK")
-    except sqlite3.Error:
-        pass  # nothing to roll back: the transaction never began
-
+async def _run(thread: ThreadPoolExecutor, function: Callable[..., T], *args: Any) -> T:
+    return await asyncio.get_running_loop().run_in_executor(thread, function, *args)

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 import sqlite3
 from pathlib import Path
 
+import msgpack
 import pytest
 
-from exchange.engine import Engine, codec
+from exchange.engine import BookChanged, Engine, codec
 from exchange.ledger import Batch, Entry, Ledger, LedgerError, audit, recover_file
-from exchange.ledger.schema import GENESIS
+from exchange.ledger.schema import GENESIS, SCHEMA_VERSION, body_records
 from tests.ledger.history import entries, history, write
 
 
@@ -30,7 +32,8 @@ def test_open_creates_the_file_and_its_folder_in_wal_mode(tmp_path: Path) -> Non
     run(scenario())
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert dict(conn.execute("SELECT key, value FROM meta"))["schema_version"] == "1"
+    assert dict(conn.execute("SELECT key, value FROM meta"))["schema_version"] == str(
+        SCHEMA_VERSION)
 
 
 def test_appended_entries_read_back_in_order_with_origin(tmp_path: Path) -> None:
@@ -132,12 +135,16 @@ def test_recovery_names_the_seq_where_the_replay_parts_from_the_file(tmp_path: P
     write(tmp_path / "l.db", history(400, seed=9), batch_size=20)
     conn = sqlite3.connect(tmp_path / "l.db")
     conn.execute("DROP TRIGGER events_no_update")
-    target = conn.execute("SELECT seq, body FROM events WHERE kind = 216 ORDER BY seq "
-                          "LIMIT 1 OFFSET 50").fetchone()
-    event = codec.decode(target[1])
-    conn.execute("UPDATE events SET body = ? WHERE seq = ?",
-                 (codec.encode(event._replace(qty=event.qty + 1)), target[0]))
+    seq, body = conn.execute("SELECT seq, body FROM events WHERE kind = 101 ORDER BY seq "
+                             "LIMIT 1 OFFSET 50").fetchone()
+    records = body_records(body)
+    book_change = max(i for i, r in enumerate(records) if type(codec.decode(r)) is BookChanged)
+    event = codec.decode(records[book_change])
+    records[book_change] = codec.encode(event._replace(qty=event.qty + 1))
+    changed = msgpack.Packer().pack_array_header(len(records)) + b"".join(records)
+    conn.execute("UPDATE events SET body = ? WHERE seq = ?", (changed, seq))
     conn.commit()
+    target = (event.seq,)
 
     async def scenario() -> None:
         ledger = await Ledger.open(tmp_path / "l.db")
@@ -183,3 +190,39 @@ def test_events_and_batches_refuse_update_and_delete(tmp_path: Path) -> None:
                 "UPDATE batches SET digest = 'x'", "DELETE FROM batches"):
         with pytest.raises(sqlite3.DatabaseError, match="append-only"):
             conn.execute(sql)
+
+
+def test_the_orders_projection_trails_the_chain_and_catches_up_after_a_crash(
+        tmp_path: Path) -> None:
+    path, crashed = tmp_path / "live.db", tmp_path / "crashed.db"
+    commands = history(1_200, seed=13)
+
+    async def scenario() -> Engine:
+        ledger = await Ledger.open(path, project_every=1_000)
+        engine = Engine()
+        for start in range(0, len(commands), 40):
+            await ledger.append(Batch(entries(commands[start:start + 40], engine),
+                                      engine.digest()))
+        await asyncio.sleep(0.05)  # let the background projection writes run
+        for suffix in ("", "-wal"):  # the files as a crash would leave them
+            shutil.copy(f"{path}{suffix}", f"{crashed}{suffix}")
+        await ledger.close()
+        return engine
+
+    engine = asyncio.run(scenario())
+    conn = sqlite3.connect(crashed)
+    mark, last = conn.execute("SELECT (SELECT seq FROM projected WHERE name = 'orders'), "
+                              "(SELECT max(last_seq) FROM batches)").fetchone()
+    conn.close()
+    assert 0 < mark < last  # written every 1,000 seqs, and the rest was lost with the writer
+
+    async def reopen() -> None:
+        ledger = await Ledger.open(crashed)  # catches up from the rows
+        await ledger.close()
+
+    asyncio.run(reopen())
+    assert _projection_dump(crashed) == _projection_dump(path)
+    conn = sqlite3.connect(crashed)
+    live = dict(conn.execute("SELECT order_id, leaves_qty FROM orders "
+                             "WHERE status IN ('NEW', 'PARTIALLY_FILLED')"))
+    assert live == {order_id: order.leaves for order_id, order in engine.orders.items()}

@@ -1,0 +1,168 @@
+"""The ledger file's write transactions, synchronous (sqlite3). The async `Ledger` runs each as
+one call on its writer thread, and the auditor's `rebuild` runs them directly, so one set of
+functions writes every file.
+
+Each public function but `open_file` is one transaction (BEGIN IMMEDIATE … COMMIT, rolled back
+on any error), committed with `synchronous=FULL` in WAL mode: durable when it returns.
+
+The `orders` projection trails the chain (projections.py): `projected` says up to which seq it
+is current; `project_orders` advances it with events the caller holds (the writer's recent
+batches), `catch_up_orders` from the rows in the file (after a crash), `rebuild` from scratch.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from exchange.engine.codec import KIND_OF, CodecError
+from exchange.ledger import reader
+from exchange.ledger.projections import Statements, project_orders as order_writes
+from exchange.ledger.projections import project_trades as trade_writes
+from exchange.ledger.records import Entry
+from exchange.ledger.schema import (
+    GENESIS, INSERT_BATCH, INSERT_EVENT, INSERT_SNAPSHOT, PRAGMAS, PROJECTION_TABLES, PROJECTIONS, TABLES,
+    BatchRecord, LedgerError, Row, entry_body, meta_rows, record_ts, seal,
+)
+
+SET_PROJECTED = "UPDATE projected SET seq = ? WHERE name = 'orders'"
+GET_PROJECTED = "SELECT seq FROM projected WHERE name = 'orders'"
+
+
+def open_file(path: Path, create: bool) -> tuple[sqlite3.Connection, BatchRecord | None]:
+    """The writer's connection to the ledger at `path` (made with its tables if `create`; the
+    caller has checked an existing file), and its last batch. Brings the orders projection up
+    to that batch."""
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    try:
+        for pragma in PRAGMAS:
+            conn.execute(pragma)
+        if create:
+            conn.executescript(
+                "BEGIN;" + TABLES + PROJECTION_TABLES
+                + "".join(f"INSERT INTO meta VALUES ('{k}', '{v}');" for k, v in meta_rows())
+                + "COMMIT;")
+        else:
+            conn.executescript(PROJECTION_TABLES)
+        head = reader.head(conn)
+        catch_up_orders(conn, 0 if head is None else head.last_seq)
+    except BaseException:
+        conn.close()
+        raise
+    return conn, head
+
+
+def append(conn: sqlite3.Connection, entries: list[Entry], head: BatchRecord | None,
+           digest: str) -> BatchRecord:
+    """Write `entries` as the batch after `head` with the engine `digest` after them; return
+    its record. The entries must continue the sequence exactly. Cost: one `entry_body` per
+    entry, one hash over the batch, one row per entry and per trade, one fsync'd commit."""
+    rows, last_seq = _rows(entries, 1 if head is None else head.last_seq + 1)
+    record = seal(1 if head is None else head.id + 1, GENESIS if head is None else head.hash,
+                  rows, last_seq, digest)
+    trades = trade_writes(event for entry in entries for event in entry.events)
+    with _transaction(conn):
+        conn.executemany(INSERT_EVENT, rows)
+        _execute(conn, trades)
+        conn.execute(INSERT_BATCH, record)
+    return record
+
+
+def put_snapshot(conn: sqlite3.Connection, seq: int, digest: str, engine_format: int,
+                 body: bytes) -> None:
+    with _transaction(conn):
+        conn.execute(INSERT_SNAPSHOT, (seq, digest, engine_format, body))
+
+
+def project_orders(conn: sqlite3.Connection, batches: list[list[Entry]], to_seq: int) -> None:
+    """Bring the orders projection to `to_seq` with `batches`: the entries from its mark to
+    there. O(events)."""
+    with _transaction(conn):
+        _execute(conn, order_writes(event for entries in batches for entry in entries
+                                    for event in entry.events))
+        conn.execute(SET_PROJECTED, (to_seq,))
+
+
+def catch_up_orders(conn: sqlite3.Connection, to_seq: int, chunk: int = 20_000) -> None:
+    """Bring the orders projection to `to_seq` from the rows after its mark. O(rows read)."""
+    (mark,) = conn.execute(GET_PROJECTED).fetchone()
+    if mark >= to_seq:
+        return
+    with _transaction(conn):
+        _project_rows(conn, mark, to_seq, chunk, trades=False)
+
+
+def rebuild(conn: sqlite3.Connection, to_seq: int, chunk: int = 20_000) -> dict[str, int]:
+    """Drop the projection tables and regenerate them from the rows up to `to_seq`. Returns
+    the row count of each. O(rows)."""
+    with _transaction(conn):  # statement by statement: executescript would commit first
+        for name in PROJECTIONS:
+            conn.execute(f"DROP TABLE IF EXISTS {name}")
+        for statement in PROJECTION_TABLES.split(";"):
+            if statement.strip():
+                conn.execute(statement)
+        _project_rows(conn, 0, to_seq, chunk, trades=True)
+    return {name: conn.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
+            for name in PROJECTIONS}
+
+
+def _project_rows(conn: sqlite3.Connection, after_seq: int, to_seq: int, chunk: int,
+                  trades: bool) -> None:
+    for events in _events(conn, after_seq, to_seq, chunk):
+        if trades:
+            _execute(conn, trade_writes(events))
+        _execute(conn, order_writes(events))
+    conn.execute(SET_PROJECTED, (to_seq,))
+
+
+def _events(conn: sqlite3.Connection, after_seq: int, to_seq: int,
+            chunk: int) -> Iterator[list[Any]]:
+    """The events of the rows in (after_seq, to_seq], about `chunk` at a time. Reads them all
+    first: the caller writes to the same connection meanwhile."""
+    events: list[Any] = []
+    for row in list(reader.rows(conn, after_seq, to_seq)):
+        try:
+            events.extend(reader.entry_of(row).events)
+        except CodecError:
+            raise LedgerError(f"seq {row[0]}: the body does not decode", row[0]) from None
+        if len(events) >= chunk:
+            yield events
+            events = []
+    yield events
+
+
+def _rows(entries: list[Entry], next_seq: int) -> tuple[list[Row], int]:
+    """The `events` rows of a batch and its last seq, checking that the entries continue from
+    `next_seq` and that each entry's events follow its command."""
+    rows: list[Row] = []
+    add = rows.append
+    for seq, command, events, origin in entries:
+        if seq != next_seq:
+            raise LedgerError(f"entry at seq {seq}: the ledger's next seq is {next_seq}", seq)
+        next_seq = seq + 1 + len(events)
+        if events and (events[0].seq != seq + 1 or events[-1].seq != next_seq - 1):
+            raise LedgerError(f"entry at seq {seq}: its events are not at seqs {seq + 1}.."
+                              f"{next_seq - 1}", seq)
+        add((seq, record_ts(command, events[0].ts_us if events else 0),
+             KIND_OF[type(command)], origin or None, entry_body(command, events)))
+    return rows, next_seq - 1
+
+
+def _execute(conn: sqlite3.Connection, statements: Statements) -> None:
+    for sql, params in statements:
+        conn.executemany(sql, params)
+
+
+@contextmanager
+def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
