@@ -7,9 +7,9 @@ the tick and a band of 50-500 ticks; one CSV file with a header, as an operator 
 
 What is measured:
 1. `end to end`: the CLI as a separate process (Python start-up and imports included), from
-   launch to exit: read and check the whole CSV, log on, send it in frames, the server stages and
-   converts the rows, the engine lists all of them in one command, the batch is committed
-   (fsync) and the answer comes back. The server is `exchange serve` in its own process.
+   launch to exit: log on, read the CSV and send it in frames as it is read, while the server
+   checks, converts and stages each frame; then the engine lists all of them in one command,
+   the batch is committed (fsync) and the answer comes back. The server is `exchange serve` in its own process.
 2. The same import in this process, timed in stages (a second file, new symbols, same server).
 3. Server-side parts measured alone in this process on the same rows: the engine's
    ImportInstruments, the digest after it, the ledger encoding of the command.
@@ -120,19 +120,20 @@ def cli_import(url: str, key: str, path: Path) -> tuple[float, dict[str, Any]]:
 
 async def staged_import(url: str, key: str, path: Path) -> dict[str, float]:
     """The CLI's own steps, in this process, timed one by one."""
-    args = argparse.Namespace(file=path)
     started = time.perf_counter()
-    args.checked = cli._prepare_import(args)
+    cli._check_import(path)
     checked = time.perf_counter()
     client = await cli._connect(url)
     await cli._logon(client, key)
     connected = time.perf_counter()
-    await cli._import(client, args)
+    await cli._import(client, argparse.Namespace(file=path))
     done = time.perf_counter()
     total = (await client.request("list_instruments", limit=1))["total"]
     await client.close()
-    return {"csv read + check": checked - started, "connect + logon": connected - checked,
-            "send + stage + engine + durable": done - connected, "listed after": total}
+    return {"csv read + check alone (import --check)": checked - started,
+            "connect + logon": connected - checked,
+            "import: read, send, stage, engine, durable": done - connected,
+            "listed after": total}
 
 
 def server_parts(path: Path) -> dict[str, float]:

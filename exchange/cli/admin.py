@@ -8,8 +8,10 @@ result as JSON with `--json`. Errors are one line on stderr, with an exit code a
     0 done    1 the venue refused (or a bad input file)    2 usage
     3 the venue could not be reached, or dropped the connection    4 wrong or non-operator key
 
-A CSV import is checked completely before anything is sent (`exchange.gateway.reference`, the
-same checks the venue runs); a bad file names its first bad line and imports nothing.
+A CSV import streams: each chunk goes out as soon as it is read, the venue checks every row as
+it arrives (`exchange.gateway.reference.engine_row`), and the last chunk commits them all as one
+engine command, so reading, sending and checking overlap; a bad line anywhere is named (its line
+in the file) and imports nothing. `import --check` runs the same checks offline.
 """
 
 from __future__ import annotations
@@ -22,8 +24,9 @@ import re
 import secrets
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from datetime import UTC, datetime
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -198,11 +201,9 @@ def _account_commands(sub: Any, command: Callable[..., argparse.ArgumentParser])
 
 def run(args: argparse.Namespace) -> int:
     try:
-        if args.action is _import:
-            args.checked = _prepare_import(args)  # all of it, before anything is sent
         if getattr(args, "check", False):
-            result, render = {"checked": len(args.checked)}, _done(
-                f"{args.file}: {len(args.checked)} rows are good")
+            checked = _check_import(args.file)
+            result, render = {"checked": checked}, _done(f"{args.file}: {checked} rows are good")
         else:
             result, render = asyncio.run(_run(args, _key(args)))
     except Failure as exc:
@@ -321,68 +322,90 @@ async def _set_state(client: Client, args: argparse.Namespace) -> Any:
     return result, _done(f"{args.symbol}: {args.state}")
 
 
-def _prepare_import(args: argparse.Namespace) -> list[tuple[int, list[str | None]]]:
-    """Every row of the file, checked; nothing is sent before this returns."""
+def _check_import(path: Path) -> int:
+    """The number of rows in the file, all checked as the venue will check them."""
     try:
-        with open(args.file, newline="", encoding="utf-8") as handle:
-            return check_rows(read_csv(handle))
-    except OSError as exc:
-        raise Failure(REFUSED, f"cannot read {args.file}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise Failure(REFUSED, f"{args.file}: not UTF-8 text; nothing imported") from None
+        return len(check_rows(_read_rows(path)))
     except RowError as exc:
-        raise Failure(REFUSED, f"{args.file} {exc}; nothing imported") from None
+        raise Failure(REFUSED, f"{path} {exc}") from None
 
 
-def chunks(rows: list[list[str | None]], limit: int = CHUNK_BYTES) -> list[list[list[Any]]]:
-    """Rows grouped so that each group's MessagePack stays under `limit` bytes: groups sized
-    from the first rows, and halved while one is too big (C-speed packing, no per-row sums)."""
-    if not rows:
-        return [[]]
-    sample = rows[:100]
-    per_row = max(1, len(msgpack.packb(sample)) // len(sample))
+def _read_rows(path: Path) -> Iterator[tuple[int, list[str | None]]]:
+    """(line, wire row) for each data line of the CSV file, as it is read; Failure for an
+    unreadable file or a malformed line."""
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            yield from read_csv(handle)
+    except OSError as exc:
+        raise Failure(REFUSED, f"cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise Failure(REFUSED, f"{path}: not UTF-8 text; nothing imported") from None
+    except RowError as exc:
+        raise Failure(REFUSED, f"{path} {exc}; nothing imported") from None
+
+
+def chunks(numbered: Iterable[tuple[int, list[str | None]]], limit: int = CHUNK_BYTES
+           ) -> Iterator[tuple[list[int], list[list[str | None]]]]:
+    """(lines, rows) groups of numbered rows, taken as they come, each group's MessagePack under
+    `limit` bytes: sized from the first rows, and halved while one is too big (C-speed packing,
+    no per-row sums)."""
+    numbered = iter(numbered)
+    block = list(islice(numbered, 100))
+    if not block:
+        return
+    per_row = max(1, len(msgpack.packb([row for _, row in block])) // len(block))
     size = max(1, limit // (2 * per_row))  # room for rows twice the sample's size
-    pending = [rows[n:n + size] for n in range(0, len(rows), size)]
-    groups: list[list[list[Any]]] = []
-    while pending:
-        group = pending.pop(0)
-        if len(group) > 1 and len(msgpack.packb(group)) > limit:
-            half = len(group) // 2
-            pending[:0] = [group[:half], group[half:]]
-        else:
-            groups.append(group)
-    return groups
+    block += islice(numbered, max(0, size - len(block)))
+    while block:
+        pending = [block]
+        while pending:
+            group = pending.pop(0)
+            rows = [row for _, row in group]
+            if len(group) > 1 and len(msgpack.packb(rows)) > limit:
+                half = len(group) // 2
+                pending[:0] = [group[:half], group[half:]]
+            else:
+                yield [line for line, _ in group], rows
+        block = list(islice(numbered, size))
 
 
 async def _import(client: Client, args: argparse.Namespace) -> Any:
-    """Send the checked rows in chunks; the last one commits them as one engine command."""
-    checked = args.checked
-    lines = [line for line, _ in checked]
+    """Send the file's rows in chunks as they are read; the last one commits them."""
     import_id = secrets.token_hex(8)
-    groups = chunks([row for _, row in checked])
-    pending = []
-    for number, group in enumerate(groups, 1):
-        last = number == len(groups)
+    lines: list[int] = []  # the file's line of each row sent, to name the venue's "row N"
+    pending: list[asyncio.Future] = []
+    answered = 0
+    groups = chunks(_read_rows(args.file))
+    group: tuple[list[int], list[Any]] | None = next(groups, ([], []))
+    while group is not None:
+        following = next(groups, None)
+        lines += group[0]
+        last = {"total": str(len(lines))} if following is None else {}
         pending.append(await client.send_request("import_instruments", {
-            "import_id": import_id, "rows": group, "more": not last,
-            **({"total": str(len(checked))} if last else {})}))
-    for future in pending:  # the first failure is the cause; later chunks only echo it
-        response = await future
-        if not response["ok"]:
-            error = response["error"]
-            raise Failure(REFUSED, f"{args.file} {_name_line(error['msg'], lines)}"
-                                   f" ({error['code']}); nothing imported")
-    result = response["result"]
+            "import_id": import_id, "rows": group[1], "more": following is not None, **last}))
+        while answered < len(pending) and pending[answered].done():  # stop at a refusal
+            _refused(await pending[answered], args.file, lines)
+            answered += 1
+        group = following
+    for future in pending[answered:]:  # the first failure is the cause; later ones echo it
+        _refused(await future, args.file, lines)
+    result = (await pending[-1])["result"]
     return result, _done(f"imported {result['imported']} instruments from {args.file}")
 
 
+def _refused(response: dict[str, Any], path: Path, lines: list[int]) -> None:
+    if not response["ok"]:
+        error = response["error"]
+        raise Failure(REFUSED, f"{path} {_name_line(error['msg'], lines)}"
+                               f" ({error['code']}); nothing imported")
+
+
 def _name_line(message: str, lines: list[int]) -> str:
-    """The venue's "row N" (1-based in the import) as the file's line."""
-    match = re.search(r"row (\d+)", message)
-    if match is None or not 0 < int(match.group(1)) <= len(lines):
-        return message
-    line = lines[int(match.group(1)) - 1]
-    return message[:match.start()] + f"line {line}" + message[match.end():]
+    """The venue's "row N" (1-based in the import) as the file's "line L", wherever it says it."""
+    def line(match: re.Match[str]) -> str:
+        number = int(match.group(1))
+        return f"line {lines[number - 1]}" if 0 < number <= len(lines) else match.group(0)
+    return re.sub(r"row (\d+)", line, message)
 
 
 # -- firms and accounts ------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from exchange.engine.commands import AddAccount, AddInstrument, IssueKey
-from exchange.engine.enums import TradingState
+from exchange.engine.enums import TradingState, members
 
 if TYPE_CHECKING:
     from exchange.engine.book import Order
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 INT64_MAX = 2**63 - 1
 NOTIONAL_DECIMALS = 6  # notional is in 10**-6 of the currency; also the most price decimals
 KEY_ROLES = ("trader", "operator", "auditor")
+_STATES = members(TradingState)
 
 
 class Instrument:
@@ -47,7 +48,7 @@ class Instrument:
         self.tick_size = spec.tick_size
         self.min_qty = spec.min_qty
         self.max_qty = spec.max_qty
-        self.state = TradingState(spec.state)
+        self.state = _STATES[spec.state]  # validated: a TradingState value
         self.reference_price = spec.reference_price
         self.band_ticks = spec.band_ticks
         if not 0 <= spec.price_decimals <= NOTIONAL_DECIMALS:  # validation lets none through

@@ -138,8 +138,9 @@ def instrument_spec(cmd: AddInstrument) -> Reject | None:
     # Flat, like submit_fields: a bulk import runs this for every row.
     (ts_us, symbol, commodity, grade, location, period, unit, lot_size, tick_size, decimals,
      min_qty, max_qty, reference_price, band_ticks, state) = cmd
-    texts_ok = all(type(t) is str and len(t) <= 200
-                   for t in (commodity, grade, location, period, unit))
+    texts = (commodity, grade, location, period, unit)
+    texts_ok = (type(commodity) is type(grade) is type(location) is type(period) is type(unit)
+                is str and max(map(len, texts)) <= 200)
     if not (texts_ok and is_int(ts_us) and is_name(symbol)
             and (type(state) is TradingState or _member(state, TradingState))):
         return Reject.INVALID_FIELD

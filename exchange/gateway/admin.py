@@ -28,7 +28,7 @@ import ipaddress
 import os
 import time
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, NamedTuple
 
 from exchange.engine import (
@@ -51,6 +51,7 @@ from exchange.engine.instrument import (
     format_price,
     parse_price,
 )
+from exchange.engine.reasons import Reject
 from exchange.gateway import protocol
 from exchange.gateway.protocol import Code, Request, RequestError
 from exchange.gateway.reference import COLUMNS, engine_row, instrument_view
@@ -225,11 +226,12 @@ async def add_instrument(venue: Venue, session: Session, request: Request) -> No
 
 
 class _Staged:
-    __slots__ = ("failed", "import_id", "rows")
+    __slots__ = ("failed", "import_id", "rows", "symbols")
 
     def __init__(self, import_id: str) -> None:
         self.import_id = import_id
         self.rows: list[list[Any]] = []
+        self.symbols: dict[str, int] = {}  # symbol -> its row (1-based)
         self.failed = False
 
 
@@ -248,7 +250,7 @@ async def import_instruments(venue: Venue, session: Session, request: Request) -
     if staged.failed:
         raise RequestError(Code.BAD_REQUEST, f"import {import_id!r} already failed")
     try:
-        _stage(staged, rows)
+        _stage(staged, rows, venue.engine.instruments)
     except RequestError:
         staged.failed, staged.rows = True, []
         raise
@@ -269,15 +271,24 @@ async def import_instruments(venue: Venue, session: Session, request: Request) -
     await _command(venue, session, request, make)
 
 
-def _stage(staged: _Staged, rows: Any) -> None:
+def _stage(staged: _Staged, rows: Any, listed: Mapping[str, Any]) -> None:
+    """Convert and check a chunk's rows as they arrive; a symbol twice in the import, or one
+    already listed, is named now (the engine would refuse the whole import at the commit)."""
     if type(rows) is not list:
         raise RequestError(Code.BAD_REQUEST, "rows must be a list")
     start = len(staged.rows)
     if start + len(rows) > MAX_IMPORT_ROWS:
         raise RequestError(Code.BAD_REQUEST, f"an import holds at most {MAX_IMPORT_ROWS} rows")
-    append = staged.rows.append
+    append, symbols = staged.rows.append, staged.symbols
     for number, row in enumerate(rows, start + 1):
-        append(_row_fields(row, f"row {number}: "))
+        fields = _row_fields(row, f"row {number}: ")
+        symbol = fields[0]
+        if symbol in symbols or symbol in listed:
+            why = f"is also on row {symbols[symbol]}" if symbol in symbols else "is listed already"
+            raise RequestError(Reject.DUPLICATE_INSTRUMENT.name,
+                               f"row {number}: symbol: {symbol!r} {why}")
+        symbols[symbol] = number
+        append(fields)
 
 
 def _matches(view: dict[str, Any], filters: dict[str, str]) -> bool:

@@ -67,9 +67,26 @@ async def test_a_malformed_csv_names_its_bad_line_and_imports_nothing(tmp_path: 
         code, _, err = await admin(venue, "instruments", "import", str(twice))
         assert code == REFUSED and "line 3: symbol: 'U-1' is also on line 2" in err
         code, _, err = await admin(venue, "instruments", "import", str(known))
-        assert code == REFUSED and "line 3 (DUPLICATE_INSTRUMENT)" in err  # found by the engine
+        assert code == REFUSED and f"line 3: symbol: {WHEAT!r} is listed already" in err
         code, out, _ = await admin(venue, "instruments", "list", "--json")
         assert json.loads(out)["total"] == 3  # the demo's three, nothing more
+
+
+def test_import_check_names_the_bad_line_offline(tmp_path: Path) -> None:
+    good, bad = tmp_path / "good.csv", tmp_path / "bad.csv"
+    good.write_text(HEADER + csv_line("U-1") + csv_line("U-2"))
+    bad.write_text(HEADER + csv_line("U-1") + csv_line("U-1"))
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):  # no server
+            code = main(["admin", "--url", "ws://127.0.0.1:9", "--key", "k.s", *argv])
+        return code, out.getvalue(), err.getvalue()
+
+    code, out, _ = run("instruments", "import", "--check", str(good))
+    assert (code, out) == (OK, f"{good}: 2 rows are good\n")
+    code, out, err = run("instruments", "import", "--check", str(bad))
+    assert (code, out) == (REFUSED, "") and "line 3: symbol: 'U-1' is also on line 2" in err
 
 
 async def test_exit_codes_for_wrong_keys_unknown_symbols_and_usage(tmp_path: Path) -> None:
@@ -149,10 +166,13 @@ def test_every_admin_command_has_help() -> None:
 
 def test_chunks_stay_under_the_frame_limit_and_since_reads_ages_and_times() -> None:
     rows = [[f"S{n}", "x" * (n % 50)] for n in range(3000)]
-    groups = chunks(rows, 4000)  # type: ignore[arg-type]
-    assert [r for group in groups for r in group] == rows
+    rows[2500][1] = "y" * 3000  # one big row: its block is halved around it
+    groups = list(chunks(((n + 2, row) for n, row in enumerate(rows)), 4000))
+    assert [r for _, group in groups for r in group] == rows
+    assert [n for lines, _ in groups for n in lines] == list(range(2, 3002))
     import msgpack
-    assert all(len(msgpack.packb(group)) <= 4000 for group in groups)
+    assert all(len(msgpack.packb(group)) <= 4000 for _, group in groups)
+    assert len(groups) > 3000 * 30 // 4000 and list(chunks([])) == []
     assert parse_since("15m", 1000.0) == 100_000_000
     assert parse_since("1970-01-01T00:00:01", 0) == 1_000_000
     assert parse_since("123", 0) == 123

@@ -185,7 +185,11 @@ async def test_a_bad_row_in_any_chunk_imports_nothing(tmp_path: Path) -> None:
         duplicate = [row("B-1"), row("B-2"), row(WHEAT)]
         msg = await refused(admin.request("import_instruments", import_id="i2", rows=duplicate),
                             "DUPLICATE_INSTRUMENT")
-        assert msg == "import instruments: row 3"
+        assert msg == f"row 3: symbol: {WHEAT!r} is listed already"
+        await admin.request("import_instruments", import_id="i4", rows=[row("B-1")], more=True)
+        msg = await refused(admin.request("import_instruments", import_id="i4",
+                                          rows=[row("B-2"), row("B-1")]), "DUPLICATE_INSTRUMENT")
+        assert msg == "row 3: symbol: 'B-1' is also on row 1"  # across chunks
         listed = await admin.request("list_instruments")
         assert listed["total"] == 3  # the demo's, nothing else
         done = await admin.request("import_instruments", import_id="i3",
