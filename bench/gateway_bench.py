@@ -27,9 +27,11 @@ import argparse
 import asyncio
 import itertools
 import json
+import os
 import random
 import re
 import resource
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -43,6 +45,40 @@ from websockets.asyncio.client import connect
 
 SYMBOL = "WHEAT-M2-CTA-2703"
 SUBPROTOCOL = {"json": "exchange.json.v1", "msgpack": "exchange.msgpack.v1"}
+
+
+def fsync_latency(folder: Path, commits: int) -> dict[str, float]:
+    """Latency of the smallest durable commit on this disk: one 200-byte row per transaction in
+    a SQLite database in WAL mode with synchronous=FULL (the ledger's settings), in ms."""
+    conn = sqlite3.connect(folder / "fsync-probe.db", isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("CREATE TABLE probe (id INTEGER PRIMARY KEY, body BLOB)")
+    body = bytes(200)
+    latencies = []
+    for _ in range(commits):
+        started = time.perf_counter_ns()
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("INSERT INTO probe (body) VALUES (?)", (body,))
+        conn.execute("COMMIT")
+        latencies.append(time.perf_counter_ns() - started)
+    conn.close()
+    lat_ms = np.array(latencies, dtype=np.float64) / 1e6
+    p50, p99, p999 = np.percentile(lat_ms, [50, 99, 99.9])
+    return {"commits": commits, "p50_ms": p50, "p99_ms": p99, "p99_9_ms": p999,
+            "max_ms": lat_ms.max()}
+
+
+def cpu_seconds(pid: int | None = None) -> float:
+    """User + system CPU time of a process (all its threads): this one, or `pid` (Linux)."""
+    if pid is None:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def start_server(ledger: Path) -> tuple[subprocess.Popen, str, dict[str, str]]:
@@ -265,25 +301,39 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--subscribers", type=int, default=1000)
     parser.add_argument("--fanout-rate", type=float, default=500)
     parser.add_argument("--encodings", nargs="+", default=["json", "msgpack"])
+    parser.add_argument("--no-closed-loop", action="store_true",
+                        help="skip the closed-loop throughput phase")
+    parser.add_argument("--fsync-commits", type=int, default=2000,
+                        help="fsync'd commits to time on the ledger's disk first (0: none)")
     args = parser.parse_args(argv)
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 8192), hard))
     with tempfile.TemporaryDirectory() as folder:
         ledger = Path(folder) / "bench.db"
+        if args.fsync_commits:
+            disk = fsync_latency(Path(folder), args.fsync_commits)
+            print(f"disk     fsync'd SQLite commit (WAL, synchronous=FULL), {disk['commits']} "
+                  f"commits: p50 {disk['p50_ms']:.2f} ms  p99 {disk['p99_ms']:.2f} ms  "
+                  f"p99.9 {disk['p99_9_ms']:.2f} ms  max {disk['max_ms']:.1f} ms", flush=True)
         process, url, keys = start_server(ledger)
         acked = 0
         try:
             for encoding in args.encodings:
                 codec = Codec(encoding)
-                modes = [("throughput", None), *((f"{rate:.0f}/s", rate) for rate in args.rates)]
+                modes = [*((("throughput", None),) if not args.no_closed_loop else ()),
+                         *((f"{rate:.0f}/s", rate) for rate in args.rates)]
                 for mode, rate in modes:
+                    server_cpu, own_cpu = cpu_seconds(process.pid), cpu_seconds()
                     result = asyncio.run(load(url, keys, codec, args.connections, args.window,
                                               args.seconds, rate, f"{encoding}{mode}"))
+                    server_us = (cpu_seconds(process.pid) - server_cpu) / result["orders"] * 1e6
+                    own_us = (cpu_seconds() - own_cpu) / result["orders"] * 1e6
                     acked += result["new_orders"]
                     print(f"{encoding:8} {mode:11} {result['orders']:8d} orders "
                           f"{result['orders_per_s']:9.0f}/s  p50 {result['p50_ms']:6.2f} ms  "
                           f"p99 {result['p99_ms']:6.2f} ms  p99.9 {result['p99_9_ms']:6.2f} ms"
-                          f"  max {result['max_ms']:6.1f} ms", flush=True)
+                          f"  max {result['max_ms']:6.1f} ms  cpu/order: server "
+                          f"{server_us:4.0f} us, load generator {own_us:4.0f} us", flush=True)
             if args.subscribers:
                 result = asyncio.run(fanout(url, keys, args.subscribers, args.fanout_rate,
                                             args.seconds))

@@ -94,7 +94,7 @@ def decode_frame(frame: str | bytes) -> Request:
     """
     try:
         if isinstance(frame, str):
-            message = json.loads(frame, parse_constant=_no_constant)
+            message = _json_decoder.decode(frame)
         else:
             message = msgpack.unpackb(frame, raw=False, strict_map_key=True)
     except (ValueError, TypeError, RecursionError, msgpack.UnpackException) as exc:
@@ -112,9 +112,14 @@ def decode_frame(frame: str | bytes) -> Request:
     return Request(op, request_id, args)
 
 
+# one decoder and one encoder, made once (json.loads/dumps with options make one per call)
+_json_decoder = json.JSONDecoder(parse_constant=_no_constant)
+_json_encoder = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
+
+
 def encode_json(message: Mapping[str, Any]) -> bytes:
     """UTF-8 JSON (compact, no NaN) for a text frame."""
-    return json.dumps(message, separators=(",", ":"), allow_nan=False).encode()
+    return _json_encoder.encode(message).encode()
 
 
 _packer = msgpack.Packer(autoreset=True)

@@ -1,23 +1,31 @@
 """The websocket server: the thin asyncio edge around the venue.
 
 `Server.start()` opens the ledger, recovers the engine from it, rebuilds the gateway's state
-from the ledger's entries, starts the engine task, and listens. Each connection is a loop of
-five lines: receive a frame, hand it to `ops.receive`, and on the way out tell the venue (for
-cancel-on-disconnect). Frames over `max_frame_bytes` close the connection (1009); websocket pings
-with a timeout find dead peers.
+from the ledger's entries, starts the engine task, and listens. Frames over `max_frame_bytes`
+close the connection (1009); websocket pings with a timeout find dead peers.
+
+Receiving: websockets' sans-I/O protocol parses the bytes, and each complete message goes to
+`ops.receive` right there, in the event loop's read callback (`GatewayConnection`): no task and
+no queue per message, and all the frames of one read are handled in one go. `ops.receive` is a
+coroutine that almost never suspends (it hands jobs to the engine task's queue); it is run
+eagerly, and in the rare case that it does suspend (a full engine queue, an operator's ledger
+read), a task finishes it while the session's later messages wait behind it, in order (reading
+pauses if many pile up). On the way out, the handler tells the venue (cancel-on-disconnect).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import ssl
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from websockets.asyncio.server import ServerConnection, serve
-from websockets.exceptions import ConnectionClosed
+from websockets.frames import CloseCode, Frame, Opcode
 
 from exchange.engine import Command
 from exchange.gateway import ops
@@ -29,6 +37,118 @@ from exchange.gateway.venue import Venue
 from exchange.ledger import Ledger
 
 log = logging.getLogger("exchange.gateway")
+
+STALLED_MESSAGES_MAX = 64  # messages held behind a suspended one before reading pauses
+_MESSAGE_OPCODES = (Opcode.TEXT, Opcode.BINARY)
+
+
+def run_eagerly(coro: Coroutine[Any, Any, None]) -> asyncio.Task | None:
+    """Run `coro` now, in the caller, up to its end or its first real suspension; in the latter
+    case a task finishes it, and is returned. (Python 3.12's eager tasks do the same.)"""
+    try:
+        awaited = coro.send(None)
+    except StopIteration:
+        return None
+    return asyncio.get_running_loop().create_task(_finish(coro, awaited))
+
+
+async def _finish(coro: Coroutine[Any, Any, None], awaited: Any) -> None:
+    """Drive a suspended coroutine on: wait for what it awaits, then resume it (it reads the
+    awaited future's result or exception itself)."""
+    while True:
+        if awaited is None:  # a bare yield (asyncio.sleep(0))
+            await asyncio.sleep(0)
+        else:
+            awaited._asyncio_future_blocking = False  # taken over, as a Task step does
+            with contextlib.suppress(BaseException):
+                await awaited
+        try:
+            awaited = coro.send(None)
+        except StopIteration:
+            return
+
+
+class GatewayConnection(ServerConnection):
+    """A server connection that hands each complete message to the gateway as it is parsed."""
+
+    def __init__(self, gateway: Server, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.gateway = gateway
+        self._session: Session | None = None
+        self._fragments: list[bytes] = []
+        self._text = False
+        self._stalled: list[str | bytes] | None = None  # messages behind a suspended one
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            venue = self.gateway.venue
+            assert venue is not None
+            self._session = Session(self, self.gateway.config)
+            venue.sessions.add(self._session)
+        return self._session
+
+    def process_event(self, event: Any) -> None:
+        if self.request is None or type(event) is not Frame:
+            super().process_event(event)  # the handshake
+            return
+        opcode = event.opcode
+        data = cast(bytes, event.data)  # the parser makes bytes
+        if opcode in _MESSAGE_OPCODES:
+            if event.fin:
+                self._message(data, opcode is Opcode.TEXT)
+            else:
+                self._fragments, self._text = [data], opcode is Opcode.TEXT
+        elif opcode is Opcode.CONT:
+            self._fragments.append(data)
+            if event.fin:
+                data, self._fragments = b"".join(self._fragments), []
+                self._message(data, self._text)
+        else:
+            super().process_event(event)  # control frames (pongs)
+
+    def _message(self, data: bytes, text: bool) -> None:
+        if text:
+            try:
+                message: str | bytes = data.decode()
+            except UnicodeDecodeError as exc:
+                self.protocol.fail(CloseCode.INVALID_DATA,
+                                   f"{exc.reason} at position {exc.start}")
+                self.send_data()
+                return
+        else:
+            message = data
+        if self._stalled is not None:
+            self._stalled.append(message)
+            if len(self._stalled) == STALLED_MESSAGES_MAX:
+                self.transport.pause_reading()
+            return
+        self._receive(message)
+
+    def _receive(self, message: str | bytes) -> None:
+        session = self.session
+        try:
+            task = run_eagerly(ops.receive(self.gateway.venue, session, message))  # type: ignore[arg-type]
+        except Exception:
+            log.exception("request failed")
+            session.close(1011, "internal error")
+            return
+        if task is not None:
+            self._stalled = []
+            task.add_done_callback(self._resume)
+
+    def _resume(self, task: asyncio.Task) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("request failed", exc_info=task.exception())
+            self.session.close(1011, "internal error")
+        stalled, self._stalled = self._stalled or [], None
+        if len(stalled) >= STALLED_MESSAGES_MAX:
+            self.transport.resume_reading()
+        for message in stalled:
+            if self._stalled is not None:  # suspended again: the rest wait behind it
+                self._stalled.append(message)
+            else:
+                self._receive(message)
 
 
 def _select_subprotocol(connection: ServerConnection, offered: Any) -> Any:
@@ -74,7 +194,8 @@ class Server:
             self._handle, config.host, config.port, subprotocols=list(SUBPROTOCOLS),  # type: ignore[arg-type]
             max_size=config.max_frame_bytes, ping_interval=config.ping_interval_s,
             ping_timeout=config.ping_timeout_s, compression=None, ssl=self._ssl_context(),
-            max_queue=64, select_subprotocol=_select_subprotocol)
+            max_queue=64, select_subprotocol=_select_subprotocol,
+            create_connection=functools.partial(GatewayConnection, self))  # type: ignore[arg-type]
         loop = asyncio.get_running_loop()
         self._tasks = [loop.create_task(self.venue.run()), loop.create_task(self._tick())]  # type: ignore[union-attr]
 
@@ -105,15 +226,13 @@ class Server:
             await self._ledger.close()
 
     async def _handle(self, ws: ServerConnection) -> None:
+        """The connection's life: its messages are handled as they arrive (`GatewayConnection`);
+        this waits for the end, then tells the venue."""
         venue = self.venue
-        assert venue is not None
-        session = Session(ws, self.config)
-        venue.sessions.add(session)
+        assert venue is not None and isinstance(ws, GatewayConnection)
+        session = ws.session
         try:
-            async for frame in ws:
-                await ops.receive(venue, session, frame)
-        except ConnectionClosed:
-            pass
+            await ws.wait_closed()
         finally:
             session.closing = True
             await venue.session_closed(session)

@@ -1,14 +1,17 @@
 """The venue's single writer: one task owns the engine, the ledger and everything published.
 
-Connections put `Job`s on one queue. The engine task takes everything queued (up to
-`batch_cap`), and for each job either answers it from what the gateway knows (a resent
-cl_ord_id) or applies its command to the engine, folding the events into the order tracker and
-the market data; then it appends the batch to the ledger and waits until it is durable. Jobs
-arriving meanwhile form the next batch (group commit). Only after the append returns does it
-send responses, execution reports and market data, and answer queries (order status, open
-orders, subscriptions), so every answer reflects exactly the durable state: nothing a client was
-told can be missing after a crash. If the ledger fails, the venue stops: clients whose requests
-were in the failed batch get STATUS_UNKNOWN, and every connection is closed.
+Connections put `Job`s on one queue. The engine task applies each job as soon as it is taken:
+it either answers it from what the gateway knows (a resent cl_ord_id) or applies its command to
+the engine, folding the events into the order tracker and the market data. Applied jobs form
+the open batch. When no append is in flight, the open batch is sealed (market data flushed,
+queries evaluated against the state after its commands, the engine digest taken) and appended to
+the ledger; jobs arriving while that append is in flight are applied into the next open batch
+(group commit, and the engine works while the disk does). Only after an append returns does it
+send that batch's responses, execution reports and market data, and answer its queries (order
+status, open orders, subscriptions), so every answer reflects exactly the durable state:
+nothing a client was told can be missing after a crash. An idle venue seals at once: a lone
+order waits for one append, not for a batch to fill. If the ledger fails, the venue stops:
+clients whose requests were not yet durable get STATUS_UNKNOWN, and every connection is closed.
 """
 
 from __future__ import annotations
@@ -16,13 +19,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from typing import Any, NamedTuple
 
 from exchange.engine import (
     AmendOrder, CancelOrder, CancelReason, CancelRejected, Command, CommandRejected, Engine,
-    Event, ExpireOrders, MassCancel, MassCanceled, OrderAccepted, OrderCanceled, OrderExpired,
-    OrderRejected, OrderReplaced, SubmitOrder,
+    Event, ExpireOrders, ImportInstruments, MassCancel, MassCanceled, OrderAccepted,
+    OrderCanceled, OrderExpired, OrderRejected, OrderReplaced, SubmitOrder,
 )
 from exchange.gateway import protocol
 from exchange.gateway.activity import ActivityMeter
@@ -54,7 +58,8 @@ class Job(NamedTuple):
 
 
 class Applied(NamedTuple):
-    """A batch applied to the engine and waiting to be durable, with all it will publish."""
+    """A batch applied to the engine (open, then sealed and waiting to be durable), with all it
+    will publish."""
 
     jobs: list[Job]
     replies: list[tuple[Session | None, dict[str, Any]]]
@@ -63,6 +68,71 @@ class Applied(NamedTuple):
     answers: list[tuple[Session | None, dict[str, Any], Callable[[], None] | None]]
     entries: list[Entry]
     digest: str
+    queries: list[Job]  # evaluated when the batch is sealed
+
+
+def _new_batch() -> Applied:
+    return Applied([], [], [], [], [], [], "", [])
+
+
+class JobQueue:
+    """The engine task's inbox. `put` waits while `limit` jobs are waiting (the connection that
+    puts waits with it, so a flood backs up into its socket); the engine task takes jobs in bulk
+    and sleeps in `wait` until a job arrives or `wake` is called. Costs: O(1) per job."""
+
+    def __init__(self, limit: int) -> None:
+        self._jobs: deque[Job] = deque()
+        self._limit = limit
+        self._putters: deque[asyncio.Future] = deque()
+        self._wake: asyncio.Future | None = None
+
+    def qsize(self) -> int:
+        return len(self._jobs)
+
+    def empty(self) -> bool:
+        return not self._jobs
+
+    async def put(self, job: Job) -> None:
+        while len(self._jobs) >= self._limit:
+            putter = asyncio.get_running_loop().create_future()
+            self._putters.append(putter)
+            try:
+                await putter
+            except BaseException:
+                putter.cancel()
+                if putter in self._putters:
+                    self._putters.remove(putter)
+                raise
+        self._jobs.append(job)
+        self.wake()
+
+    def take(self) -> Job:
+        job = self._jobs.popleft()
+        if self._putters and len(self._jobs) < self._limit:
+            putter = self._putters.popleft()
+            if not putter.done():
+                putter.set_result(None)
+        return job
+
+    def take_all(self) -> list[Job]:
+        jobs = list(self._jobs)
+        self._jobs.clear()
+        return jobs
+
+    def wake(self, *_: Any) -> None:
+        wake = self._wake
+        if wake is not None and not wake.done():
+            wake.set_result(None)
+
+    async def wait(self) -> None:
+        """Until a job is put or `wake` is called (at once if a job is waiting)."""
+        if self._jobs:
+            return
+        self._wake = asyncio.get_running_loop().create_future()
+        try:
+            await self._wake
+        finally:
+            self._wake = None
 
 
 class Venue:
@@ -76,7 +146,7 @@ class Venue:
         self.market = MarketData()
         self.market.feeds = FeedsOnDemand(self._new_feed, self.market.feeds)  # bulk listings
         self.activity = ActivityMeter()  # for operators' stats
-        self.queue: asyncio.Queue[Job] = asyncio.Queue(config.queue_limit)
+        self.queue = JobQueue(config.queue_limit)
         self.sessions: set[Session] = set()
         self.exec_subs: dict[str, set[Session]] = {}  # account ("*": all) -> sessions
         self.md_subs: dict[tuple[str, str], set[Session]] = {}  # (channel, symbol) -> sessions
@@ -87,7 +157,6 @@ class Venue:
         self.failed: BaseException | None = None
         self.stopped = asyncio.Event()
         self.batches = 0
-        self._entries: list[Entry] = []
 
     # -- start ---------------------------------------------------------------------------
 
@@ -112,10 +181,12 @@ class Venue:
 
     async def apply_now(self, commands: list[Command], origin: str) -> list[list[Event]]:
         """Apply commands in one durable batch before traffic starts (demo setup)."""
-        results = []
-        for command in commands:
-            results.append(self._apply(command, origin, None))
-        await self._commit()
+        entries: list[Entry] = []
+        results = [self._apply(command, origin, None, entries) for command in commands]
+        if entries:
+            await self.ledger.append(Batch(entries, self.engine.digest()))
+            self.durable_seq = entries[-1].seq
+            self.batches += 1
         self.market.discard_pending()
         return results
 
@@ -127,64 +198,76 @@ class Venue:
         await self.queue.put(job)
 
     async def run(self) -> None:
-        """Take batches off the queue forever; stop the venue if the ledger fails.
+        """Apply jobs as they come, one append in flight at a time; stop the venue if the
+        ledger fails.
 
-        Pipelined group commit: batch k+1 is applied while batch k is being written, then k
-        is published once its append has returned; appends are strictly one after another.
-        Snapshots: see the loop's first lines."""
+        Each round: apply the waiting jobs into the open batch (at most `batch_cap`); if the
+        append in flight has returned, publish its batch; if none is in flight, seal the open
+        batch and start appending it; then sleep until a job arrives or the append returns.
+        A due snapshot takes no new jobs, so the pipeline drains and the snapshot is taken with
+        the engine exactly at the last durable batch."""
         queue = self.queue
         cap = self.config.batch_cap
-        inflight: tuple[asyncio.Task | None, Applied] | None = None
-        jobs: list[Job] = []
+        loop = asyncio.get_running_loop()
+        task: asyncio.Task | None = None
+        inflight: Applied | None = None
+        batch: Applied | None = None  # open: applied, not sealed
         try:
             while True:
-                # A snapshot is taken when the engine is back at the last durable batch: a
-                # due snapshot takes no new jobs for one round, so the pipeline drains.
                 snapshot_due = self.ledger.snapshot_due
-                if snapshot_due and inflight is None:
-                    await self.ledger.snapshot(self.engine)
-                    snapshot_due = False
-                jobs = [] if inflight is not None else [await queue.get()]
-                while not snapshot_due and len(jobs) < cap and not queue.empty():
-                    jobs.append(queue.get_nowait())
-                applied = self._apply_batch(jobs) if jobs else None
-                if inflight is not None:
-                    task, done = inflight
-                    if task is not None:
-                        await task
-                    self._publish(done)
-                    inflight = None
-                if applied is not None:
-                    task = None
-                    if applied.entries:
-                        task = asyncio.get_running_loop().create_task(self._append(applied))
-                    inflight = (task, applied)
-                    jobs = []
+                if not snapshot_due and not queue.empty():
+                    if batch is None:
+                        batch = _new_batch()
+                    absorb = self._absorb
+                    while len(batch.jobs) < cap and not queue.empty():
+                        absorb(batch, queue.take())
+                if task is not None and task.done():
+                    task.result()  # a ledger failure stops the venue here
+                    self._publish(inflight)  # type: ignore[arg-type]
+                    task = inflight = None
+                if task is None:
+                    if batch is not None:
+                        sealed, batch = self._seal(batch), None
+                        if sealed.entries:
+                            task = loop.create_task(self._append(sealed))
+                            task.add_done_callback(queue.wake)
+                            inflight = sealed
+                        else:  # answers and queries only, on a durable state: answer now
+                            self._publish(sealed)
+                        continue
+                    if snapshot_due:
+                        await self.ledger.snapshot(self.engine)
+                        continue
+                full = batch is not None and len(batch.jobs) >= cap
+                if task is not None and (snapshot_due or full):
+                    await asyncio.wait((task,))  # no room for more jobs until it returns
+                else:
+                    await queue.wait()
         except asyncio.CancelledError:
             raise
         except BaseException as exc:  # the ledger (or a bug): nothing more may be published
             log.exception("venue stopped")
             self.failed = exc
-            unanswered = jobs + (inflight[1].jobs if inflight is not None else [])
+            unanswered = [*(inflight.jobs if inflight is not None else ()),
+                          *(batch.jobs if batch is not None else ()), *queue.take_all()]
             self._fail_all(unanswered)
             self.stopped.set()
 
-    def _apply_batch(self, jobs: list[Job]) -> Applied:
-        """Apply a batch's commands, then evaluate its queries against the state after them;
-        nothing is sent yet."""
-        applied = Applied(jobs, [], [], [], [], [], "")
-        self._entries = applied.entries
-        queries = []
-        for job in jobs:
-            if job.query:
-                queries.append(job)
-            else:
-                applied.replies.append((job.session, self._run_job(job, applied.reports)))
-        applied.market.extend(self.market.flush())
-        for job in queries:
-            applied.answers.append((job.session, *self._evaluate(job)))
-        self._entries = []
-        return applied._replace(digest=self.engine.digest())
+    def _absorb(self, batch: Applied, job: Job) -> None:
+        """Apply one job into the open batch (queries wait for the seal); nothing is sent."""
+        batch.jobs.append(job)
+        if job.query:
+            batch.queries.append(job)
+        else:
+            batch.replies.append((job.session, self._run_job(job, batch)))
+
+    def _seal(self, batch: Applied) -> Applied:
+        """Close the open batch: its market data, its queries' answers against the state after
+        its commands, and the engine digest it ends at."""
+        batch.market.extend(self.market.flush())
+        for job in batch.queries:
+            batch.answers.append((job.session, *self._evaluate(job)))
+        return batch._replace(digest=self.engine.digest() if batch.entries else "")
 
     async def _append(self, applied: Applied) -> None:
         await self.ledger.append(Batch(applied.entries, applied.digest))
@@ -214,33 +297,29 @@ class Venue:
             if after is not None:
                 after()
 
-    def _run_job(self, job: Job, reports: list) -> dict[str, Any]:
+    def _run_job(self, job: Job, batch: Applied) -> dict[str, Any]:
         try:
             work = job.work(self) if callable(job.work) else job.work
         except RequestError as exc:
             return protocol.error(job.request_id, exc.code, exc.msg)
         if isinstance(work, dict):
             return protocol.ok(job.request_id, work)
-        events = self._apply(work, job.origin, reports)
+        events = self._apply(work, job.origin, batch.reports, batch.entries)
         return self._outcome(job.request_id, work, events)
 
-    def _apply(self, command: Command, origin: str, reports: list | None) -> list[Event]:
-        events = self.engine.apply(command)
-        self._entries.append(Entry(self.engine.last_command_seq, command, events, origin))
+    def _apply(self, command: Command, origin: str, reports: list | None,
+               entries: list[Entry]) -> list[Event]:
+        engine = self.engine
+        events = engine.apply(command)
+        entries.append(Entry(engine.last_command_seq, command, events, origin))
         wanted = self.exec_interest  # build reports only for accounts ever listened to
         new_reports = self.tracker.apply(command, events, wanted)
-        self.tracker.specs.update(imported_specs(command, events, self.engine.instruments))
-        if reports is not None:
+        if type(command) is ImportInstruments:
+            self.tracker.specs.update(imported_specs(command, events, engine.instruments))
+        if reports is not None and new_reports:
             reports.extend(new_reports)
         self.market.apply(command, events)
         return events
-
-    async def _commit(self) -> None:
-        if self._entries:
-            await self.ledger.append(Batch(self._entries, self.engine.digest()))
-            self.durable_seq = self._entries[-1].seq
-            self.batches += 1
-            self._entries = []
 
     def _outcome(self, request_id: str | None, command: Command,
                  events: list[Event]) -> dict[str, Any]:
