@@ -172,8 +172,9 @@ def entry_body(command: Any, events: Sequence[Any]) -> bytes:
     its events' records in seq order (each exactly `codec.encode`'s bytes). One pack call:
     O(fields)."""
     kinds = codec.KIND_OF
-    return _packer.pack([(kinds[type(command)], command),
-                         *[(kinds[type(event)], event) for event in events]])
+    records = [(kinds[type(event)], event) for event in events]
+    records.insert(0, (kinds[type(command)], command))
+    return _packer.pack(records)
 
 
 def body_records(body: bytes) -> list[bytes]:

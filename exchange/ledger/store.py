@@ -57,7 +57,7 @@ class Ledger:
 
     @classmethod
     async def open(cls, path: str | Path, *, snapshot_every: int = 100_000,
-                   project_every: int = 50_000) -> Ledger:
+                   project_every: int = 10_000) -> Ledger:
         """Open the ledger at `path`, creating it (and its folder) if absent. LedgerError for a
         file that is not a ledger this code reads. Cost: the orders projection's catch-up, if a
         crash left it behind (at most about `project_every` seqs)."""
@@ -153,13 +153,17 @@ class Ledger:
                 yield reader.entry_of(row)
             start = rows[-1][0] + 1
 
+    async def settle(self) -> None:
+        """Wait for the background writes queued so far (snapshots, the orders projection)."""
+        if self._background is not None:
+            await self._background
+
     async def close(self) -> None:
         """Finish the background writes, bring the orders projection up to date, close."""
         try:
             if self._unprojected:
                 self._project_later()
-            if self._background is not None:
-                await self._background
+            await self.settle()
         finally:
             await self._call(self._conn.close)
             self._thread.shutdown()

@@ -203,7 +203,7 @@ def test_the_orders_projection_trails_the_chain_and_catches_up_after_a_crash(
         for start in range(0, len(commands), 40):
             await ledger.append(Batch(entries(commands[start:start + 40], engine),
                                       engine.digest()))
-        await asyncio.sleep(0.05)  # let the background projection writes run
+        await ledger.settle()  # the background projection writes so far
         for suffix in ("", "-wal"):  # the files as a crash would leave them
             shutil.copy(f"{path}{suffix}", f"{crashed}{suffix}")
         await ledger.close()
