@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 from exchange.engine import SetTradingState
 from exchange.gateway import protocol
 from exchange.gateway.admin import ADMIN_OPS
+from exchange.gateway.keys import Principal
 from exchange.gateway.orders import OrderRecord
 from exchange.gateway.protocol import Code, Request, RequestError
 from exchange.gateway.session import Session
@@ -90,7 +91,7 @@ async def logon(venue: Venue, session: Session, request: Request) -> None:
         if account is None:
             raise RequestError(Code.UNAUTHENTICATED, "the key's account does not exist")
         firm = account.firm
-    session.principal, session.firm = principal, firm
+    session.principal, session.firm, session.origin = principal, firm, _origin(principal)
     session.cancel_on_disconnect = cancel_on_disconnect and principal.account is not None
     session.send(protocol.ok(request.id, {
         "key_id": principal.key_id, "role": principal.role, "account": principal.account,
@@ -112,9 +113,8 @@ async def cancel_all_after(venue: Venue, session: Session, request: Request) -> 
 # -- orders --------------------------------------------------------------------------------
 
 
-def _origin(session: Session) -> str:
-    principal = session.principal
-    assert principal is not None
+def _origin(principal: Principal) -> str:
+    """Who the ledger records as the origin of a session's commands."""
     if principal.account is not None:
         return f"account:{principal.account}"
     return f"{principal.role}:{principal.key_id}"
@@ -122,7 +122,9 @@ def _origin(session: Session) -> str:
 
 async def _submit(venue: Venue, session: Session, request: Request, work: Any,
                   query: bool = False) -> None:
-    await venue.submit(Job(session, request.id, work, _origin(session), query))
+    job = Job(session, request.id, work, session.origin, query)
+    if not venue.offer(job):  # the queue is full (or the venue stopped): wait for room
+        await venue.submit(job)
 
 
 async def new_order(venue: Venue, session: Session, request: Request) -> None:

@@ -39,6 +39,7 @@ class Session:
         self.text = self.subprotocol == JSON_SUBPROTOCOL
         self.principal: Principal | None = None
         self.firm: str | None = None
+        self.origin = ""  # the ledger's origin of this session's commands, set at logon
         self.cancel_on_disconnect = False
         self.bucket = TokenBucket(config.conn_rate, config.conn_burst, time.monotonic())
         self.limited_in_a_row = 0

@@ -106,6 +106,16 @@ class JobQueue:
         self._jobs.append(job)
         self.wake()
 
+    def offer(self, job: Job) -> bool:
+        """Put `job` if there is room (no waiting); False if the queue is full."""
+        if len(self._jobs) >= self._limit:
+            return False
+        self._jobs.append(job)
+        wake = self._wake
+        if wake is not None and not wake.done():
+            wake.set_result(None)
+        return True
+
     def take(self) -> Job:
         job = self._jobs.popleft()
         if self._putters and len(self._jobs) < self._limit:
@@ -196,6 +206,10 @@ class Venue:
         if self.failed is not None:
             raise RequestError(Code.STATUS_UNKNOWN, "the venue is stopped")
         await self.queue.put(job)
+
+    def offer(self, job: Job) -> bool:
+        """`submit` without waiting: False if the venue is stopped or its queue is full."""
+        return self.failed is None and self.queue.offer(job)
 
     async def run(self) -> None:
         """Apply jobs as they come, one append in flight at a time; stop the venue if the
@@ -335,7 +349,7 @@ class Venue:
                 return protocol.error(request_id, event.reason.name,  # type: ignore[union-attr]
                                       f"order rejected: {event.reason.name}")  # type: ignore[union-attr]
             if kind is CancelRejected:
-                owned = self.tracker.owned(event.account, event.order_id)  # type: ignore[union-attr]
+                owned = self.tracker.owned(event.account, event.order_id)  # type: ignore[union-attr,arg-type]
                 code = event.reason.name  # type: ignore[union-attr]
                 if owned is not None and owned.terminal and code == "UNKNOWN_ORDER":
                     code = Code.TOO_LATE_TO_CANCEL

@@ -1,0 +1,89 @@
+"""How messages reach the engine task and how batches form: messages are handled as they are
+parsed (fragmented ones too), in order even when one of them has to wait, and an order that
+arrives while an append is in flight goes into the very next append."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+from exchange.gateway.server import STALLED_MESSAGES_MAX
+from tests.gateway.conftest import WHEAT, open_venue, with_config
+
+
+def order(cl_ord_id: str, side: str = "BUY", px: str = "200.00") -> dict[str, Any]:
+    return {"sym": WHEAT, "side": side, "qty": "1", "px": px, "cl_ord_id": cl_ord_id}
+
+
+async def test_a_fragmented_message_is_reassembled_and_answered(tmp_path: Path) -> None:
+    async with open_venue(tmp_path / "ledger.db") as venue:
+        client = await venue.client("AGRO-1")
+        future = asyncio.get_running_loop().create_future()
+        client._waiting["frag"] = future
+        text = json.dumps({"op": "new_order", "id": "frag", "args": order("f-1")})
+        await client.ws.send([text[:10], text[10:40], text[40:]])
+        response = await asyncio.wait_for(future, 5)
+        assert response["ok"] and response["result"]["cl_ord_id"] == "f-1"
+
+
+async def test_invalid_utf8_in_a_text_frame_closes_the_connection_with_1007(
+        tmp_path: Path) -> None:
+    async with open_venue(tmp_path / "ledger.db") as venue:
+        client = await venue.client("AGRO-1")
+        await client.ws.send(b'{"op":"ping","id":"\xff"}', text=True)
+        await asyncio.wait_for(client.ws.wait_closed(), 5)
+        assert client.ws.close_code == 1007
+        other = await venue.client("AGRO-1")  # the venue lives on
+        assert "ts_us" in await other.ping()
+
+
+async def test_messages_behind_one_that_waits_are_answered_after_it_in_order(
+        tmp_path: Path) -> None:
+    async with open_venue(tmp_path / "ledger.db") as venue:
+        operator = await venue.client("operator")
+        answered: list[str] = []
+        futures = [await operator.send_request("list_trades", {})]  # reads the ledger in a thread
+        futures += [await operator.send_request("ping", {})
+                     for _ in range(STALLED_MESSAGES_MAX + 10)]  # enough to pause reading
+        for future in futures:
+            future.add_done_callback(lambda f: answered.append(f.result()["id"]))
+        await asyncio.wait_for(asyncio.gather(*futures), 10)
+        assert answered == [f"r{n}" for n in range(2, 2 + len(futures))]  # r1 was the logon
+
+
+async def test_a_full_engine_queue_makes_senders_wait_and_loses_nothing(tmp_path: Path) -> None:
+    async with open_venue(tmp_path / "ledger.db", with_config(queue_limit=2)) as venue:
+        clients = [await venue.client(name) for name in ("AGRO-1", "MILL-1")]
+        futures = [await client.send_request("new_order", order(f"q-{n}", px=f"{200 + n // 4}.{n % 4 * 25:02d}"))
+                   for n in range(40) for client in clients]
+        responses = await asyncio.wait_for(asyncio.gather(*futures), 10)
+        assert all(response["ok"] for response in responses)
+        open_orders = await clients[0].open_orders()
+        assert len(open_orders) == 40
+
+
+async def test_orders_arriving_during_an_append_go_into_the_next_append(tmp_path: Path) -> None:
+    async with open_venue(tmp_path / "ledger.db") as venue:
+        server_venue = venue.server.venue
+        assert server_venue is not None
+        ledger = server_venue.ledger
+        append = ledger.append
+        sizes: list[int] = []
+
+        async def slow_append(batch: Any) -> None:
+            sizes.append(len(batch.entries))
+            await asyncio.sleep(0.3)
+            await append(batch)
+
+        ledger.append = slow_append
+        client = await venue.client("AGRO-1")
+        first = await client.send_request("new_order", order("a-1"))
+        await asyncio.sleep(0.1)  # the first append is in flight now
+        later = [await client.send_request("new_order", order(f"a-{n}")) for n in (2, 3)]
+        await asyncio.sleep(0.05)
+        last = await client.send_request("new_order", order("a-4"))
+        responses = await asyncio.wait_for(asyncio.gather(first, *later, last), 10)
+        assert all(response["ok"] for response in responses)
+        assert sizes == [1, 3]  # not [1, 2, 1]: the open batch took a-4 as well
