@@ -17,7 +17,7 @@ What is measured:
    empty book), and the engine alone with tracemalloc.
 
 It proves it was right: the ledger's last command is an ImportInstruments whose rows equal the
-file's rows converted exactly (`reference.engine_row`), recorded with origin `operator:bench`,
+file's rows converted exactly (`reference.engine_row`), recorded with the origin of the operator key that ran it,
 and the venue then lists exactly N + N instruments.
 
     python -m bench.import_bench [--rows 150000] [--seed 7]
@@ -43,7 +43,6 @@ from typing import Any
 
 from exchange.cli import admin as cli
 from exchange.engine import Engine, ImportInstruments, codec
-from exchange.gateway.keys import KeyStore
 from exchange.gateway.reference import check_rows, engine_row, read_csv
 from exchange.ledger import reader
 
@@ -55,7 +54,6 @@ COMMODITIES = (("wheat", "0.25", 2, 21000), ("corn", "0.25", 2, 19000),
                ("sugar", "0.10", 2, 5200), ("cement", "0.05", 2, 9500))
 GRADES = ("A", "B", "premium", "standard")
 PERIODS = tuple(f"2027-{month:02d}" for month in range(1, 13))
-KEY_ID = "bench"
 
 
 def write_csv(path: Path, count: int, seed: int, prefix: str) -> None:
@@ -87,17 +85,18 @@ def rss_kb(pid: int) -> int:
 
 def start_server(folder: Path) -> tuple[subprocess.Popen, str, str]:
     ledger = folder / "bench.db"
-    key = KeyStore.beside(ledger).issue("operator", None, KEY_ID)
+    key_file = folder / "operator.key"
     ready = folder / "ready"
     server = subprocess.Popen(
         [sys.executable, "-m", "exchange.cli.main", "serve", "--port", "0", "--ledger",
-         str(ledger), "--ready-file", str(ready)], stdout=subprocess.DEVNULL)
+         str(ledger), "--ready-file", str(ready), "--operator-key-file", str(key_file)],
+        stdout=subprocess.DEVNULL)
     deadline = time.monotonic() + 30
     while not ready.exists() or not ready.read_text():
         if time.monotonic() > deadline or server.poll() is not None:
             raise RuntimeError("the server did not start")
         time.sleep(0.05)
-    return server, ready.read_text(), key
+    return server, ready.read_text(), key_file.read_text().strip()
 
 
 def cpu_s(pid: int) -> float:
@@ -175,7 +174,7 @@ def engine_memory(path: Path) -> float:
     return used / 1e6 / (len(engine.instruments) / 1000)
 
 
-def verify(ledger: Path, path: Path) -> None:
+def verify(ledger: Path, path: Path, key: str) -> None:
     """The ledger's last command is the file, converted exactly, from the operator."""
     with path.open(newline="") as handle:
         expected = [engine_row(row) for _, row in check_rows(read_csv(handle))]
@@ -187,7 +186,7 @@ def verify(ledger: Path, path: Path) -> None:
     finally:
         conn.close()
     first = imports[0]
-    assert first.origin == f"operator:{KEY_ID}", first.origin
+    assert first.origin == f"operator:{key.split('.')[0]}", first.origin
     assert [list(row) for row in first.command.rows] == expected
     assert type(first.events[-1]).__name__ == "InstrumentsImported"
 
@@ -225,13 +224,13 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             server.terminate()
             server.wait(30)
-        verify(folder / "bench.db", first)
+        verify(folder / "bench.db", first, key)
         assert stages["listed after"] == 2 * args.rows
         print("\nserver-side parts alone (this process, CPU seconds):")
         for name, value in server_parts(first).items():
             print(f"  {name:34} {value:8.2f}")
         print(f"\nengine alone: {engine_memory(first):.2f} MB per 1,000 empty books (tracemalloc)")
-        print("verified: ledger rows == file rows converted exactly, origin operator:bench")
+        print("verified: ledger rows == file rows converted exactly, under the operator's origin")
     return 0
 
 

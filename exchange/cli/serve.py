@@ -1,7 +1,11 @@
 """`exchange serve`: run the venue — the websocket gateway on a durable ledger.
 
 `exchange serve --demo` (= `make run`) also lists the demo instruments and opens the demo
-accounts (on a fresh ledger), issues fresh demo API keys, and prints how to connect.
+accounts (on a fresh ledger), issues fresh demo API keys (revoking the previous run's), and
+prints how to connect. `--operator-key-file FILE` gives a venue its first operator key: unless
+FILE already holds a live operator key, one is issued (recorded in the ledger as
+`operator:bootstrap`) and written to FILE, readable by its owner only. Keys are engine
+commands like every other operator action, so the ledger shows who made each one.
 """
 
 from __future__ import annotations
@@ -9,12 +13,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 from pathlib import Path
 
 from exchange import demo
 from exchange.cli.main import CliError
+from exchange.engine import Command, RevokeKey
 from exchange.gateway.config import GatewayConfig
+from exchange.gateway.keys import new_key
 from exchange.gateway.server import Server
 from exchange.gateway.venue import now_us
 
@@ -33,6 +40,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--key", help="TLS private key (PEM)")
     parser.add_argument("--demo", action="store_true",
                         help="list the demo market and issue demo API keys")
+    parser.add_argument("--operator-key-file", type=Path,
+                        help="keep a live operator key in this file (issued if needed)")
     parser.add_argument("--order-rate", type=float, default=GatewayConfig.order_rate,
                         help="order operations per second per account")
     parser.add_argument("--conn-rate", type=float, default=GatewayConfig.conn_rate,
@@ -64,8 +73,9 @@ async def _serve(args: argparse.Namespace, config: GatewayConfig) -> None:
     if args.demo:
         if not venue.engine.instruments:
             await server.setup(demo.setup(now_us()), "operator:demo")
-        for key_id, role, account in DEMO_KEYS:
-            demo_keys.append((role, account, server.keys.issue(role, account, key_id)))
+        demo_keys = await _demo_keys(server)
+    if args.operator_key_file:
+        await _operator_key(server, args.operator_key_file)
     await server.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -83,6 +93,45 @@ async def _serve(args: argparse.Namespace, config: GatewayConfig) -> None:
     await server.close()
     if failed.done() and failed.exception() is not None:
         raise CliError(str(failed.exception()))
+
+
+async def _demo_keys(server: Server) -> list[tuple[str, str | None, str]]:
+    """(role, account, API key) of fresh demo keys, one per DEMO_KEYS entry, issued in one batch
+    with the previous run's demo keys revoked (their secrets were printed to a terminal)."""
+    assert server.venue is not None
+    ts_us, keys = now_us(), server.venue.engine.keys
+    commands: list[Command] = [
+        RevokeKey(ts_us, key_id) for key_id, key in keys.items()
+        if not key.revoked and any(key_id.startswith(f"{base}-") for base, _, _ in DEMO_KEYS)]
+    issued = []
+    for base, role, account in DEMO_KEYS:
+        command, api_key = new_key(ts_us, role, account, f"{base}-{os.urandom(3).hex()}")
+        commands.append(command)
+        issued.append((role, account, api_key))
+    await server.setup(commands, "operator:demo")
+    return issued
+
+
+async def _operator_key(server: Server, path: Path) -> None:
+    assert server.venue is not None
+    try:
+        held = server.venue.keys.verify(path.read_text().strip())
+    except FileNotFoundError:
+        held = None
+    except OSError as exc:
+        raise CliError(f"cannot read {path}: {exc.strerror}") from None
+    if held is not None and held.role == "operator":
+        return
+    command, api_key = new_key(now_us(), "operator", None)
+    await server.setup([command], "operator:bootstrap")
+    if command.key_id not in server.venue.engine.keys:
+        raise CliError("the venue refused the bootstrap operator key")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(path.name + ".tmp")
+    with open(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as handle:
+        handle.write(api_key + "\n")
+    os.replace(temp, path)
+    print(f"operator key {command.key_id} written to {path}", flush=True)
 
 
 def _print_demo(server: Server, keys: list[tuple[str, str | None, str]]) -> None:

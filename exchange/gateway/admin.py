@@ -1,5 +1,5 @@
-"""The operators' ops: reference data, trading states, firms and accounts, limits, kill switches,
-busts, and read-only views of books, orders, trades and the venue's health.
+"""The operators' ops: reference data, trading states, firms and accounts, limits, API keys, kill
+switches, busts, and read-only views of books, orders, trades and the venue's health.
 
 Every op that changes the venue becomes one engine command sent through the engine task like an
 order (`Venue.submit`): it is sequenced, recorded in the ledger with the origin
@@ -36,6 +36,7 @@ from exchange.engine import (
     AddInstrument,
     BustTrade,
     ImportInstruments,
+    RevokeKey,
     SetAccountLimits,
     SetCreditLimit,
     SetKillSwitch,
@@ -53,6 +54,7 @@ from exchange.engine.instrument import (
 )
 from exchange.engine.reasons import Reject
 from exchange.gateway import protocol
+from exchange.gateway.keys import ROLES, new_key
 from exchange.gateway.protocol import Code, Request, RequestError
 from exchange.gateway.reference import COLUMNS, engine_row, instrument_view
 from exchange.gateway.session import Session
@@ -79,16 +81,21 @@ class Op(NamedTuple):
 
 
 class _Answer:
-    """Stands in for the session as a Job's reply target, adding `extra` to a success result."""
+    """Stands in for the session as a Job's reply target, adding `extra` to a success result
+    and then running `after` (the reply is sent once the command is durable)."""
 
-    def __init__(self, session: Session, extra: dict[str, Any]) -> None:
+    def __init__(self, session: Session, extra: dict[str, Any],
+                 after: Callable[[], None] | None = None) -> None:
         self.session = session
         self.extra = extra
+        self.after = after
 
     def send(self, reply: dict[str, Any]) -> None:
         if reply.get("ok"):
             reply = {**reply, "result": {**reply["result"], **self.extra}}
         self.session.send(reply)
+        if reply.get("ok") and self.after is not None:
+            self.after()
 
 
 def origin(session: Session) -> str:
@@ -98,12 +105,13 @@ def origin(session: Session) -> str:
 
 
 async def _command(venue: Venue, session: Session, request: Request,
-                   make: Callable[[Venue, dict[str, Any]], Any]) -> None:
+                   make: Callable[[Venue, dict[str, Any]], Any],
+                   after: Callable[[], None] | None = None) -> None:
     """Send the command `make(venue, extra)` returns, built in the engine task (so it sees the
     state it will apply to); `make` may put more into the answer through `extra`, or raise
-    RequestError to answer without a command."""
+    RequestError to answer without a command. `after` runs once a success is answered."""
     extra: dict[str, Any] = {}
-    answer = _Answer(session, extra)
+    answer = _Answer(session, extra, after)
     await venue.submit(Job(answer, request.id, lambda v: make(v, extra),  # type: ignore[arg-type]
                            origin(session)))
 
@@ -477,6 +485,48 @@ async def show_account(venue: Venue, session: Session, request: Request) -> None
     await _query(venue, session, request, read)
 
 
+# -- API keys ----------------------------------------------------------------------------------
+
+
+async def issue_key(venue: Venue, session: Session, request: Request) -> None:
+    """A new key, recorded by the engine (its salted hash, never the secret); the secret is in
+    this answer only."""
+    args = request.args
+    role = args.get("role")
+    account = protocol.name(args, "account", None)
+    if role not in ROLES:
+        raise RequestError(Code.BAD_REQUEST, f"role must be one of {', '.join(ROLES)}")
+    if (role == "trader") != (account is not None):
+        raise RequestError(Code.BAD_REQUEST, "a trader key needs an account, other roles none")
+    command, api_key = new_key(now_us(), role, account)
+
+    def make(venue: Venue, extra: dict[str, Any]) -> Any:
+        extra.update(key_id=command.key_id, api_key=api_key)
+        return command
+
+    await _command(venue, session, request, make)
+
+
+async def revoke_key(venue: Venue, session: Session, request: Request) -> None:
+    """Revoke a key: refused from now on, and its connections closed once that is durable."""
+    key_id = protocol.name(request.args, "key_id")
+
+    def make(venue: Venue, extra: dict[str, Any]) -> Any:
+        extra.update(key_id=key_id, revoked=True)
+        return RevokeKey(now_us(), key_id)
+
+    def disconnect() -> None:
+        for other in list(venue.sessions):
+            if other.principal is not None and other.principal.key_id == key_id:
+                other.close(1008, "API key revoked")
+
+    await _command(venue, session, request, make, disconnect)
+
+
+async def list_keys(venue: Venue, session: Session, request: Request) -> None:
+    await _query(venue, session, request, lambda venue: {"keys": venue.keys.list()})
+
+
 # -- kill switch, busts ------------------------------------------------------------------------
 
 
@@ -660,6 +710,9 @@ ADMIN_OPS: dict[str, Op] = {
     "set_kill_switch": Op(set_kill_switch),
     "bust_trade": Op(bust_trade),
     "start_trading_day": Op(start_trading_day),
+    "issue_key": Op(issue_key),
+    "revoke_key": Op(revoke_key),
+    "list_keys": Op(list_keys),
     "book": Op(book),
     "list_orders": Op(list_orders),
     "list_trades": Op(list_trades),

@@ -1,27 +1,27 @@
-"""API keys: issued, verified and revoked; only salted hashes are stored.
+"""API keys: made here, held by the engine, verified here.
 
-An API key reads `<key_id>.<secret>`. The store keeps, per key_id, the role (trader, operator,
-auditor), the account a trader key acts for, a random salt and SHA-256(salt + secret); the
-secret itself is shown once, when issued, and never stored. Verification looks the key_id up and
-compares hashes in constant time.
-
-The store is a sidecar JSON file beside the ledger (`<ledger>.keys.json`), rewritten atomically
-(temp file, fsync, rename) on each change; `path=None` keeps it in memory (tests). Keys are
-not ledger state: issuing or revoking one changes no order or trade, so they stay out of the
-engine's sequence.
+An API key reads `<key_id>.<secret>`. `new_key` makes a random secret and salt (the engine is
+pure and draws no randomness) and the `IssueKey` command that carries the role, a trader key's
+account, the salt and SHA-256(salt + secret). The engine holds keys as venue state, so the
+ledger records who issued and who revoked every key and when, and recovery rebuilds them; the
+secret itself is shown once, in the answer to whoever asked for the key, and stored nowhere.
+`KeyStore` is the gateway's read-only view: it looks a key up in the engine and compares hashes
+in constant time.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import json
-import os
 import secrets
-from pathlib import Path
-from typing import NamedTuple
+from collections.abc import Mapping
+from typing import Any, NamedTuple
 
-ROLES = ("trader", "operator", "auditor")
+from exchange.engine.commands import IssueKey
+from exchange.engine.instrument import KEY_ROLES, ApiKey
+
+ROLES = KEY_ROLES
+MAX_API_KEY_LENGTH = 200
 
 
 class Principal(NamedTuple):
@@ -32,72 +32,37 @@ class Principal(NamedTuple):
     account: str | None  # a trader key's account; None for operators and auditors
 
 
+def new_key(ts_us: int, role: str, account: str | None,
+            key_id: str | None = None) -> tuple[IssueKey, str]:
+    """The command that registers a fresh key, and the API key (id.secret) it will accept. The
+    engine judges the fields (role, account, id) when it applies the command."""
+    key_id = key_id or secrets.token_hex(6)
+    secret = secrets.token_urlsafe(24)
+    salt = secrets.token_hex(16)
+    return IssueKey(ts_us, key_id, role, account, salt, _hash(salt, secret)), f"{key_id}.{secret}"
+
+
 class KeyStore:
-    def __init__(self, path: Path | None = None) -> None:
-        self.path = path
-        self._keys: dict[str, dict] = {}
-        if path is not None and path.exists():
-            self._keys = json.loads(path.read_text())
+    """The keys the venue accepts: a view of the engine's `keys`."""
 
-    @classmethod
-    def beside(cls, ledger_path: Path) -> KeyStore:
-        return cls(ledger_path.with_name(ledger_path.name + ".keys.json"))
-
-    def issue(self, role: str, account: str | None = None, key_id: str | None = None) -> str:
-        """A new key (the only time its secret exists in clear). Replaces a key of the same id."""
-        if role not in ROLES:
-            raise ValueError(f"role must be one of {', '.join(ROLES)}")
-        if (role == "trader") != (account is not None):
-            raise ValueError("a trader key needs an account, other roles none")
-        key_id = key_id or secrets.token_hex(6)
-        if not key_id.isprintable() or "." in key_id or not 0 < len(key_id) <= 64:
-            raise ValueError("key_id: 1-64 printable characters, no '.'")
-        secret = secrets.token_urlsafe(24)
-        salt = secrets.token_hex(16)
-        self._keys[key_id] = {"role": role, "account": account, "salt": salt,
-                              "hash": _hash(salt, secret), "revoked": False}
-        self._save()
-        return f"{key_id}.{secret}"
-
-    def revoke(self, key_id: str) -> bool:
-        """Revoke a key; False if there is no such live key."""
-        record = self._keys.get(key_id)
-        if record is None or record["revoked"]:
-            return False
-        record["revoked"] = True
-        self._save()
-        return True
+    def __init__(self, keys: Mapping[str, ApiKey]) -> None:
+        self._keys = keys
 
     def verify(self, api_key: object) -> Principal | None:
         """Who the key speaks for, or None (unknown, revoked, malformed)."""
-        if type(api_key) is not str or "." not in api_key or len(api_key) > 200:
+        if type(api_key) is not str or "." not in api_key or len(api_key) > MAX_API_KEY_LENGTH:
             return None
         key_id, secret = api_key.split(".", 1)
-        record = self._keys.get(key_id)
-        if record is None or record["revoked"]:
+        key = self._keys.get(key_id)
+        if key is None or key.revoked:
             return None
-        if not hmac.compare_digest(record["hash"], _hash(record["salt"], secret)):
+        if not hmac.compare_digest(key.secret_hash, _hash(key.salt, secret)):
             return None
-        return Principal(key_id, record["role"], record["account"])
+        return Principal(key_id, key.role, key.account)
 
-    def is_live(self, key_id: str) -> bool:
-        record = self._keys.get(key_id)
-        return record is not None and not record["revoked"]
-
-    def list(self) -> list[dict]:
-        return [{"key_id": key_id, "role": r["role"], "account": r["account"],
-                 "revoked": r["revoked"]} for key_id, r in sorted(self._keys.items())]
-
-    def _save(self) -> None:
-        if self.path is None:
-            return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        temp = self.path.with_name(self.path.name + ".tmp")
-        with open(temp, "w") as file:
-            json.dump(self._keys, file, indent=1, sort_keys=True)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temp, self.path)
+    def list(self) -> list[dict[str, Any]]:
+        return [{"key_id": key_id, "role": key.role, "account": key.account,
+                 "revoked": key.revoked} for key_id, key in sorted(self._keys.items())]
 
 
 def _hash(salt: str, secret: str) -> str:

@@ -376,33 +376,6 @@ async def set_trading_state(venue: Venue, session: Session, request: Request) ->
     await _submit(venue, session, request, command)
 
 
-async def issue_key(venue: Venue, session: Session, request: Request) -> None:
-    args = request.args
-    role = args.get("role")
-    account = protocol.name(args, "account", None)
-    if role == TRADER and account not in venue.engine.accounts:
-        raise RequestError(Code.BAD_REQUEST, "a trader key needs an existing account")
-    try:
-        api_key = venue.keys.issue(role, account)  # type: ignore[arg-type]
-    except ValueError as exc:
-        raise RequestError(Code.BAD_REQUEST, str(exc)) from None
-    session.send(protocol.ok(request.id, {"api_key": api_key, "key_id": api_key.split(".")[0]}))
-
-
-async def revoke_key(venue: Venue, session: Session, request: Request) -> None:
-    key_id = protocol.name(request.args, "key_id")
-    if not venue.keys.revoke(key_id):
-        raise RequestError(Code.UNKNOWN_KEY, f"no live key {key_id!r}")
-    for other in list(venue.sessions):
-        if other.principal is not None and other.principal.key_id == key_id:
-            other.close(1008, "API key revoked")
-    session.send(protocol.ok(request.id, {"key_id": key_id, "revoked": True}))
-
-
-async def list_keys(venue: Venue, session: Session, request: Request) -> None:
-    session.send(protocol.ok(request.id, {"keys": venue.keys.list()}))
-
-
 OPS: dict[str, Op] = {
     "logon": Op(logon, None),
     "ping": Op(ping, None),
@@ -417,8 +390,5 @@ OPS: dict[str, Op] = {
     "subscribe": Op(subscribe, ANYONE),
     "unsubscribe": Op(unsubscribe, ANYONE),
     "set_trading_state": Op(set_trading_state, (OPERATOR,)),
-    "issue_key": Op(issue_key, (OPERATOR,)),
-    "revoke_key": Op(revoke_key, (OPERATOR,)),
-    "list_keys": Op(list_keys, (OPERATOR,)),
 }
 OPS.update({name: Op(*op) for name, op in ADMIN_OPS.items()})  # operators (admin.py)

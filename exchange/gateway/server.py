@@ -162,11 +162,9 @@ def _select_subprotocol(connection: ServerConnection, offered: Any) -> Any:
 
 
 class Server:
-    def __init__(self, ledger_path: Path, config: GatewayConfig = GatewayConfig(),
-                 keys: KeyStore | None = None) -> None:
+    def __init__(self, ledger_path: Path, config: GatewayConfig = GatewayConfig()) -> None:
         self.ledger_path = Path(ledger_path)
         self.config = config
-        self.keys = keys if keys is not None else KeyStore.beside(self.ledger_path)
         self.venue: Venue | None = None
         self._ledger: Any = None
         self._ws_server: Any = None
@@ -177,7 +175,7 @@ class Server:
         self._ledger = await Ledger.open(self.ledger_path,
                                          snapshot_every=self.config.snapshot_every)
         engine = await self._ledger.recover()
-        self.venue = Venue(engine, self._ledger, self.keys, self.config)
+        self.venue = Venue(engine, self._ledger, KeyStore(engine.keys), self.config)
         await self.venue.recover()
         return self.venue
 

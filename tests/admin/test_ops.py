@@ -168,6 +168,15 @@ async def test_a_revoked_key_loses_its_connection_at_once(tmp_path: Path) -> Non
         assert "revoked" in trader.close_reason
         again = await venue.client()
         await refused(again.logon(issued["api_key"]), "UNAUTHENTICATED")
+        await refused(admin.request("revoke_key", key_id=issued["key_id"]), "UNKNOWN_KEY")
+        await refused(admin.request("issue_key", role="trader", account="NOBODY"),
+                      "UNKNOWN_ACCOUNT")
+    recorded = [(type(e.command).__name__, e.origin) for e in entries(tmp_path / "l.db")
+                if type(e.command).__name__ in ("IssueKey", "RevokeKey")]
+    assert recorded[-4:] == [("IssueKey", OPERATOR_ORIGIN), ("RevokeKey", OPERATOR_ORIGIN),
+                             ("RevokeKey", OPERATOR_ORIGIN), ("IssueKey", OPERATOR_ORIGIN)]
+    secret = issued["api_key"].split(".", 1)[1]
+    assert secret.encode() not in (tmp_path / "l.db").read_bytes()  # only its salted hash
 
 
 async def test_a_bad_row_in_any_chunk_imports_nothing(tmp_path: Path) -> None:
@@ -206,8 +215,7 @@ async def test_imported_instruments_trade_and_survive_a_restart(tmp_path: Path) 
         await trader.new_order("D-2", "BUY", "3", "100.25")
     venue = await start_venue(path, setup=False)
     try:
-        venue.keys = {"MILL-1": venue.server.keys.issue("trader", "MILL-1", "MILL-1")}
-        seller = await venue.client("MILL-1")
+        seller = await venue.client("MILL-1")  # keys are ledger state: MILL-1's key still works
         assert (await seller.new_order("D-2", "SELL", "3", "100.00"))["ord_status"] == "FILLED"
         book = await seller.subscribe_book("D-1")
         await seller.wait_synced("D-1")

@@ -1,5 +1,6 @@
 """A real venue for gateway tests: a Server on 127.0.0.1 port 0, on a real ledger in tmp_path,
-with the demo instruments and accounts and one API key per demo account."""
+with the demo instruments and accounts, one API key per demo account, an operator key and an
+auditor key (each named after what it is for, as engine commands like any operator's)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import pytest
 from exchange import demo
 from exchange.client import Client
 from exchange.gateway.config import GatewayConfig
-from exchange.gateway.keys import KeyStore
+from exchange.gateway.keys import new_key
 from exchange.gateway.server import Server
 
 WHEAT = "WHEAT-M2-CTA-2703"
@@ -45,21 +46,26 @@ class Venue:
         return client
 
 
+_ISSUED: dict[str, dict[str, str]] = {}  # ledger path -> the test keys issued on it, by name
+
+
 async def start_venue(path: Path, config: GatewayConfig = TEST_CONFIG,
                       setup: bool = True) -> Venue:
-    keys_store = KeyStore.beside(path)
-    server = Server(path, config, keys_store)
+    server = Server(path, config)
     venue = await server.open()
     if setup and not venue.engine.instruments:
         await server.setup(demo.setup(1), "operator:test")
-    keys = {}
-    if setup:
-        for spec in demo.ACCOUNTS:
-            keys[spec.account] = keys_store.issue("trader", spec.account, spec.account)
-        keys["operator"] = keys_store.issue("operator", None, "operator")
-        keys["auditor"] = keys_store.issue("auditor", None, "auditor")
+    keys = _ISSUED.setdefault(str(path), {})  # a reopened ledger has the keys made before
+    if setup and not keys:
+        wanted = [(spec.account, "trader", spec.account) for spec in demo.ACCOUNTS]
+        wanted += [("operator", "operator", None), ("auditor", "auditor", None)]
+        commands = []
+        for name, role, account in wanted:
+            command, keys[name] = new_key(2, role, account, name)
+            commands.append(command)
+        await server.setup(commands, "operator:test")
     await server.start()
-    return Venue(server, keys)
+    return Venue(server, dict(keys))
 
 
 async def stop_venue(venue: Venue) -> None:

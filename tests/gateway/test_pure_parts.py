@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 from exchange import demo
-from exchange.engine import CancelOrder, Engine, MassCancel
-from exchange.gateway.keys import KeyStore
+from exchange.engine import AddAccount, CancelOrder, Engine, MassCancel, RevokeKey, snapshot
+from exchange.gateway.keys import KeyStore, new_key
 from exchange.gateway.marketdata import MarketData
 from exchange.gateway.orders import OrderTracker
 from exchange.gateway.ratelimit import TokenBucket
@@ -69,13 +66,23 @@ def test_a_token_bucket_refills_at_its_rate_up_to_its_burst() -> None:
     assert bucket.take(100.0) and bucket.remaining() == 2
 
 
-def test_keys_are_stored_hashed_and_can_be_revoked(tmp_path: Path) -> None:
-    store = KeyStore.beside(tmp_path / "x.db")
-    key = store.issue("trader", "AGRO-1", "k1")
+def test_keys_are_held_hashed_by_the_engine_and_verified_until_revoked() -> None:
+    engine = Engine()
+    engine.apply(AddAccount(1, "AGRO-1", "AGROTRADE"))
+    command, key = new_key(2, "trader", "AGRO-1", "k1")
     secret = key.split(".", 1)[1]
-    assert secret not in store.path.read_text()  # type: ignore[union-attr]
-    reopened = KeyStore(store.path)
-    assert reopened.verify(key).account == "AGRO-1"  # type: ignore[union-attr]
-    assert reopened.verify(key + "x") is None and reopened.verify("k1") is None
-    assert reopened.revoke("k1") and reopened.verify(key) is None
-    assert json.loads(store.path.read_text())["k1"]["revoked"] is True  # type: ignore[union-attr]
+    assert key.startswith("k1.") and secret not in repr(command)
+    assert [type(e).__name__ for e in engine.apply(command)] == ["KeyIssued"]
+    store = KeyStore(engine.keys)
+    assert store.verify(key) == ("k1", "trader", "AGRO-1")
+    assert store.verify(key + "x") is None and store.verify("k1") is None
+    assert store.verify(None) is None and store.verify("k1." + "x" * 300) is None
+    assert store.list() == [{"key_id": "k1", "role": "trader", "account": "AGRO-1",
+                             "revoked": False}]
+    other_command, other = new_key(3, "auditor", None)
+    engine.apply(other_command)
+    engine.apply(RevokeKey(4, "k1"))
+    assert store.verify(key) is None
+    assert {k["key_id"]: k["revoked"] for k in store.list()} == {"k1": True, other_command.key_id: False}
+    recovered = KeyStore(snapshot.load(snapshot.dump(engine)).keys)
+    assert recovered.verify(key) is None and recovered.verify(other).role == "auditor"  # type: ignore[union-attr]
