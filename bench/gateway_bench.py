@@ -335,13 +335,14 @@ def main(argv: list[str] | None = None) -> int:
                           f"  max {result['max_ms']:6.1f} ms  cpu/order: server "
                           f"{server_us:4.0f} us, load generator {own_us:4.0f} us", flush=True)
             if args.subscribers:
+                server_cpu = cpu_seconds(process.pid)
                 result = asyncio.run(fanout(url, keys, args.subscribers, args.fanout_rate,
                                             args.seconds))
                 print(f"fan-out  {result['subscribers']} subscribers, "
                       f"{result['complete_in_order']} got all {result['book_changes']} book "
                       f"changes in order ({result['deltas_each']} delta messages each); "
-                      f"last caught up {result['catch_up_s']:.2f} s after the orders stopped",
-                      flush=True)
+                      f"last caught up {result['catch_up_s']:.2f} s after the orders stopped; "
+                      f"server cpu {cpu_seconds(process.pid) - server_cpu:.1f} s", flush=True)
                 acked += result["orders"]
         finally:
             process.terminate()

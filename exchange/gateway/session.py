@@ -1,8 +1,11 @@
 """One client connection's session state, and how messages leave the venue.
 
-Outgoing messages are written synchronously into the connection's transport buffer (websockets'
-`broadcast`), never awaited, so the engine task and a fan-out to a thousand subscribers never
-wait for one client. That buffer is the connection's bounded queue: `deliver` checks its size
+Outgoing messages are written synchronously into the connection's transport buffer, never
+awaited, so the engine task and a fan-out to a thousand subscribers never wait for one client.
+Each message is framed here (`frame`: a server's frames are unmasked and never fragmented, so
+the bytes are the same for every receiver) and a market-data message is encoded and framed once
+for all its subscribers; websockets still owns the connection's state, control frames and
+closing handshake, and nothing is written to a connection that is no longer open. That buffer is the connection's bounded queue: `deliver` checks its size
 before each write. Past `md_buffer_bytes` a market-data stream is dropped for that client with a
 `resync_required` message naming it (the client resubscribes and gets a fresh snapshot); past
 `buffer_bytes` the connection is closed with reason "slow consumer" (a client resumes its
@@ -12,11 +15,11 @@ execution reports from `exec_seq`). Nothing is dropped silently.
 from __future__ import annotations
 
 import asyncio
+import struct
 import time
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from websockets.asyncio.connection import broadcast
 from websockets.protocol import State
 
 from exchange.gateway.config import GatewayConfig
@@ -28,6 +31,25 @@ if TYPE_CHECKING:
     from websockets.asyncio.server import ServerConnection
 
 SLOW_CONSUMER = "slow consumer"
+_TEXT, _BINARY = 0x81, 0x82  # FIN + the data opcode
+
+
+def frame(payload: bytes, text: bool) -> bytes:
+    """One whole websocket data frame as a server sends it (RFC 6455 5.2: FIN, no mask, no
+    extension; this server negotiates none). Cost: one copy of the payload."""
+    head = _TEXT if text else _BINARY
+    size = len(payload)
+    if size < 126:
+        return bytes((head, size)) + payload
+    if size < 1 << 16:
+        return struct.pack("!BBH", head, 126, size) + payload
+    return struct.pack("!BBQ", head, 127, size) + payload
+
+
+def _write(ws: ServerConnection, data: bytes) -> None:
+    """Write framed bytes to a connection, unless it is closing or closed."""
+    if ws.protocol.state is State.OPEN:
+        ws.transport.write(data)
 
 
 class Session:
@@ -48,7 +70,7 @@ class Session:
         self.exec_backlog: list[dict[str, Any]] | None = None  # live reports held during resume
         self.last_md_s = time.monotonic()
         self.closing = False
-        self.posted: list[bytes] = []  # encoded, waiting for flush
+        self.posted: list[bytes] = []  # framed, waiting for flush
 
     @property
     def account(self) -> str | None:
@@ -65,14 +87,14 @@ class Session:
         if self.buffered() > self.config.buffer_bytes:
             self.close(1008, SLOW_CONSUMER)
             return
-        broadcast((self.ws,), self.encode(message), text=self.text)
+        _write(self.ws, frame(self.encode(message), self.text))
 
     def post(self, message: Mapping[str, Any]) -> bool:
         """Queue a message for `flush` (the engine task's publishing: one write per batch).
         True if this is the first message queued since the last flush."""
         if self.closing:
             return False
-        self.posted.append(self.encode(message))
+        self.posted.append(frame(self.encode(message), self.text))
         return len(self.posted) == 1
 
     def flush(self) -> None:
@@ -84,10 +106,7 @@ class Session:
         if self.buffered() > self.config.buffer_bytes:
             self.close(1008, SLOW_CONSUMER)
             return
-        frame = protocol.send_text if self.text else protocol.send_binary
-        for data in posted:
-            frame(data)
-        self.ws.transport.writelines(protocol.data_to_send())  # type: ignore[union-attr]
+        self.ws.transport.write(b"".join(posted))
 
     def post_report(self, report: dict[str, Any]) -> bool:
         if self.exec_backlog is not None:
@@ -124,5 +143,6 @@ def deliver(sessions: Iterable[Session], message: Mapping[str, Any], channel: st
         session.last_md_s = now
         by_encoding.setdefault(session.subprotocol, []).append(session.ws)
     for subprotocol, connections in by_encoding.items():
-        broadcast(connections, ENCODERS[subprotocol](message),
-                  text=subprotocol == JSON_SUBPROTOCOL)
+        data = frame(ENCODERS[subprotocol](message), subprotocol == JSON_SUBPROTOCOL)
+        for ws in connections:
+            _write(ws, data)

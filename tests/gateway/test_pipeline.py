@@ -9,7 +9,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+from websockets.frames import Frame, Opcode
+
 from exchange.gateway.server import STALLED_MESSAGES_MAX
+from exchange.gateway.session import frame
 from tests.gateway.conftest import WHEAT, open_venue, with_config
 
 
@@ -87,3 +90,11 @@ async def test_orders_arriving_during_an_append_go_into_the_next_append(tmp_path
         responses = await asyncio.wait_for(asyncio.gather(first, *later, last), 10)
         assert all(response["ok"] for response in responses)
         assert sizes == [1, 3]  # not [1, 2, 1]: the open batch took a-4 as well
+
+
+def test_frames_are_the_bytes_websockets_would_write() -> None:
+    for size in (0, 5, 125, 126, 1000, 65535, 65536, 70000):
+        payload = bytes(range(256)) * (size // 256) + bytes(size % 256)
+        for opcode, text in ((Opcode.TEXT, True), (Opcode.BINARY, False)):
+            expected = Frame(opcode, payload).serialize(mask=False, extensions=[])
+            assert frame(payload, text) == expected, (size, text)
