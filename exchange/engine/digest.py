@@ -2,10 +2,11 @@
 
 The state is split into parts, each with a canonical tuple: one per resting order (keyed by its
 order id; its time priority is a number it carries, so an order's part does not change when
-others leave its level), and buckets of instruments and of accounts by the CRC32 of their name
-(so that listing 150,000 instruments hashes 1,024 parts, not 150,000). The digest is SHA-256 over a header and the sum, modulo
-2**256, of every part's own SHA-256: the sum does not depend on order, so a part that changes is rehashed alone and the
-cost of `value()` is the size of what changed since the last call, not of the whole state. Equal
+others leave its level), and buckets of instruments, of accounts and of API keys by the CRC32 of
+their name (so that listing 150,000 instruments hashes 1,024 parts, not 150,000). The digest is
+SHA-256 over a header and the sum, modulo 2**256, of every part's own SHA-256: the sum does not
+depend on order, so a part that changes is rehashed alone and the cost of `value()` is the size
+of what changed since the last call, not of the whole state. Equal
 states give equal digests, on any machine (MessagePack of ints and strings is platform-free).
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import zlib
+from collections.abc import Iterable
 from typing import Protocol
 
 import msgpack
@@ -58,6 +60,16 @@ class StateDigest:
             bucket = self._buckets[key] = Bucket()
         bucket.members[name] = part
         self.changed[key] = bucket
+
+    def add_parts(self, parts: Iterable[tuple[object, tuple]]) -> None:
+        """Hash new parts given as (key, canonical tuple) now, in one pass (a snapshot load:
+        a million resting orders at once). Equal to marking each and calling `value()`."""
+        own_parts, pack, sha256, from_bytes = self._parts, _pack, hashlib.sha256, int.from_bytes
+        total = 0
+        for key, canonical in parts:
+            own_parts[key] = own = from_bytes(sha256(pack((key, canonical))).digest(), "big")
+            total += own
+        self._sum = (self._sum + total) % _MODULUS
 
     def value(self, header: tuple) -> str:
         """The digest (hex) of the header and every part. O(size of the parts marked since)."""
