@@ -195,7 +195,7 @@ class _Progress:
             self._shown = now
             rate = seq / max(now - self._started, 1e-9)
             print(f"verify: seq {seq}/{last_seq} ({100 * seq // max(last_seq, 1)}%), "
-                  f"{rate:,.0f} rows/s", file=sys.stderr, flush=True)
+                  f"{rate:,.0f} seqs/s", file=sys.stderr, flush=True)
             self._printed = True
 
     def done(self) -> None:

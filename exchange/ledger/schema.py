@@ -116,7 +116,7 @@ INSERT OR IGNORE INTO projected VALUES ('orders', 0);
 CREATE INDEX IF NOT EXISTS trades_symbol ON trades (symbol, seq);
 CREATE INDEX IF NOT EXISTS orders_account ON orders (account, status);
 """
-PROJECTIONS = ("accounts", "trades", "orders", "projected")
+PROJECTIONS = ("accounts", "trades", "orders")  # and `projected`, their marks
 
 PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL")
 
@@ -211,7 +211,8 @@ def command_record(body: bytes) -> bytes:
 
 
 def record_count(body: bytes) -> int:
-    """How many records (so seqs) a row's body holds, from its array header alone. O(1)."""
+    """How many records (so seqs) a row's body holds, from its array header alone (no record
+    is parsed; the unpacker copies the body)."""
     return _array_length(_unpacker(body))
 
 

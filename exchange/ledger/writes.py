@@ -24,8 +24,8 @@ from exchange.ledger.projections import Statements, project_orders as order_writ
 from exchange.ledger.projections import project_trades as trade_writes
 from exchange.ledger.records import Entry
 from exchange.ledger.schema import (
-    GENESIS, INSERT_BATCH, INSERT_EVENT, INSERT_SNAPSHOT, PRAGMAS, PROJECTION_TABLES, PROJECTIONS, TABLES,
-    BatchRecord, LedgerError, Row, entry_body, meta_rows, record_ts, seal,
+    GENESIS, INSERT_BATCH, INSERT_EVENT, INSERT_SNAPSHOT, PRAGMAS, PROJECTION_TABLES, PROJECTIONS,
+    TABLES, BatchRecord, LedgerError, Row, entry_body, meta_rows, record_ts, seal,
 )
 
 SET_PROJECTED = "UPDATE projected SET seq = ? WHERE name = 'orders'"
@@ -99,7 +99,7 @@ def rebuild(conn: sqlite3.Connection, to_seq: int, chunk: int = 20_000) -> dict[
     """Drop the projection tables and regenerate them from the rows up to `to_seq`. Returns
     the row count of each. O(rows)."""
     with _transaction(conn):  # statement by statement: executescript would commit first
-        for name in PROJECTIONS:
+        for name in (*PROJECTIONS, "projected"):
             conn.execute(f"DROP TABLE IF EXISTS {name}")
         for statement in PROJECTION_TABLES.split(";"):
             if statement.strip():
