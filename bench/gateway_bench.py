@@ -305,6 +305,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="skip the closed-loop throughput phase")
     parser.add_argument("--fsync-commits", type=int, default=2000,
                         help="fsync'd commits to time on the ledger's disk first (0: none)")
+    parser.add_argument("--fsync-only", action="store_true",
+                        help="time the disk's fsync'd commits, then stop")
     args = parser.parse_args(argv)
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 8192), hard))
@@ -315,6 +317,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"disk     fsync'd SQLite commit (WAL, synchronous=FULL), {disk['commits']} "
                   f"commits: p50 {disk['p50_ms']:.2f} ms  p99 {disk['p99_ms']:.2f} ms  "
                   f"p99.9 {disk['p99_9_ms']:.2f} ms  max {disk['max_ms']:.1f} ms", flush=True)
+        if args.fsync_only:
+            return 0
         process, url, keys = start_server(ledger)
         acked = 0
         try:
