@@ -20,6 +20,7 @@ import msgpack
 
 from exchange.engine import commands as c
 from exchange.engine import events as e
+from exchange.engine.enums import members
 
 KINDS: dict[int, type] = {
     101: c.SubmitOrder,
@@ -81,9 +82,12 @@ def _enum_fields(cls: type) -> tuple[tuple[int, type[IntEnum]], ...]:
     return tuple(found)
 
 
-_ENUMS: dict[int, tuple[tuple[int, type[IntEnum]], ...]] = {
-    kind: _enum_fields(cls) for kind, cls in KINDS.items()
+# kind -> (position, value -> member) for each enum field: a dict lookup, not Enum.__call__
+_ENUMS: dict[int, tuple[tuple[int, dict[int, IntEnum]], ...]] = {
+    kind: tuple((position, members(enum)) for position, enum in _enum_fields(cls))
+    for kind, cls in KINDS.items()
 }
+_ARITY: dict[int, int] = {kind: len(cls._fields) for kind, cls in KINDS.items()}  # type: ignore[attr-defined]
 _packer = msgpack.Packer(autoreset=True)
 
 
@@ -99,10 +103,16 @@ def decode(data: bytes) -> Any:
         cls = KINDS[kind]
         if type(fields) is not list:  # cls(*"abc") would make a record of characters
             raise CodecError(f"fields of kind {kind} are not an array")
-        for position, enum in _ENUMS[kind]:
+        for position, values in _ENUMS[kind]:
             # an old record may end before a field appended since: it takes the default
             if position < len(fields) and fields[position] is not None:
-                fields[position] = enum(fields[position])
+                member = values.get(fields[position])
+                if member is None:
+                    raise CodecError(f"kind {kind}, field {position}: no such value "
+                                     f"{fields[position]!r}")
+                fields[position] = member
+        if len(fields) == _ARITY[kind]:
+            return tuple.__new__(cls, fields)  # every field present: no defaults to fill
         return cls(*fields)
     except CodecError:
         raise
