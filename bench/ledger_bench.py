@@ -9,7 +9,7 @@ append   `demo.order_flow(N, seed=7)` after `demo.setup()`: limit orders around 
          are made by the engine beforehand; the timing covers `Ledger.append` (encoding,
          hashing, the trades projection, fsync'd commit) at 1, 64 and 1024 commands per batch,
          on a fresh file each, and apart from it the orders projection written after the
-         batches (background writes every 10k seqs, and the rest at `close`).
+         batches (a background write after each append, none of its own fsync'd).
 verify   the 1024-per-batch file from `append` (about 300k rows, 1M seqs): `audit.verify`,
          i.e. the chain, the row hashes, a fresh engine re-matching every command, byte
          comparison of every row's body with the replay, and the digest of every batch.

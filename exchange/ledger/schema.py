@@ -118,7 +118,8 @@ CREATE INDEX IF NOT EXISTS orders_account ON orders (account, status);
 """
 PROJECTIONS = ("accounts", "trades", "orders")  # and `projected`, their marks
 
-PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL")
+SYNCHRONOUS = "PRAGMA synchronous=FULL"
+PRAGMAS = ("PRAGMA journal_mode=WAL", SYNCHRONOUS)
 
 INSERT_EVENT = "INSERT INTO events (seq, ts_us, kind, origin, body) VALUES (?,?,?,?,?)"
 INSERT_BATCH = ("INSERT INTO batches (id, first_seq, last_seq, prev_hash, events_hash, digest, "

@@ -15,8 +15,9 @@ each costs one fsync'd commit, so larger batches amortize it.
 Background writes, in order and between appends: snapshots (`snapshot(engine)` serializes the
 engine at once, the only part that holds the caller, O(state); `append` does the same every
 `snapshot_every` seqs when it has the engine, from `recover` or `attach`, and that engine is
-exactly at the batch's end) and the orders projection, every `project_every` seqs and at
-`close` (projections.py: it trails the chain; `open` catches up after a crash).
+exactly at the batch's end) and the orders projection (projections.py: it trails the chain).
+The projection write for a batch is queued when its append returns and takes every batch
+appended until it starts, so a busy writer merges them; `open` catches up after a crash.
 """
 
 from __future__ import annotations
@@ -41,26 +42,24 @@ class Ledger:
     """The writer of one ledger file. Make it with `await Ledger.open(path)`."""
 
     def __init__(self, path: Path, conn: Connection, thread: ThreadPoolExecutor,
-                 head: BatchRecord | None, snapshot_every: int, project_every: int) -> None:
+                 head: BatchRecord | None, snapshot_every: int) -> None:
         self.path = path
         self._conn = conn
         self._thread = thread
         self._head = head
         self._snapshot_every = snapshot_every
         self._since_snapshot = 0
-        self._project_every = project_every
-        self._projected_seq = self.last_seq  # `open` caught the projection up
-        self._unprojected: list[list[Entry]] = []
+        self._unprojected: list[list[Entry]] = []  # batches after the orders projection's mark
+        self._projection_queued = False
         self._engine: Engine | None = None
         self._lock = asyncio.Lock()
         self._background: asyncio.Future[None] | None = None
 
     @classmethod
-    async def open(cls, path: str | Path, *, snapshot_every: int = 100_000,
-                   project_every: int = 10_000) -> Ledger:
+    async def open(cls, path: str | Path, *, snapshot_every: int = 100_000) -> Ledger:
         """Open the ledger at `path`, creating it (and its folder) if absent. LedgerError for a
         file that is not a ledger this code reads. Cost: the orders projection's catch-up, if a
-        crash left it behind (at most about `project_every` seqs)."""
+        crash left it behind (the last batches before the crash)."""
         path = Path(path)
         create = not path.exists()
         if not create:
@@ -72,7 +71,7 @@ class Ledger:
         except BaseException:
             thread.shutdown(wait=False)
             raise
-        return cls(path, conn, thread, head, snapshot_every, project_every)
+        return cls(path, conn, thread, head, snapshot_every)
 
     @property
     def last_seq(self) -> int:
@@ -101,7 +100,7 @@ class Ledger:
         return engine
 
     def attach(self, engine: Engine) -> None:
-        """Let `append` snapshot `engine` every `snapshot_every` events."""
+        """Let `append` snapshot `engine` every `snapshot_every` seqs."""
         self._engine = engine
 
     async def append(self, batch: Batch) -> None:
@@ -117,9 +116,8 @@ class Ledger:
             self._unprojected.append(batch.entries)
             pending_snapshot = self._snapshot_due(record)
             if pending_snapshot is not None:
-                self._later(writes.put_snapshot, *pending_snapshot)
-            if record.last_seq - self._projected_seq >= self._project_every:
-                self._project_later()
+                self._later(lambda: pending_snapshot, writes.put_snapshot)
+            self._project_later()
 
     @property
     def snapshot_due(self) -> bool:
@@ -135,8 +133,9 @@ class Ledger:
         if engine.seq != self.last_seq or engine.digest() != self.last_digest:
             raise LedgerError(f"snapshot at seq {engine.seq}: the engine is not at the ledger's "
                               f"last batch (seq {self.last_seq})", engine.seq)
-        self._later(writes.put_snapshot, engine.seq, engine.digest(), engine_snapshot.FORMAT,
+        snapshot = (engine.seq, engine.digest(), engine_snapshot.FORMAT,
                     engine_snapshot.dump(engine))
+        self._later(lambda: snapshot, writes.put_snapshot)
         self._since_snapshot = 0
 
     async def entries(self, from_seq: int = 1, to_seq: int | None = None
@@ -159,10 +158,8 @@ class Ledger:
             await self._background
 
     async def close(self) -> None:
-        """Finish the background writes, bring the orders projection up to date, close."""
+        """Finish the background writes (so the orders projection is up to date), close."""
         try:
-            if self._unprojected:
-                self._project_later()
             await self.settle()
         finally:
             await self._call(self._conn.close)
@@ -186,20 +183,28 @@ class Ledger:
         return record.last_seq, record.digest, engine_snapshot.FORMAT, engine_snapshot.dump(engine)
 
     def _project_later(self) -> None:
-        batches, self._unprojected = self._unprojected, []
-        self._projected_seq = self.last_seq
-        self._later(writes.project_orders, batches, self.last_seq)
+        """Queue the orders projection of the batches not yet projected, unless a queued one
+        that has not started will take them."""
+        if not self._projection_queued:
+            self._projection_queued = True
+            self._later(self._unprojected_batches, writes.project_orders)
 
-    def _later(self, function: Callable[..., None], *args: Any) -> None:
-        """Run `function(conn, *args)` on the writer thread after the background writes before
-        it, between appends."""
+    def _unprojected_batches(self) -> tuple[list[list[Entry]], int]:
+        batches, self._unprojected = self._unprojected, []
+        self._projection_queued = False
+        return batches, self.last_seq
+
+    def _later(self, arguments: Callable[[], tuple[Any, ...]],
+               function: Callable[..., None]) -> None:
+        """Run `function(conn, *arguments())` on the writer thread after the background writes
+        before it, between appends; `arguments` is called when the write starts."""
         previous = self._background
 
         async def write() -> None:
             if previous is not None:
                 await previous
             async with self._lock:
-                await self._call(function, self._conn, *args)
+                await self._call(function, self._conn, *arguments())
 
         self._background = asyncio.ensure_future(write())
 

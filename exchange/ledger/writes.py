@@ -3,11 +3,12 @@ one call on its writer thread, and the auditor's `rebuild` runs them directly, s
 functions writes every file.
 
 Each public function but `open_file` is one transaction (BEGIN IMMEDIATE … COMMIT, rolled back
-on any error), committed with `synchronous=FULL` in WAL mode: durable when it returns.
+on any error), committed with `synchronous=FULL` in WAL mode: durable when it returns (the
+orders projection excepted, see `project_orders`).
 
 The `orders` projection trails the chain (projections.py): `projected` says up to which seq it
-is current; `project_orders` advances it with events the caller holds (the writer's recent
-batches), `catch_up_orders` from the rows in the file (after a crash), `rebuild` from scratch.
+is current; `project_orders` advances it with entries the caller holds (the writer's batches
+since), `catch_up_orders` from the rows in the file (after a crash), `rebuild` from scratch.
 """
 
 from __future__ import annotations
@@ -25,11 +26,12 @@ from exchange.ledger.projections import project_trades as trade_writes
 from exchange.ledger.records import Entry
 from exchange.ledger.schema import (
     GENESIS, INSERT_BATCH, INSERT_EVENT, INSERT_SNAPSHOT, PRAGMAS, PROJECTION_TABLES, PROJECTIONS,
-    TABLES, BatchRecord, LedgerError, Row, entry_body, meta_rows, record_ts, seal,
+    SYNCHRONOUS, TABLES, BatchRecord, LedgerError, Row, entry_body, meta_rows, record_ts, seal,
 )
 
 SET_PROJECTED = "UPDATE projected SET seq = ? WHERE name = 'orders'"
 GET_PROJECTED = "SELECT seq FROM projected WHERE name = 'orders'"
+SYNCHRONOUS_DERIVED = "PRAGMA synchronous=NORMAL"
 
 
 def open_file(path: Path, create: bool) -> tuple[sqlite3.Connection, BatchRecord | None]:
@@ -79,11 +81,18 @@ def put_snapshot(conn: sqlite3.Connection, seq: int, digest: str, engine_format:
 
 def project_orders(conn: sqlite3.Connection, batches: list[list[Entry]], to_seq: int) -> None:
     """Bring the orders projection to `to_seq` with `batches`: the entries from its mark to
-    there. O(events)."""
-    with _transaction(conn):
-        _execute(conn, order_writes(event for entries in batches for entry in entries
-                                    for event in entry.events))
-        conn.execute(SET_PROJECTED, (to_seq,))
+    there. O(events). Committed without an fsync of its own (`synchronous=NORMAL` for this
+    transaction only): it is derived data, the next batch's fsync'd commit makes it durable,
+    and a crash before that loses all of it or none (the mark is in the same transaction), so
+    `open` catches up."""
+    conn.execute(SYNCHRONOUS_DERIVED)
+    try:
+        with _transaction(conn):
+            _execute(conn, order_writes(event for entries in batches for entry in entries
+                                        for event in entry.events))
+            conn.execute(SET_PROJECTED, (to_seq,))
+    finally:
+        conn.execute(SYNCHRONOUS)
 
 
 def catch_up_orders(conn: sqlite3.Connection, to_seq: int, chunk: int = 20_000) -> None:
