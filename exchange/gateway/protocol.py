@@ -253,24 +253,24 @@ def spec_for(specs: Mapping[str, AddInstrument], args: Mapping[str, Any]) -> Add
 
 def new_order(args: Mapping[str, Any], account: str, ts_us: int,
               specs: Mapping[str, AddInstrument]) -> SubmitOrder:
-    """The SubmitOrder for a `new_order` request. Field formats only; the engine judges terms."""
+    """The SubmitOrder for a `new_order` request. Field formats only; the engine judges terms.
+    (Positional, in SubmitOrder's field order: this runs for every order.)"""
     spec = spec_for(specs, args)
     ord_type = choice(args, "ord_type", OrdType, OrdType.LIMIT)
-    tif = choice(args, "tif", TimeInForce, TimeInForce.GTC)
     return SubmitOrder(
-        ts_us=ts_us,
-        account=account,
-        cl_ord_id=name(args, "cl_ord_id"),
-        symbol=spec.symbol,
-        side=choice(args, "side", Side),
-        qty=quantity(args, "qty"),  # type: ignore[arg-type]
-        price=price(args, "px", spec.price_decimals, required=ord_type is OrdType.LIMIT),
-        ord_type=ord_type,
-        tif=tif,
-        expire_at_us=integer(args, "expire_at_us", None),
-        post_only=flag(args, "post_only"),
-        display_qty=quantity(args, "display_qty", required=False),
-        stp=choice(args, "stp", StpMode, StpMode.CANCEL_INCOMING),
+        ts_us,
+        account,
+        name(args, "cl_ord_id"),
+        spec.symbol,
+        choice(args, "side", Side),
+        quantity(args, "qty"),  # type: ignore[arg-type]
+        price(args, "px", spec.price_decimals, required=ord_type is OrdType.LIMIT),
+        ord_type,
+        choice(args, "tif", TimeInForce, TimeInForce.GTC),
+        integer(args, "expire_at_us", None),
+        flag(args, "post_only"),
+        quantity(args, "display_qty", required=False),
+        choice(args, "stp", StpMode, StpMode.CANCEL_INCOMING),
     )
 
 
