@@ -66,7 +66,8 @@ def next_command(rng: random.Random, engine: Engine, ts: int, tag: object) -> Co
             (TradingState.HALTED, TradingState.OPEN))
         return SetTradingState(ts, symbol, target)
     if roll < 0.232:
-        return SetPriceBand(ts, symbol, ref + rng.randint(-3, 3) * tick, rng.choice((None, 300, 500)))
+        return SetPriceBand(ts, symbol, ref + rng.randint(-3, 3) * tick,
+                            rng.choice((None, 300, 500)))
     if roll < 0.24:
         return ExpireOrders(ts + rng.randint(0, 50_000))
     side = rng.choice((Side.BUY, Side.SELL))

@@ -45,7 +45,8 @@ def test_appended_entries_read_back_in_order_with_origin(tmp_path: Path) -> None
         written = entries(commands, engine)
         written = [entry._replace(origin=f"account:{i % 3}") for i, entry in enumerate(written)]
         for start in range(0, len(written), 40):
-            await ledger.append(Batch(written[start:start + 40], _digest_after(written, start + 40)))
+            await ledger.append(Batch(written[start:start + 40],
+                                      _digest_after(written, start + 40)))
         assert ledger.last_seq == engine.seq and ledger.last_digest == engine.digest()
         read = [entry async for entry in ledger.entries()]
         assert read == written
@@ -103,8 +104,10 @@ def test_recovery_with_a_snapshot_equals_recovery_without(tmp_path: Path) -> Non
     without = write(tmp_path / "plain.db", commands, batch_size=50)
     conn = sqlite3.connect(tmp_path / "snap.db")
     assert conn.execute("SELECT count(*) FROM snapshots").fetchone()[0] == 2
-    from_snapshot, from_scratch = recover_file(tmp_path / "snap.db"), recover_file(tmp_path / "plain.db")
-    assert from_snapshot.digest() == from_scratch.digest() == with_snapshots.digest() == without.digest()
+    from_snapshot = recover_file(tmp_path / "snap.db")
+    from_scratch = recover_file(tmp_path / "plain.db")
+    assert from_snapshot.digest() == from_scratch.digest() == with_snapshots.digest()
+    assert with_snapshots.digest() == without.digest()
     # and both go on identically
     for command in history(3_400, seed=11)[-400:]:
         left, right = from_snapshot.apply(command), from_scratch.apply(command)
