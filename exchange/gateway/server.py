@@ -70,7 +70,7 @@ async def _finish(coro: Coroutine[Any, Any, None], awaited: Any) -> None:
             await asyncio.sleep(0)
         else:
             awaited._asyncio_future_blocking = False  # taken over, as a Task step does
-            with contextlib.suppress(BaseException):
+            with contextlib.suppress(Exception, asyncio.CancelledError):
                 await awaited
         try:
             awaited = coro.send(None)
@@ -88,6 +88,7 @@ class GatewayConnection(ServerConnection):
         self._fragments: list[bytes] = []
         self._text = False
         self._stalled: list[str | bytes] | None = None  # messages behind a suspended one
+        self._over = False
 
     @property
     def session(self) -> Session:
@@ -135,7 +136,14 @@ class GatewayConnection(ServerConnection):
             return
         self._receive(message)
 
+    def forget(self) -> None:
+        """The connection is over: drop the session (no reference cycle to leave to the
+        collector) and ignore whatever was still waiting."""
+        self._session, self._stalled, self._over = None, None, True
+
     def _receive(self, message: str | bytes) -> None:
+        if self._over:
+            return
         session = self.session
         try:
             task = run_eagerly(ops.receive(self.gateway.venue, session, message))  # type: ignore[arg-type]
@@ -148,6 +156,8 @@ class GatewayConnection(ServerConnection):
             task.add_done_callback(self._resume)
 
     def _resume(self, task: asyncio.Task) -> None:
+        if self._over:
+            return
         if not task.cancelled() and task.exception() is not None:
             log.error("request failed", exc_info=task.exception())
             self.session.close(1011, "internal error")
@@ -247,7 +257,7 @@ class Server:
             await ws.wait_closed()
         finally:
             session.closing = True
-            ws._session = None  # no cycle: both go with their last reference
+            ws.forget()
             await venue.session_closed(session)
 
     async def _tick(self) -> None:

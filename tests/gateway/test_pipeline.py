@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from websockets.frames import Frame, Opcode
 
+from exchange.gateway import admin
 from exchange.gateway.server import STALLED_MESSAGES_MAX
 from exchange.gateway.session import frame
 from tests.gateway.conftest import WHEAT, open_venue, with_config
@@ -98,3 +101,25 @@ def test_frames_are_the_bytes_websockets_would_write() -> None:
         for opcode, text in ((Opcode.TEXT, True), (Opcode.BINARY, False)):
             expected = Frame(opcode, payload).serialize(mask=False, extensions=[])
             assert frame(payload, text) == expected, (size, text)
+
+
+async def test_a_connection_that_closes_while_a_message_waits_leaves_no_session(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    read_trades = admin._read_trades
+
+    def slow_read_trades(*args: Any) -> Any:
+        time.sleep(0.3)
+        return read_trades(*args)
+
+    monkeypatch.setattr(admin, "_read_trades", slow_read_trades)
+    async with open_venue(tmp_path / "ledger.db") as venue:
+        server_venue = venue.server.venue
+        assert server_venue is not None
+        operator = await venue.client("operator")
+        futures = [await operator.send_request("list_trades", {})]
+        futures += [await operator.send_request("ping", {}) for _ in range(5)]  # held behind it
+        await operator.close()
+        await asyncio.sleep(0.5)  # list_trades has finished; the pings are dropped
+        assert not server_venue.sessions
+        for future in futures:  # unanswered: the client failed them when it closed
+            assert not future.done() or future.exception() is not None
