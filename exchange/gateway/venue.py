@@ -77,8 +77,9 @@ def _new_batch() -> Applied:
 
 class JobQueue:
     """The engine task's inbox. `put` waits while `limit` jobs are waiting (the connection that
-    puts waits with it, so a flood backs up into its socket); the engine task takes jobs in bulk
-    and sleeps in `wait` until a job arrives or `wake` is called. Costs: O(1) per job."""
+    puts waits with it, so a flood backs up into its socket), in line: first come, first served;
+    the engine task takes jobs in bulk and sleeps in `wait` until a job arrives or `wake` is
+    called. Costs: O(1) per job."""
 
     def __init__(self, limit: int) -> None:
         self._jobs: deque[Job] = deque()
@@ -93,22 +94,25 @@ class JobQueue:
         return not self._jobs
 
     async def put(self, job: Job) -> None:
-        while len(self._jobs) >= self._limit:
+        """Put `job`, first waiting in line while the queue is full (or others wait)."""
+        if self._putters or len(self._jobs) >= self._limit:
             putter = asyncio.get_running_loop().create_future()
             self._putters.append(putter)
             try:
-                await putter
+                await putter  # `take` wakes the first in line when a job leaves
             except BaseException:
-                putter.cancel()
                 if putter in self._putters:
                     self._putters.remove(putter)
+                elif putter.done() and not putter.cancelled():
+                    self._wake_putter()  # it was this one's turn: pass it on
                 raise
         self._jobs.append(job)
         self.wake()
 
     def offer(self, job: Job) -> bool:
-        """Put `job` if there is room (no waiting); False if the queue is full."""
-        if len(self._jobs) >= self._limit:
+        """Put `job` if there is room and nobody waits for it (first come, first served);
+        False otherwise, without waiting."""
+        if self._putters or len(self._jobs) >= self._limit:
             return False
         self._jobs.append(job)
         wake = self._wake
@@ -119,10 +123,15 @@ class JobQueue:
     def take(self) -> Job:
         job = self._jobs.popleft()
         if self._putters and len(self._jobs) < self._limit:
+            self._wake_putter()
+        return job
+
+    def _wake_putter(self) -> None:
+        while self._putters:
             putter = self._putters.popleft()
             if not putter.done():
                 putter.set_result(None)
-        return job
+                return
 
     def take_all(self) -> list[Job]:
         jobs = list(self._jobs)
