@@ -146,8 +146,8 @@ class Venue:
         ledger fails.
 
         Each round: apply the waiting jobs into the open batch (at most `batch_cap`); if the
-        append in flight has returned, publish its batch; if none is in flight, seal the open
-        batch and start appending it; then sleep until a job arrives or the append returns.
+        append in flight has returned (it published its batch), seal the open batch and start
+        appending it; then sleep until a job arrives or the append returns.
         A due snapshot takes no new jobs, so the pipeline drains and the snapshot is taken with
         the engine exactly at the last durable batch."""
         queue = self.queue
@@ -167,8 +167,7 @@ class Venue:
                         absorb(batch, queue.take())
                 if task is not None and task.done():
                     task.result()  # a ledger failure stops the venue here
-                    self._publish(inflight)  # type: ignore[arg-type]
-                    task = inflight = None
+                    task = inflight = None  # and published (by _append)
                 if task is None:
                     if batch is not None:
                         sealed, batch = self._seal(batch), None
@@ -214,9 +213,13 @@ class Venue:
         return batch._replace(digest=self.engine.digest() if batch.entries else "")
 
     async def _append(self, applied: Applied) -> None:
+        """Make the batch durable, then publish it at once: in this task's step, not after two
+        more trips through the event loop to wake the engine task. (Appends are one at a time,
+        so batches are still published in order.)"""
         await self.ledger.append(Batch(applied.entries, applied.digest))
         self.durable_seq = applied.entries[-1].seq
         self.batches += 1
+        self._publish(applied)
 
     def _publish(self, applied: Applied) -> None:
         """Everything a durable batch makes visible: responses and reports (one write per
