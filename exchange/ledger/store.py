@@ -8,7 +8,9 @@ replay.py; this module is the asyncio edge.
 
 One writer thread owns the file's connection, and each write is one call to it (an append:
 encode, hash, insert, commit), so an append costs the event loop one await however busy the
-loop is. Group commit is the caller's loop: it awaits `append(batch)` before publishing that
+loop is. (That is aiosqlite's model — a thread that owns a sqlite3 connection — with one hop
+per transaction instead of one per statement: an append was eight awaits through aiosqlite,
+each queued behind the busy event loop, so the ledger uses sqlite3 on its own thread instead.) Group commit is the caller's loop: it awaits `append(batch)` before publishing that
 batch, and the commands that arrive meanwhile form the next batch. Appends are serialized;
 each costs one fsync'd commit, so larger batches amortize it.
 
