@@ -130,8 +130,8 @@ class Engine:
     def digest(self) -> str:
         """SHA-256 (hex) of the canonical state. Incremental: costs O(what changed since)."""
         firms = tuple(firm.canonical() for firm in self.firms.values())
-        trades = (len(self.day_trades), min(self.day_trades, default=0),
-                  max(self.day_trades, default=0), tuple(sorted(self.busted)))
+        day = self.day_trades  # trade ids ascend in insertion order: first and last are O(1)
+        trades = (len(day), next(iter(day), 0), next(reversed(day), 0), tuple(sorted(self.busted)))
         header = (self.seq, self.now_us, self.next_order_id, self.next_trade_id,
                   self.next_priority, firms, trades)
         return self.state_digest.value(header)
@@ -619,6 +619,7 @@ class Engine:
         assert sorted(a.account for f in self.firms.values() for a in f.accounts) == sorted(
             self.accounts)
         assert self.busted <= self.day_trades.keys()
+        assert list(self.day_trades) == sorted(self.day_trades)  # the digest reads both ends
         for key_id, key in self.keys.items():
             assert key.key_id == key_id and key.role in KEY_ROLES
             assert (key.account in self.accounts) if key.role == "trader" else key.account is None
