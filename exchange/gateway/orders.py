@@ -24,6 +24,7 @@ from exchange.engine import (
     CancelRejected,
     Command,
     Event,
+    InstrumentAdded,
     OrderAccepted,
     OrderCanceled,
     OrderExpired,
@@ -138,8 +139,8 @@ class OrderTracker:
         advances): the venue asks only for accounts someone listens to."""
         self._wanted = wanted
         reports: list[tuple[str, dict[str, Any]]] = []
-        if type(command) is AddInstrument:
-            self.specs.setdefault(command.symbol, command)
+        if type(command) is AddInstrument and any(type(e) is InstrumentAdded for e in events):
+            self.specs.setdefault(command.symbol, command)  # listed, not refused
         for event in events:
             kind = type(event)
             if kind is OrderAccepted:

@@ -28,6 +28,7 @@ from exchange.engine import (
     OrderCanceled, OrderExpired, OrderRejected, OrderReplaced, SubmitOrder,
 )
 from exchange.gateway import protocol
+from exchange.gateway import snapshot as gateway_snapshot
 from exchange.gateway.activity import ActivityMeter
 from exchange.gateway.config import GatewayConfig
 from exchange.gateway.jobqueue import JobQueue
@@ -101,11 +102,27 @@ class Venue:
     # -- start ---------------------------------------------------------------------------
 
     async def recover(self) -> None:
-        """Rebuild the tracker and market data from the whole ledger (the engine comes from
-        the ledger's own recovery). O(history)."""
+        """Rebuild the tracker and market data (the engine comes from the ledger's own
+        recovery): from the gateway state saved with the snapshot the engine started from, then
+        the entries after it; from every entry if that snapshot has none. O(entries replayed).
+        From here on the venue takes the snapshots itself, with its own state."""
+        self.ledger.attach(None)
+        recovered = self.ledger.recovered
+        start = 1
+        if recovered.edge is not None and recovered.engine is self.engine:
+            specs = {symbol: i.spec for symbol, i in self.engine.instruments.items()}
+            try:
+                self.tracker, market = gateway_snapshot.load(recovered.edge, specs)
+            except gateway_snapshot.GatewaySnapshotError:
+                log.warning("the gateway state of snapshot %d does not load: replaying all",
+                            recovered.snapshot_seq)
+            else:
+                self.market = market
+                self.market.feeds = FeedsOnDemand(self._new_feed, market.feeds)
+                start = recovered.snapshot_seq + 1
         last = self.engine.last_command_seq
-        if last:
-            async for entry in self.ledger.entries(1, last):
+        if last >= start:
+            async for entry in self.ledger.entries(start, last):
                 self.tracker.apply(entry.command, entry.events, ())
                 self.tracker.specs.update(imported_specs(entry.command, entry.events,
                                                          self.engine.instruments))
@@ -179,7 +196,8 @@ class Venue:
                             self._publish(sealed)
                         continue
                     if snapshot_due:
-                        await self.ledger.snapshot(self.engine)
+                        edge = gateway_snapshot.dump(self.tracker, self.market)
+                        await self.ledger.snapshot(self.engine, edge)
                         continue
                 full = batch is not None and len(batch.jobs) >= cap
                 if task is not None and (snapshot_due or full):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 from exchange.engine import Engine, codec
 from exchange.engine.snapshot import SnapshotError
@@ -97,41 +98,54 @@ def entry_of(row: Row) -> Entry:
     return Entry(seq, command, events, origin or "")
 
 
+class Recovery(NamedTuple):
+    engine: Engine  # after the last whole batch
+    snapshot_seq: int  # where the snapshot it started from ends (0: none, replayed from 1)
+    edge: bytes | None  # the edge's own state saved with that snapshot, if any
+
+
 def recover(path: str | Path) -> Engine:
     """The engine after the last whole batch of the ledger at `path` (see Ledger.recover)."""
+    return recovery(path).engine
+
+
+def recovery(path: str | Path) -> Recovery:
+    """`recover`, with the snapshot it started from."""
     conn = connect(path)
     try:
         last = head(conn)
         if last is None:
-            return Engine()
-        engine, start = _newest_snapshot(conn, last.last_seq)
+            return Recovery(Engine(), 0, None)
+        engine, start, edge = _newest_snapshot(conn, last.last_seq)
         replayer = Replayer(engine)
         walk(batches(conn, 0 if start is None else start.id),
              rows(conn, 0 if start is None else start.last_seq, last.last_seq),
              replayer, start)
-        return replayer.engine
+        return Recovery(replayer.engine, 0 if start is None else start.last_seq, edge)
     finally:
         conn.close()
 
 
-def _newest_snapshot(conn: sqlite3.Connection,
-                     last_seq: int) -> tuple[Engine | None, BatchRecord | None]:
+def _newest_snapshot(conn: sqlite3.Connection, last_seq: int
+                     ) -> tuple[Engine | None, BatchRecord | None, bytes | None]:
     """The newest snapshot that loads and matches the batch it claims to follow, with that
-    batch; (None, None) when there is none. A bad snapshot is passed over, not trusted."""
+    batch and its edge state; Nones when there is none. A bad snapshot is passed over, not
+    trusted."""
     candidates = conn.execute(
         "SELECT seq, digest FROM snapshots WHERE seq <= ? ORDER BY seq DESC", (last_seq,))
     for seq, digest in candidates.fetchall():
         found = conn.execute(SELECT_BATCHES + " WHERE last_seq = ?", (seq,)).fetchone()
         if found is None or BatchRecord(*found).digest != digest:
             continue
-        (body,) = conn.execute("SELECT body FROM snapshots WHERE seq = ?", (seq,)).fetchone()
+        body, edge = conn.execute(
+            "SELECT body, edge FROM snapshots WHERE seq = ?", (seq,)).fetchone()
         try:
             engine = load_snapshot(body)
         except SnapshotError:
             continue
         if engine.seq == seq and engine.digest() == digest:
-            return engine, BatchRecord(*found)
-    return None, None
+            return engine, BatchRecord(*found), edge
+    return None, None, None
 
 
 class EntryBuilder:

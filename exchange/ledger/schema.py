@@ -13,8 +13,10 @@ command's (`ts_us`: its time, or its first event's when the command's own time i
 covers seqs `first_seq..last_seq` (whole entries), follows batch `n-1` without a gap, and
 carries `prev_hash` (the previous batch's `hash`, `GENESIS` for the first), `events_hash` (over
 its rows), the engine `digest` after it, and its own `hash`. Triggers refuse UPDATE and DELETE
-on both, so history is append-only; `snapshots` and the projections (`accounts`, `trades`,
-`orders`, and the `projected` marks) are derived data and may be rewritten.
+on both, so history is append-only; `snapshots` (the engine's state at a batch's end, and
+the edge's own state at the same seq in `edge`, if the writer gave one) and the projections
+(`accounts`, `trades`, `orders`, and the `projected` marks) are derived data and may be
+rewritten.
 
 Hashing (all SHA-256, hex). A row's canonical record is the MessagePack array
 `[seq, ts_us, kind, origin, body]`; `events_hash` hashes the MessagePack array of a batch's row
@@ -66,7 +68,8 @@ CREATE TABLE snapshots (
     seq INTEGER PRIMARY KEY,
     digest TEXT NOT NULL,
     format INTEGER NOT NULL,
-    body BLOB NOT NULL
+    body BLOB NOT NULL,
+    edge BLOB
 );
 CREATE TRIGGER events_no_update BEFORE UPDATE ON events
     BEGIN SELECT RAISE(ABORT, 'ledger events are append-only'); END;
@@ -124,7 +127,8 @@ PRAGMAS = ("PRAGMA journal_mode=WAL", SYNCHRONOUS)
 INSERT_EVENT = "INSERT INTO events (seq, ts_us, kind, origin, body) VALUES (?,?,?,?,?)"
 INSERT_BATCH = ("INSERT INTO batches (id, first_seq, last_seq, prev_hash, events_hash, digest, "
                 "hash) VALUES (?,?,?,?,?,?,?)")
-INSERT_SNAPSHOT = "INSERT OR REPLACE INTO snapshots (seq, digest, format, body) VALUES (?,?,?,?)"
+INSERT_SNAPSHOT = ("INSERT OR REPLACE INTO snapshots (seq, digest, format, body, edge) "
+                   "VALUES (?,?,?,?,?)")
 SELECT_ROWS = "SELECT seq, ts_us, kind, origin, body FROM events"
 SELECT_BATCHES = ("SELECT id, first_seq, last_seq, prev_hash, events_hash, digest, hash "
                   "FROM batches")

@@ -54,6 +54,7 @@ class Ledger:
         self._unprojected: list[list[Entry]] = []  # batches after the orders projection's mark
         self._projection_queued = False
         self._engine: Engine | None = None
+        self.recovered = reader.Recovery(Engine(), 0, None)  # what `recover` started from
         self._lock = asyncio.Lock()
         self._background: asyncio.Future[None] | None = None
 
@@ -97,12 +98,14 @@ class Ledger:
 
         Runs the synchronous reader in a worker thread (one code path with `audit verify`);
         a second, read-only connection sees exactly the committed batches."""
-        engine = await asyncio.to_thread(reader.recover, self.path)
-        self.attach(engine)
-        return engine
+        recovery = await asyncio.to_thread(reader.recovery, self.path)
+        self.recovered = recovery
+        self.attach(recovery.engine)
+        return recovery.engine
 
-    def attach(self, engine: Engine) -> None:
-        """Let `append` snapshot `engine` every `snapshot_every` seqs."""
+    def attach(self, engine: Engine | None) -> None:
+        """Let `append` snapshot `engine` every `snapshot_every` seqs (None: leave snapshots to
+        the caller, who watches `snapshot_due`)."""
         self._engine = engine
 
     async def append(self, batch: Batch) -> None:
@@ -128,15 +131,16 @@ class Ledger:
         is back at the last batch."""
         return self._since_snapshot >= self._snapshot_every
 
-    async def snapshot(self, engine: Engine) -> None:
-        """Record `engine`'s state, which must be exactly at the last committed batch. Holds the
+    async def snapshot(self, engine: Engine, edge: bytes | None = None) -> None:
+        """Record `engine`'s state, which must be exactly at the last committed batch, with
+        `edge`, the caller's own state at the same seq (given back by `recovered`). Holds the
         caller for the serialization only; the write goes on in the background (`close` and
         the next `append` wait for it)."""
         if engine.seq != self.last_seq or engine.digest() != self.last_digest:
             raise LedgerError(f"snapshot at seq {engine.seq}: the engine is not at the ledger's "
                               f"last batch (seq {self.last_seq})", engine.seq)
         snapshot = (engine.seq, engine.digest(), engine_snapshot.FORMAT,
-                    engine_snapshot.dump(engine))
+                    engine_snapshot.dump(engine), edge)
         self._later(lambda: snapshot, writes.put_snapshot)
         self._since_snapshot = 0
 

@@ -74,9 +74,10 @@ def append(conn: sqlite3.Connection, entries: list[Entry], head: BatchRecord | N
 
 
 def put_snapshot(conn: sqlite3.Connection, seq: int, digest: str, engine_format: int,
-                 body: bytes) -> None:
+                 body: bytes, edge: bytes | None = None) -> None:
+    """An engine snapshot, and the edge's own state at the same seq if it gives one."""
     with _transaction(conn):
-        conn.execute(INSERT_SNAPSHOT, (seq, digest, engine_format, body))
+        conn.execute(INSERT_SNAPSHOT, (seq, digest, engine_format, body, edge))
 
 
 def project_orders(conn: sqlite3.Connection, batches: list[list[Entry]], to_seq: int) -> None:

@@ -1,9 +1,23 @@
-"""The pure parts without sockets: the order tracker, token buckets and the key store."""
+"""The pure parts without sockets: the order tracker, token buckets, the key store, and the
+gateway's part of a snapshot."""
 
 from __future__ import annotations
 
+import pytest
+
 from exchange import demo
-from exchange.engine import AddAccount, CancelOrder, Engine, MassCancel, RevokeKey, snapshot
+from exchange.engine import (
+    AddAccount,
+    BustTrade,
+    CancelOrder,
+    Engine,
+    MassCancel,
+    RevokeKey,
+    Side,
+    SubmitOrder,
+    snapshot,
+)
+from exchange.gateway import snapshot as gateway_snapshot
 from exchange.gateway.keys import KeyStore, new_key
 from exchange.gateway.marketdata import MarketData
 from exchange.gateway.orders import OrderTracker
@@ -86,3 +100,37 @@ def test_keys_are_held_hashed_by_the_engine_and_verified_until_revoked() -> None
     assert {k["key_id"]: k["revoked"] for k in store.list()} == {"k1": True, other_command.key_id: False}
     recovered = KeyStore(snapshot.load(snapshot.dump(engine)).keys)
     assert recovered.verify(key) is None and recovered.verify(other).role == "auditor"  # type: ignore[union-attr]
+
+
+def test_the_gateway_state_saved_midway_then_the_rest_equals_every_entry() -> None:
+    log, engine = entries()
+    trade_id = next(iter(engine.day_trades))
+    symbol = demo.INSTRUMENTS[0].symbol
+    extra = [BustTrade(4_000_000, trade_id, "fat finger"),
+             SubmitOrder(4_000_001, "AGRO-1", "too-big", symbol, Side.BUY, 10**9, 1)]  # rejected
+    log += [(command, engine.apply(command)) for command in extra]
+    assert {type(e).__name__ for _, events in log[-2:] for e in events} >= {
+        "TradeBusted", "OrderRejected"}
+    half = len(log) // 2
+    everything = OrderTracker(), MarketData()
+    for command, events in log:
+        everything[0].apply(command, events, ())
+        everything[1].apply(command, events)
+    midway = OrderTracker(), MarketData()
+    for command, events in log[:half]:
+        midway[0].apply(command, events, ())
+        midway[1].apply(command, events)
+    midway[1].discard_pending()
+    specs = {name: i.spec for name, i in engine.instruments.items()}
+    tracker, market = gateway_snapshot.load(gateway_snapshot.dump(*midway), specs)
+    for command, events in log[half:]:
+        tracker.apply(command, events, ())
+        market.apply(command, events)
+    market.discard_pending()
+    everything[1].discard_pending()
+    assert gateway_snapshot.dump(tracker, market) == gateway_snapshot.dump(*everything)
+    tracker.check()
+    assert tracker.view(tracker.find("AGRO-1", "too-big")) == everything[0].view(  # type: ignore[arg-type]
+        everything[0].find("AGRO-1", "too-big"))  # type: ignore[arg-type]
+    with pytest.raises(gateway_snapshot.GatewaySnapshotError):
+        gateway_snapshot.load(b"\x93\x01\x02", specs)
