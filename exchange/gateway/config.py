@@ -26,6 +26,7 @@ class GatewayConfig:
     heartbeat_s: float = 1.0  # market-data heartbeat when a subscriber got nothing for this long
     max_cancel_all_after_ms: int = 3_600_000
     snapshot_every: int = 100_000  # ledger rows between engine snapshots (faster restarts)
+    resume_window: int = 5_000  # an account's latest reports kept for resumes (older: ledger)
     gc_freeze_s: float | None = 1.0  # how often survivors leave the cyclic GC's walks (server.py)
     gc_full_s: float | None = 3600.0  # how often one full collection reclaims frozen cycles
     operator_networks: tuple[str, ...] = ("127.0.0.0/8", "::1/128")  # operator logons from

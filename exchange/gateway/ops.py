@@ -325,7 +325,8 @@ async def _subscribe_exec(venue: Venue, session: Session, request: Request) -> N
 
     def work(venue: Venue) -> Any:
         # evaluated in the engine task right after this batch's commands: reports up to
-        # `last` come from the ledger (durable by the time this is answered), later ones live
+        # `last` (durable by the time this is answered) come from the venue's kept reports,
+        # or from the ledger if they reach back further; later ones live
         last = venue.tracker.exec_seq.get(account, 0)
         venue.want_reports(account)
         upto_seq = venue.engine.last_command_seq
@@ -335,9 +336,16 @@ async def _subscribe_exec(venue: Venue, session: Session, request: Request) -> N
 
         def after() -> None:
             venue.subscribe_exec(session, account)
-            if catch_up:
+            if not catch_up:
+                return
+            kept = venue.kept_reports(account, resume, last)  # type: ignore[arg-type]
+            if kept is None:  # further back than the venue keeps: re-derive from the ledger
                 asyncio.get_running_loop().create_task(
                     _catch_up(venue, session, account, resume, last, upto_seq))
+                return
+            session.exec_backlog = None
+            for report in kept:
+                session.send(report)
         return {"ch": "exec", "account": account, "exec_seq": last}, after
 
     await _submit(venue, session, request, work, query=True)

@@ -17,8 +17,10 @@ clients whose requests were not yet durable get STATUS_UNKNOWN, and every connec
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from typing import Any, NamedTuple
 
@@ -95,6 +97,8 @@ class Venue:
         self.deadman: dict[str, asyncio.TimerHandle] = {}
         self.durable_seq = engine.last_command_seq
         self.exec_interest: set[str] | None = set()  # None: all ("*" was subscribed)
+        # account -> its latest reports (built since someone listened), for cheap resumes
+        self.recent_reports: dict[str, deque[dict[str, Any]]] = {}
         self.failed: BaseException | None = None
         self.stopped = asyncio.Event()
         self.batches = 0
@@ -281,8 +285,15 @@ class Venue:
         new_reports = self.tracker.apply(command, events, wanted)
         if type(command) is ImportInstruments:
             self.tracker.specs.update(imported_specs(command, events, engine.instruments))
-        if reports is not None and new_reports:
-            reports.extend(new_reports)
+        if new_reports:
+            recent, window = self.recent_reports, self.config.resume_window
+            for account, report in new_reports:
+                kept = recent.get(account)
+                if kept is None:
+                    kept = recent[account] = deque(maxlen=window)
+                kept.append(report)
+            if reports is not None:
+                reports.extend(new_reports)
         self.market.apply(command, events)
         return events
 
@@ -368,10 +379,22 @@ class Venue:
         self.exec_subs.get(account, set()).discard(session)
         session.exec_accounts.discard(account)
 
+    def kept_reports(self, account: str, after: int, upto: int) -> list[dict[str, Any]] | None:
+        """The account's reports with after < exec_seq <= upto if they are all still kept
+        (`recent_reports`), else None. O(reports returned)."""
+        kept = self.recent_reports.get(account)
+        if upto <= after:
+            return []
+        if not kept or kept[0]["exec_seq"] > after + 1 or kept[-1]["exec_seq"] < upto:
+            return None
+        first = after + 1 - kept[0]["exec_seq"]  # kept reports are consecutive in exec_seq
+        return list(itertools.islice(kept, first, first + upto - after))
+
     async def missed_reports(self, account: str, after: int, upto: int,
                              upto_seq: int) -> AsyncIterator[dict[str, Any]]:
         """The account's reports with after < exec_seq <= upto, re-derived from the ledger
-        (entries 1..upto_seq) through a fresh tracker. O(history)."""
+        (entries 1..upto_seq) through a fresh tracker: for resumes past `kept_reports`.
+        O(history)."""
         tracker = OrderTracker()
         count = 0
         wanted = (account,)

@@ -1,11 +1,12 @@
-"""Execution reports carry a per-account exec_seq; a client resumes what it missed, from the
-ledger, also across a venue restart."""
+"""Execution reports carry a per-account exec_seq; a client resumes what it missed: from the
+venue's kept reports when they reach back far enough, else from the ledger, also across a
+venue restart."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from tests.gateway.conftest import WHEAT, eventually, next_report, open_venue
+from tests.gateway.conftest import WHEAT, eventually, next_report, open_venue, with_config
 
 
 async def test_a_reconnecting_client_receives_what_it_missed_then_live_reports(
@@ -49,3 +50,34 @@ async def test_exec_seq_and_reports_survive_a_restart(tmp_path: Path) -> None:
         resent = await trader.new_order(WHEAT, "BUY", "2", "209.25", cl_ord_id="b")
         assert resent["duplicate"]
         await eventually(lambda: trader.exec_reports.empty())
+
+
+async def test_a_resume_within_the_kept_window_and_one_past_it_give_the_same_reports(
+        tmp_path: Path) -> None:
+    async with open_venue(tmp_path / "l.db", with_config(resume_window=3)) as venue:
+        gateway = venue.server.venue
+        assert gateway is not None
+        replays = []
+        from_ledger = gateway.missed_reports
+
+        def counted(*args: object) -> object:
+            replays.append(args)
+            return from_ledger(*args)  # type: ignore[arg-type]
+        gateway.missed_reports = counted  # type: ignore[method-assign]
+        trader = await venue.client("AGRO-1")
+        await trader.subscribe_exec()
+        for n in range(5):
+            await trader.new_order(WHEAT, "BUY", "1", f"20{n}.00", cl_ord_id=f"k{n}")
+        live = [await next_report(trader) for _ in range(5)]
+        assert [r["exec_seq"] for r in live] == [1, 2, 3, 4, 5]
+        recent = await venue.client("AGRO-1")
+        await recent.subscribe_exec(resume_from_exec_seq=3)  # 4 and 5: kept in memory
+        assert [await next_report(recent) for _ in range(2)] == live[3:]
+        assert replays == []
+        old = await venue.client("AGRO-1")
+        await old.subscribe_exec(resume_from_exec_seq=0)  # 1 and 2 are no longer kept
+        assert [await next_report(old) for _ in range(5)] == live
+        assert len(replays) == 1
+        await trader.new_order(WHEAT, "BUY", "1", "190.00", cl_ord_id="after")
+        for client in (trader, recent, old):
+            assert (await next_report(client))["exec_seq"] == 6
