@@ -37,7 +37,6 @@ from exchange import demo
 from exchange.engine import AddAccount, AddInstrument, Engine, Side, SubmitOrder
 from exchange.ledger import Batch, Entry, Ledger, audit, reader
 
-
 SIZES = ((1, 2_000), (64, 64_000), (1024, None))  # (commands per batch, commands written)
 
 

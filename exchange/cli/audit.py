@@ -11,7 +11,7 @@ import argparse
 import os
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from exchange.cli.main import CliError
 from exchange.engine import Engine
@@ -143,12 +143,12 @@ def _point(text: str | None) -> tuple[int | None, int | None]:
     if text.isdigit():
         return int(text), None
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(text)  # "Z" included, since Python 3.11
     except ValueError:
         raise CliError(f"--to {text!r}: neither a seq nor an ISO-8601 time") from None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    delta = moment - datetime(1970, 1, 1, tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
+    delta = moment - datetime(1970, 1, 1, tzinfo=UTC)
     return None, (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 

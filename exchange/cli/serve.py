@@ -128,7 +128,9 @@ async def _operator_key(server: Server, path: Path) -> None:
         raise CliError("the venue refused the bootstrap operator key")
     path.parent.mkdir(parents=True, exist_ok=True)
     temp = path.with_name(path.name + ".tmp")
-    with open(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as handle:
+    owner_only = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    # a few bytes, once, before the venue listens: blocking the loop here costs nothing
+    with open(owner_only, "w") as handle:  # noqa: ASYNC230
         handle.write(api_key + "\n")
     os.replace(temp, path)
     print(f"operator key {command.key_id} written to {path}", flush=True)

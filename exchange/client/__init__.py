@@ -19,7 +19,7 @@ import asyncio
 import itertools
 import json
 import uuid
-from typing import Any
+from typing import Any, Self
 
 import msgpack
 from websockets.asyncio.client import ClientConnection, connect
@@ -116,7 +116,7 @@ class Client:
         await self.ws.close()
         self._reader.cancel()
 
-    async def __aenter__(self) -> Client:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc: object) -> None:

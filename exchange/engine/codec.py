@@ -116,7 +116,7 @@ def decode(data: bytes) -> Any:
         return cls(*fields)
     except CodecError:
         raise
-    except Exception as exc:  # any malformed input: wrong shape, kind, arity or enum value
+    except Exception as exc:  # noqa: BLE001 - any malformed input: shape, kind, arity, value
         raise CodecError(f"not a valid record: {exc}") from None
 
 

@@ -194,9 +194,9 @@ class Engine:
         if cmd.cl_ord_id in account.live_cl_ord_ids:
             return Reject.DUPLICATE_ORDER
         may_rest = cmd.ord_type == LIMIT and cmd.tif in _RESTING_TIFS
-        if may_rest and account.max_open_orders is not None:
-            if len(account.open_orders) >= account.max_open_orders:
-                return Reject.ACCOUNT_MAX_OPEN_ORDERS
+        if (may_rest and account.max_open_orders is not None
+                and len(account.open_orders) >= account.max_open_orders):
+            return Reject.ACCOUNT_MAX_OPEN_ORDERS
         if cmd.ord_type == MARKET or cmd.post_only or cmd.tif == FOK:
             return self._check_book(cmd, account, instrument)
         return None
@@ -221,9 +221,9 @@ class Engine:
             return Reject.INVALID_EXPIRE_TIME
         if cmd.expire_at_us is not None and cmd.expire_at_us <= self.now_us:
             return Reject.INVALID_EXPIRE_TIME
-        if cmd.display_qty is not None:
-            if cmd.display_qty > cmd.qty or cmd.tif not in _RESTING_TIFS:
-                return Reject.INVALID_DISPLAY_QTY
+        if cmd.display_qty is not None and (cmd.display_qty > cmd.qty
+                                            or cmd.tif not in _RESTING_TIFS):
+            return Reject.INVALID_DISPLAY_QTY
         return None
 
     def _check_credit(self, account: Account, instrument: Instrument, side: Side | int,

@@ -85,7 +85,7 @@ def load(data: bytes) -> Engine:
             return _load(data)
     except SnapshotError:
         raise
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any malformed input is a bad snapshot
         raise SnapshotError(f"not a valid snapshot: {exc}") from None
 
 

@@ -39,7 +39,7 @@ from websockets.frames import CloseCode, Frame, Opcode
 
 from exchange.engine import Command
 from exchange.gateway import ops
-from exchange.gateway.config import GatewayConfig
+from exchange.gateway.config import DEFAULT_CONFIG, GatewayConfig
 from exchange.gateway.keys import KeyStore
 from exchange.gateway.protocol import SUBPROTOCOLS
 from exchange.gateway.session import Session
@@ -182,7 +182,7 @@ def _select_subprotocol(connection: ServerConnection, offered: Any) -> Any:
 
 
 class Server:
-    def __init__(self, ledger_path: Path, config: GatewayConfig = GatewayConfig()) -> None:
+    def __init__(self, ledger_path: Path, config: GatewayConfig = DEFAULT_CONFIG) -> None:
         self.ledger_path = Path(ledger_path)
         self.config = config
         self.venue: Venue | None = None

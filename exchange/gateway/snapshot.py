@@ -80,7 +80,7 @@ def load(data: bytes, specs: Mapping[str, AddInstrument]) -> tuple[OrderTracker,
         return tracker, market
     except GatewaySnapshotError:
         raise
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any malformed input is a bad snapshot
         raise GatewaySnapshotError(f"not a valid gateway snapshot: {exc}") from None
 
 

@@ -25,14 +25,29 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any, NamedTuple
 
 from exchange.engine import (
-    AmendOrder, CancelOrder, CancelReason, CancelRejected, Command, CommandRejected, Engine,
-    Event, ExpireOrders, ImportInstruments, MassCancel, MassCanceled, OrderAccepted,
-    OrderCanceled, OrderExpired, OrderRejected, OrderReplaced, SubmitOrder,
+    AmendOrder,
+    CancelOrder,
+    CancelReason,
+    CancelRejected,
+    Command,
+    CommandRejected,
+    Engine,
+    Event,
+    ExpireOrders,
+    ImportInstruments,
+    MassCancel,
+    MassCanceled,
+    OrderAccepted,
+    OrderCanceled,
+    OrderExpired,
+    OrderRejected,
+    OrderReplaced,
+    SubmitOrder,
 )
 from exchange.gateway import protocol
 from exchange.gateway import snapshot as gateway_snapshot
 from exchange.gateway.activity import ActivityMeter
-from exchange.gateway.config import GatewayConfig
+from exchange.gateway.config import DEFAULT_CONFIG, GatewayConfig
 from exchange.gateway.jobqueue import JobQueue
 from exchange.gateway.keys import KeyStore
 from exchange.gateway.marketdata import InstrumentFeed, MarketData
@@ -80,7 +95,7 @@ def _new_batch() -> Applied:
 
 class Venue:
     def __init__(self, engine: Engine, ledger: Any, keys: KeyStore,
-                 config: GatewayConfig = GatewayConfig()) -> None:
+                 config: GatewayConfig = DEFAULT_CONFIG) -> None:
         self.engine = engine
         self.ledger = ledger
         self.keys = keys

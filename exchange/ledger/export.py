@@ -10,10 +10,10 @@ projection, so an export is as trustworthy as the chain.
 from __future__ import annotations
 
 import csv
-from bisect import bisect_left
 import json
+from bisect import bisect_left
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import IntEnum
 from pathlib import Path
 from typing import Any, TextIO
@@ -140,5 +140,5 @@ def _value(name: str, value: Any, places: int) -> Any:
 def iso_time(ts_us: int) -> str:
     """ISO-8601 UTC with microseconds for an engine time."""
     seconds, micros = divmod(ts_us, 1_000_000)
-    moment = datetime.fromtimestamp(seconds, timezone.utc).replace(microsecond=micros)
+    moment = datetime.fromtimestamp(seconds, UTC).replace(microsecond=micros)
     return moment.isoformat().replace("+00:00", "Z")

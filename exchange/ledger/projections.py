@@ -20,7 +20,12 @@ from typing import Any
 
 from exchange.engine.enums import OrdType, Side, TimeInForce
 from exchange.engine.events import (
-    AccountAdded, OrderAccepted, OrderCanceled, OrderExpired, OrderReplaced, OrderRestated,
+    AccountAdded,
+    OrderAccepted,
+    OrderCanceled,
+    OrderExpired,
+    OrderReplaced,
+    OrderRestated,
     TradeExecuted,
 )
 

@@ -20,7 +20,13 @@ from exchange.engine.snapshot import load as load_snapshot
 from exchange.ledger.records import Entry
 from exchange.ledger.replay import Replayer, walk
 from exchange.ledger.schema import (
-    SELECT_BATCHES, SELECT_ROWS, BatchRecord, LedgerError, Row, body_records, check_meta,
+    SELECT_BATCHES,
+    SELECT_ROWS,
+    BatchRecord,
+    LedgerError,
+    Row,
+    body_records,
+    check_meta,
 )
 
 SQLITE_MAGIC = b"SQLite format 3\x00"

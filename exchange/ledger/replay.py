@@ -22,9 +22,17 @@ from exchange.engine.codec import CodecError
 from exchange.engine.commands import Command
 from exchange.engine.events import Event, TradeExecuted
 from exchange.ledger.schema import (
-    COMMAND_KINDS, BatchRecord, LedgerError, Row, body_records, chain_fault, command_record,
+    COMMAND_KINDS,
+    BatchRecord,
+    LedgerError,
+    Row,
+    body_records,
+    chain_fault,
+    command_record,
     entry_body,
-    events_hash, record_count, record_ts,
+    events_hash,
+    record_count,
+    record_ts,
 )
 
 

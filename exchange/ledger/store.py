@@ -31,7 +31,8 @@ from pathlib import Path
 from sqlite3 import Connection
 from typing import Any, TypeVar
 
-from exchange.engine import Engine, snapshot as engine_snapshot
+from exchange.engine import Engine
+from exchange.engine import snapshot as engine_snapshot
 from exchange.ledger import reader, writes
 from exchange.ledger.records import Batch, Entry
 from exchange.ledger.schema import GENESIS, SELECT_ROWS, BatchRecord, LedgerError, Row

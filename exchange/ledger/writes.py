@@ -21,12 +21,27 @@ from typing import Any
 
 from exchange.engine.codec import KIND_OF, CodecError
 from exchange.ledger import reader
-from exchange.ledger.projections import Statements, project_orders as order_writes
+from exchange.ledger.projections import Statements
+from exchange.ledger.projections import project_orders as order_writes
 from exchange.ledger.projections import project_trades as trade_writes
 from exchange.ledger.records import Entry
 from exchange.ledger.schema import (
-    GENESIS, INSERT_BATCH, INSERT_EVENT, INSERT_SNAPSHOT, PRAGMAS, PROJECTION_TABLES, PROJECTIONS,
-    SYNCHRONOUS, TABLES, BatchRecord, LedgerError, Row, entry_body, meta_rows, record_ts, seal,
+    GENESIS,
+    INSERT_BATCH,
+    INSERT_EVENT,
+    INSERT_SNAPSHOT,
+    PRAGMAS,
+    PROJECTION_TABLES,
+    PROJECTIONS,
+    SYNCHRONOUS,
+    TABLES,
+    BatchRecord,
+    LedgerError,
+    Row,
+    entry_body,
+    meta_rows,
+    record_ts,
+    seal,
 )
 
 SET_PROJECTED = "UPDATE projected SET seq = ? WHERE name = 'orders'"

@@ -83,9 +83,9 @@ def test_each_demo_start_revokes_the_previous_demo_keys_and_issues_new_ones(
         tmp_path: Path) -> None:
     ledger = tmp_path / "v.db"
     first = re.findall(r"^\s+(?:trader|operator|auditor)\s.*?(\S+)$",
-                       serve(ledger, "--demo")[2], re.M)
+                       serve(ledger, "--demo")[2], re.MULTILINE)
     second = re.findall(r"^\s+(?:trader|operator|auditor)\s.*?(\S+)$",
-                        serve(ledger, "--demo")[2], re.M)
+                        serve(ledger, "--demo")[2], re.MULTILINE)
     assert len(first) == len(second) == 5 and not set(first) & set(second)
     recorded = key_commands(ledger)
     assert all(origin == "operator:demo" for _, _, origin in recorded)

@@ -20,9 +20,21 @@ from typing import Any
 
 from exchange.engine import events as ev
 from exchange.engine.commands import (
-    AddAccount, AddInstrument, AmendOrder, BustTrade, CancelOrder, ExpireOrders,
-    ImportInstruments, MassCancel, SetAccountLimits, SetCreditLimit, SetKillSwitch, SetPriceBand,
-    SetTradingState, StartTradingDay, SubmitOrder,
+    AddAccount,
+    AddInstrument,
+    AmendOrder,
+    BustTrade,
+    CancelOrder,
+    ExpireOrders,
+    ImportInstruments,
+    MassCancel,
+    SetAccountLimits,
+    SetCreditLimit,
+    SetKillSwitch,
+    SetPriceBand,
+    SetTradingState,
+    StartTradingDay,
+    SubmitOrder,
 )
 from exchange.engine.enums import OrdType, Side, StpMode, TimeInForce, TradingState
 from exchange.engine.reasons import CancelReason, Reject
@@ -408,9 +420,9 @@ class Model:
             return Reject.ACCOUNT_MAX_ORDER_QTY
         if price is None:
             price = instrument.band_edge(side)  # a market order: the edge it may trade to
-        if account.max_notional is not None and price is not None:
-            if instrument.notional(abs(price), qty) > account.max_notional:
-                return Reject.ACCOUNT_MAX_NOTIONAL
+        if (account.max_notional is not None and price is not None
+                and instrument.notional(abs(price), qty) > account.max_notional):
+            return Reject.ACCOUNT_MAX_NOTIONAL
         return None
 
     def fillable(self, symbol: str, side: Side, limit: int | None, qty: int, firm: str,

@@ -8,13 +8,27 @@ import pytest
 
 from exchange.engine import snapshot
 from exchange.engine.commands import (
-    AddAccount, AmendOrder, CancelOrder, MassCancel, SetPriceBand, SetTradingState,
+    AddAccount,
+    AmendOrder,
+    CancelOrder,
+    MassCancel,
+    SetPriceBand,
+    SetTradingState,
 )
 from exchange.engine.enums import Side, TradingState
 from exchange.engine.events import OrderCanceled, OrderReplaced, TradeExecuted
 from exchange.engine.reasons import CancelReason, Reject
 from tests.engine.helpers import (
-    SCALE, SYMBOL, book, buy, instrument, kinds, only, sell, state, venue,
+    SCALE,
+    SYMBOL,
+    book,
+    buy,
+    instrument,
+    kinds,
+    only,
+    sell,
+    state,
+    venue,
 )
 
 

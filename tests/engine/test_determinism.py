@@ -7,7 +7,12 @@ from typing import Any
 
 from exchange.engine import codec, snapshot
 from exchange.engine.commands import (
-    AmendOrder, CancelOrder, ExpireOrders, MassCancel, SetTradingState, SubmitOrder,
+    AmendOrder,
+    CancelOrder,
+    ExpireOrders,
+    MassCancel,
+    SetTradingState,
+    SubmitOrder,
 )
 from exchange.engine.engine import Engine
 from exchange.engine.enums import OrdType, Side, StpMode, TimeInForce, TradingState

@@ -8,12 +8,21 @@ from typing import Any
 import pytest
 
 from exchange.engine.commands import (
-    AddAccount, AddInstrument, ImportInstruments, SetAccountLimits, SetPriceBand, SetTradingState,
+    AddAccount,
+    AddInstrument,
+    ImportInstruments,
+    SetAccountLimits,
+    SetPriceBand,
+    SetTradingState,
 )
 from exchange.engine.engine import Engine
 from exchange.engine.enums import TradingState
 from exchange.engine.events import (
-    AccountAdded, AccountLimitsSet, InstrumentAdded, InstrumentsImported, PriceBandSet,
+    AccountAdded,
+    AccountLimitsSet,
+    InstrumentAdded,
+    InstrumentsImported,
+    PriceBandSet,
     TradingStateChanged,
 )
 from exchange.engine.reasons import Reject

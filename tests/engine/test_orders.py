@@ -5,7 +5,11 @@ from __future__ import annotations
 from exchange.engine.commands import AddAccount, SetPriceBand, SetTradingState, SubmitOrder
 from exchange.engine.enums import OrdType, Side, TimeInForce, TradingState
 from exchange.engine.events import (
-    BookChanged, OrderAccepted, OrderCanceled, OrderRejected, TradeExecuted,
+    BookChanged,
+    OrderAccepted,
+    OrderCanceled,
+    OrderRejected,
+    TradeExecuted,
 )
 from exchange.engine.reasons import CancelReason, Reject
 from tests.engine.helpers import SCALE, book, buy, kinds, only, sell, state, venue

@@ -18,14 +18,30 @@ from typing import Any
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
-    RuleBasedStateMachine, initialize, invariant, precondition, rule,
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
 )
 
 from exchange.engine import codec, snapshot
 from exchange.engine.commands import (
-    AddAccount, AddInstrument, AmendOrder, BustTrade, CancelOrder, ExpireOrders,
-    ImportInstruments, MassCancel, SetAccountLimits, SetCreditLimit, SetKillSwitch, SetPriceBand,
-    SetTradingState, StartTradingDay, SubmitOrder,
+    AddAccount,
+    AddInstrument,
+    AmendOrder,
+    BustTrade,
+    CancelOrder,
+    ExpireOrders,
+    ImportInstruments,
+    MassCancel,
+    SetAccountLimits,
+    SetCreditLimit,
+    SetKillSwitch,
+    SetPriceBand,
+    SetTradingState,
+    StartTradingDay,
+    SubmitOrder,
 )
 from exchange.engine.engine import Engine
 from exchange.engine.enums import OrdType, Side, StpMode, TimeInForce, TradingState

@@ -15,8 +15,20 @@ from pathlib import Path
 
 from exchange import demo
 from exchange.engine import (
-    AmendOrder, CancelOrder, Command, Engine, ExpireOrders, MassCancel, OrdType, SetPriceBand,
-    SetTradingState, Side, StpMode, SubmitOrder, TimeInForce, TradingState,
+    AmendOrder,
+    CancelOrder,
+    Command,
+    Engine,
+    ExpireOrders,
+    MassCancel,
+    OrdType,
+    SetPriceBand,
+    SetTradingState,
+    Side,
+    StpMode,
+    SubmitOrder,
+    TimeInForce,
+    TradingState,
 )
 from exchange.ledger import Batch, Entry, Ledger
 

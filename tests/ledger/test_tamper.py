@@ -14,6 +14,7 @@ from exchange.ledger import LedgerError, audit
 from exchange.ledger.schema import COMMAND_KINDS, body_records
 from tests.ledger.history import history, write
 
+
 @pytest.fixture(scope="module")
 def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("pristine") / "ledger.db"
