@@ -19,8 +19,8 @@ from typing import Any, NamedTuple
 
 from exchange.engine import SetTradingState
 from exchange.gateway import protocol
-from exchange.gateway.admin import ADMIN_OPS
 from exchange.gateway.keys import Principal
+from exchange.gateway.operators import ADMIN_OPS
 from exchange.gateway.orders import OrderRecord
 from exchange.gateway.protocol import Code, Request, RequestError
 from exchange.gateway.session import Session
@@ -399,4 +399,4 @@ OPS: dict[str, Op] = {
     "unsubscribe": Op(unsubscribe, ANYONE),
     "set_trading_state": Op(set_trading_state, (OPERATOR,)),
 }
-OPS.update({name: Op(*op) for name, op in ADMIN_OPS.items()})  # operators (admin.py)
+OPS.update({name: Op(*op) for name, op in ADMIN_OPS.items()})  # operators (operators/)
