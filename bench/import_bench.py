@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from exchange.cli import admin as cli
+from exchange.cli import csv_import
 from exchange.engine import Engine, ImportInstruments, codec
 from exchange.gateway.reference import check_rows, engine_row, read_csv
 from exchange.ledger import reader
@@ -120,12 +121,12 @@ def cli_import(url: str, key: str, path: Path) -> tuple[float, dict[str, Any]]:
 async def staged_import(url: str, key: str, path: Path) -> dict[str, float]:
     """The CLI's own steps, in this process, timed one by one."""
     started = time.perf_counter()
-    cli._check_import(path)
+    csv_import.check_file(path)
     checked = time.perf_counter()
     client = await cli._connect(url)
     await cli._logon(client, key)
     connected = time.perf_counter()
-    await cli._import(client, argparse.Namespace(file=path))
+    await csv_import.import_file(client, argparse.Namespace(file=path))
     done = time.perf_counter()
     total = (await client.request("list_instruments", limit=1))["total"]
     await client.close()

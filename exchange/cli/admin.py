@@ -8,10 +8,10 @@ result as JSON with `--json`. Errors are one line on stderr, with an exit code a
     0 done    1 the venue refused (or a bad input file)    2 usage
     3 the venue could not be reached, or dropped the connection    4 wrong or non-operator key
 
-A CSV import streams: each chunk goes out as soon as it is read, the venue checks every row as
-it arrives (`exchange.gateway.reference.engine_row`), and the last chunk commits them all as one
-engine command, so reading, sending and checking overlap; a bad line anywhere is named (its line
-in the file) and imports nothing. `import --check` runs the same checks offline.
+A CSV import streams (`csv_import`): each chunk goes out as soon as it is read, the venue checks
+every row as it arrives, and the last chunk commits them all as one engine command; a bad line
+anywhere is named (its line in the file) and imports nothing. Exit codes, failures and tables
+are in `results`.
 """
 
 from __future__ import annotations
@@ -21,35 +21,25 @@ import asyncio
 import json
 import os
 import re
-import secrets
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from itertools import islice
 from pathlib import Path
 from typing import Any
 
-import msgpack
 from websockets.exceptions import InvalidHandshake, InvalidURI
 
+from exchange.cli.csv_import import check_file, import_file
+from exchange.cli.results import AUTH, OK, REFUSED, UNREACHABLE, USAGE, Failure, done, fields, table
 from exchange.client import Client, ExchangeError
-from exchange.gateway.reference import RowError, check_rows, read_csv
 
 DEFAULT_URL = "ws://127.0.0.1:8765"
-OK, REFUSED, USAGE, UNREACHABLE, AUTH = 0, 1, 2, 3, 4
 AUTH_CODES = ("UNAUTHENTICATED", "FORBIDDEN")
-CHUNK_BYTES = 48_000  # under the gateway's 64 KiB frame limit, with room for the envelope
 LIMIT_FLAGS = ("max_order_qty", "max_order_notional", "max_open_orders")
 MONEY_HELP = "an amount of the venue currency, up to 6 decimals (e.g. 2000000.00)"
 
 Action = Callable[[Client, argparse.Namespace], Awaitable[Any]]
-
-
-class Failure(Exception):
-    def __init__(self, code: int, message: str) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 # -- the parser --------------------------------------------------------------------------------
@@ -155,7 +145,7 @@ def _instrument_commands(sub: Any, command: Callable[..., argparse.ArgumentParse
         p = command(sub, name, _set_state, help)
         p.add_argument("symbol")
         p.set_defaults(state=state)
-    p = command(sub, "import", _import, "list instruments from a CSV file, all or none")
+    p = command(sub, "import", import_file, "list instruments from a CSV file, all or none")
     p.add_argument("file", type=Path, help="CSV with a header: symbol, commodity, grade, "
                    "location, delivery_period, unit, lot_size, tick, price_decimals, "
                    "[min_qty, max_qty, reference_px, band_ticks]")
@@ -202,8 +192,8 @@ def _account_commands(sub: Any, command: Callable[..., argparse.ArgumentParser])
 def run(args: argparse.Namespace) -> int:
     try:
         if getattr(args, "check", False):
-            checked = _check_import(args.file)
-            result, render = {"checked": checked}, _done(f"{args.file}: {checked} rows are good")
+            checked = check_file(args.file)
+            result, render = {"checked": checked}, done(f"{args.file}: {checked} rows are good")
         else:
             result, render = asyncio.run(_run(args, _key(args)))
     except Failure as exc:
@@ -278,7 +268,7 @@ async def _add_instrument(client: Client, args: argparse.Namespace) -> Any:
         lot_size=args.lot, tick=args.tick, price_decimals=args.decimals, min_qty=args.min_qty,
         max_qty=args.max_qty, reference_px=args.reference_px, band_ticks=args.band_ticks,
         state=args.state)
-    return result, _done(f"listed {args.symbol}")
+    return result, done(f"listed {args.symbol}")
 
 
 INSTRUMENT_COLUMNS = (("SYMBOL", "sym"), ("COMMODITY", "commodity"), ("GRADE", "grade"),
@@ -309,103 +299,17 @@ async def _show_instrument(client: Client, args: argparse.Namespace) -> Any:
 async def _set_band(client: Client, args: argparse.Namespace) -> Any:
     result = await client.request("set_price_band", sym=args.symbol, band_ticks=args.ticks,
                                   clear=args.clear or None, reference_px=args.reference_px)
-    return result, _done(f"{args.symbol}: price band set")
+    return result, done(f"{args.symbol}: price band set")
 
 
 async def _set_reference(client: Client, args: argparse.Namespace) -> Any:
     result = await client.request("set_price_band", sym=args.symbol, reference_px=args.price)
-    return result, _done(f"{args.symbol}: reference price {args.price}")
+    return result, done(f"{args.symbol}: reference price {args.price}")
 
 
 async def _set_state(client: Client, args: argparse.Namespace) -> Any:
     result = await client.request("set_trading_state", sym=args.symbol, state=args.state)
-    return result, _done(f"{args.symbol}: {args.state}")
-
-
-def _check_import(path: Path) -> int:
-    """The number of rows in the file, all checked as the venue will check them."""
-    try:
-        return len(check_rows(_read_rows(path)))
-    except RowError as exc:
-        raise Failure(REFUSED, f"{path} {exc}") from None
-
-
-def _read_rows(path: Path) -> Iterator[tuple[int, list[str | None]]]:
-    """(line, wire row) for each data line of the CSV file, as it is read; Failure for an
-    unreadable file or a malformed line."""
-    try:
-        with open(path, newline="", encoding="utf-8") as handle:
-            yield from read_csv(handle)
-    except OSError as exc:
-        raise Failure(REFUSED, f"cannot read {path}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise Failure(REFUSED, f"{path}: not UTF-8 text; nothing imported") from None
-    except RowError as exc:
-        raise Failure(REFUSED, f"{path} {exc}; nothing imported") from None
-
-
-def chunks(numbered: Iterable[tuple[int, list[str | None]]], limit: int = CHUNK_BYTES
-           ) -> Iterator[tuple[list[int], list[list[str | None]]]]:
-    """(lines, rows) groups of numbered rows, taken as they come, each group's MessagePack under
-    `limit` bytes: sized from the first rows, and halved while one is too big (C-speed packing,
-    no per-row sums)."""
-    numbered = iter(numbered)
-    block = list(islice(numbered, 100))
-    if not block:
-        return
-    per_row = max(1, len(msgpack.packb([row for _, row in block])) // len(block))
-    size = max(1, limit // (2 * per_row))  # room for rows twice the sample's size
-    block += islice(numbered, max(0, size - len(block)))
-    while block:
-        pending = [block]
-        while pending:
-            group = pending.pop(0)
-            rows = [row for _, row in group]
-            if len(group) > 1 and len(msgpack.packb(rows)) > limit:
-                half = len(group) // 2
-                pending[:0] = [group[:half], group[half:]]
-            else:
-                yield [line for line, _ in group], rows
-        block = list(islice(numbered, size))
-
-
-async def _import(client: Client, args: argparse.Namespace) -> Any:
-    """Send the file's rows in chunks as they are read; the last one commits them."""
-    import_id = secrets.token_hex(8)
-    lines: list[int] = []  # the file's line of each row sent, to name the venue's "row N"
-    pending: list[asyncio.Future] = []
-    answered = 0
-    groups = chunks(_read_rows(args.file))
-    group: tuple[list[int], list[Any]] | None = next(groups, ([], []))
-    while group is not None:
-        following = next(groups, None)
-        lines += group[0]
-        last = {"total": str(len(lines))} if following is None else {}
-        pending.append(await client.send_request("import_instruments", {
-            "import_id": import_id, "rows": group[1], "more": following is not None, **last}))
-        while answered < len(pending) and pending[answered].done():  # stop at a refusal
-            _refused(await pending[answered], args.file, lines)
-            answered += 1
-        group = following
-    for future in pending[answered:]:  # the first failure is the cause; later ones echo it
-        _refused(await future, args.file, lines)
-    result = (await pending[-1])["result"]
-    return result, _done(f"imported {result['imported']} instruments from {args.file}")
-
-
-def _refused(response: dict[str, Any], path: Path, lines: list[int]) -> None:
-    if not response["ok"]:
-        error = response["error"]
-        raise Failure(REFUSED, f"{path} {_name_line(error['msg'], lines)}"
-                               f" ({error['code']}); nothing imported")
-
-
-def _name_line(message: str, lines: list[int]) -> str:
-    """The venue's "row N" (1-based in the import) as the file's "line L", wherever it says it."""
-    def line(match: re.Match[str]) -> str:
-        number = int(match.group(1))
-        return f"line {lines[number - 1]}" if 0 < number <= len(lines) else match.group(0)
-    return re.sub(r"row (\d+)", line, message)
+    return result, done(f"{args.symbol}: {args.state}")
 
 
 # -- firms and accounts ------------------------------------------------------------------------
@@ -418,13 +322,13 @@ def _limits(args: argparse.Namespace) -> dict[str, str]:
 async def _add_firm(client: Client, args: argparse.Namespace) -> Any:
     result = await client.request("add_account", account=args.account, firm=args.firm,
                                   **_limits(args))
-    return result, _done(f"firm {args.firm} with account {args.account}")
+    return result, done(f"firm {args.firm} with account {args.account}")
 
 
 async def _add_account(client: Client, args: argparse.Namespace) -> Any:
     result = await client.request("add_account", account=args.account, firm=args.firm,
                                   **_limits(args))
-    return result, _done(f"account {args.account} of {args.firm}")
+    return result, done(f"account {args.account} of {args.firm}")
 
 
 FIRM_COLUMNS = (("FIRM", "firm"), ("ACCOUNTS", "accounts"), ("CREDIT LIMIT", "credit_limit"),
@@ -450,7 +354,7 @@ async def _show_firm(client: Client, args: argparse.Namespace) -> Any:
 
 async def _set_credit_limit(client: Client, args: argparse.Namespace) -> Any:
     result = await client.request("set_credit_limit", firm=args.firm, credit_limit=args.limit)
-    return result, _done(f"{args.firm}: credit limit {args.limit}")
+    return result, done(f"{args.firm}: credit limit {args.limit}")
 
 
 async def _list_accounts(client: Client, args: argparse.Namespace) -> Any:
@@ -468,7 +372,7 @@ async def _set_limits(client: Client, args: argparse.Namespace) -> Any:
         raise Failure(USAGE, "set-limits: give at least one of --max-order-qty, "
                              "--max-order-notional, --max-open-orders")
     result = await client.request("set_account_limits", account=args.account, **limits)
-    return result, _done(f"{args.account}: limits set")
+    return result, done(f"{args.account}: limits set")
 
 
 # -- keys, kill switch, busts ------------------------------------------------------------------
@@ -492,21 +396,21 @@ async def _list_keys(client: Client, args: argparse.Namespace) -> Any:
 
 async def _revoke_key(client: Client, args: argparse.Namespace) -> Any:
     result = await client.request("revoke_key", key_id=args.key_id)
-    return result, _done(f"key {args.key_id} revoked")
+    return result, done(f"key {args.key_id} revoked")
 
 
 async def _kill_switch(client: Client, args: argparse.Namespace) -> Any:
     result = await client.request("set_kill_switch", scope=args.scope, name=args.name,
                                   engaged=not args.release)
     if args.release:
-        return result, _done(f"{args.scope} {args.name}: kill switch released")
+        return result, done(f"{args.scope} {args.name}: kill switch released")
     return result, lambda r: print(f"{args.scope} {args.name}: kill switch engaged, "
                                    f"{r['canceled']} orders canceled")
 
 
 async def _bust_trade(client: Client, args: argparse.Namespace) -> Any:
     result = await client.request("bust_trade", trade_id=args.trade_id, reason=args.reason)
-    return result, _done(f"trade {args.trade_id} busted")
+    return result, done(f"trade {args.trade_id} busted")
 
 
 async def _start_day(client: Client, args: argparse.Namespace) -> Any:
@@ -591,50 +495,3 @@ async def _stats(client: Client, args: argparse.Namespace) -> Any:
               (("SESSIONS OF", "who"), ("COUNT", "n")))
 
     return await client.request("stats"), render
-
-
-# -- output ------------------------------------------------------------------------------------
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, list):
-        return ",".join(str(item) for item in value)
-    return str(value)
-
-
-def table(rows: list[dict[str, Any]], columns: tuple[tuple[str, str], ...]) -> None:
-    """Print rows as an aligned table (numbers right-aligned); "(none)" when empty."""
-    if not rows:
-        print("(none)")
-        return
-    cells = [[_cell(row.get(key)) for _, key in columns] for row in rows]
-    widths = [max(len(header), *(len(line[n]) for line in cells))
-              for n, (header, _) in enumerate(columns)]
-    numeric = [all(re.fullmatch(r"-?[\d.]+|-|", line[n]) for line in cells)
-               for n in range(len(columns))]
-
-    def line(values: list[str]) -> str:
-        return "  ".join(value.rjust(width) if right else value.ljust(width)
-                         for value, width, right in zip(values, widths, numeric)).rstrip()
-
-    print(line([header for header, _ in columns]))
-    for values in cells:
-        print(line(values))
-
-
-def fields(result: dict[str, Any]) -> None:
-    """Print one object as aligned `key  value` lines."""
-    width = max((len(key) for key in result), default=0)
-    for key, value in result.items():
-        print(f"{key.ljust(width)}  {_cell(value)}")
-
-
-def _done(message: str) -> Callable[[Any], None]:
-    def render(result: Any) -> None:
-        seq = result.get("seq") if isinstance(result, dict) else None
-        print(message if seq is None else f"{message} (seq {seq})")
-    return render

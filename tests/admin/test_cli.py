@@ -12,8 +12,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from exchange.cli.admin import AUTH, OK, REFUSED, UNREACHABLE, USAGE, chunks, parse_since
+from exchange.cli.admin import parse_since
+from exchange.cli.csv_import import chunks
 from exchange.cli.main import build_parser, main
+from exchange.cli.results import AUTH, OK, REFUSED, UNREACHABLE, USAGE
 from tests.gateway.conftest import WHEAT, Venue, open_venue
 
 HEADER = "symbol,commodity,grade,location,delivery period,unit,lot,tick,decimals,min_qty," \
