@@ -16,6 +16,10 @@ self-trade prevention is chosen by the aggressor and applies between orders of o
 rejected command changes nothing but the sequence number. Account and credit limits are on
 notional, money in 10**-6 of the currency (`Instrument.notional`), so a firm's exposure adds up
 across instruments of any lot size and price decimals.
+
+Here: order entry, matching, resting, expiry, events and invariants. Beside it: cancels, amends
+and mass cancels (amendments.py), the operator's commands (venue.py), the pre-trade rules both
+order entry and amends use (pretrade.py), and field checks (validation.py).
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import heapq
 from collections.abc import Callable
 from typing import Any
 
-from exchange.engine import validation, venue
+from exchange.engine import amendments, validation, venue
 from exchange.engine.book import Book, Books, Ladder, Level, Order
 from exchange.engine.commands import (
     AddAccount,
@@ -53,7 +57,6 @@ from exchange.engine.events import (
     CancelRejected,
     CommandRejected,
     Event,
-    MassCanceled,
     OrderAccepted,
     OrderCanceled,
     OrderExpired,
@@ -63,6 +66,14 @@ from exchange.engine.events import (
     TradeExecuted,
 )
 from exchange.engine.instrument import KEY_ROLES, Account, ApiKey, Firm, Instrument
+from exchange.engine.pretrade import (
+    RESTING_TIFS,
+    STATE_REJECT,
+    band_edge,
+    check_limits,
+    crosses,
+    fillable,
+)
 from exchange.engine.reasons import CancelReason, Reject
 
 # Members as module constants: `Enum.MEMBER` is a slow attribute lookup on the hot paths.
@@ -71,13 +82,11 @@ LIMIT, MARKET = OrdType
 GTC, DAY, GTD, IOC, FOK = TimeInForce
 CANCEL_RESTING, CANCEL_INCOMING, CANCEL_BOTH, DECREMENT = StpMode
 OPEN, HALTED, CLOSED = TradingState
-_RESTING_TIFS = (GTC, DAY, GTD)
 # Validated ints to enum members by lookup: Enum.__call__ costs a microsecond.
 _SIDE, _ORD_TYPE, _TIF, _STP = members(Side), members(OrdType), members(TimeInForce), members(StpMode)
 # Events on the hot paths are built with tuple.__new__, skipping the NamedTuple's Python-level
 # __new__ (half the cost of an event); the field order is the class's, as everywhere.
 _new = tuple.__new__
-_STATE_REJECT = {HALTED: Reject.MARKET_HALTED, CLOSED: Reject.MARKET_CLOSED}
 
 
 class Engine:
@@ -165,11 +174,11 @@ class Engine:
         book = self.books[cmd.symbol]
         market = order.ord_type is MARKET
         best = (book.asks if order.side is BUY else book.bids).best()
-        if best is not None and (market or _crosses(order.side, order.price, best.price)):
-            self._match(book, order, _band_edge(instrument, order.side) if market else order.price)
+        if best is not None and (market or crosses(order.side, order.price, best.price)):
+            self._match(book, order, band_edge(instrument, order.side) if market else order.price)
             if not order.leaves:
                 return
-        if not market and order.tif in _RESTING_TIFS:
+        if not market and order.tif in RESTING_TIFS:
             self._rest(book, order, account)
             return
         opposite = book.asks if order.side is BUY else book.bids
@@ -183,17 +192,17 @@ class Engine:
         if account.blocked or self.firms[account.firm].blocked:
             return Reject.BLOCKED
         if instrument.state is not OPEN:
-            return _STATE_REJECT[instrument.state]
+            return STATE_REJECT[instrument.state]
         reason = self._check_terms(cmd, instrument)
         if reason is None and (account.max_order_qty or account.max_order_notional):
-            reason = _check_limits(account, instrument, cmd.side, cmd.qty, cmd.price)
+            reason = check_limits(account, instrument, cmd.side, cmd.qty, cmd.price)
         if reason is None and cmd.side == BUY and self.firms[account.firm].credit_limit:
             reason = self._check_credit(account, instrument, cmd.side, cmd.price, cmd.qty)
         if reason is not None:
             return reason
         if cmd.cl_ord_id in account.live_cl_ord_ids:
             return Reject.DUPLICATE_ORDER
-        may_rest = cmd.ord_type == LIMIT and cmd.tif in _RESTING_TIFS
+        may_rest = cmd.ord_type == LIMIT and cmd.tif in RESTING_TIFS
         if (may_rest and account.max_open_orders is not None
                 and len(account.open_orders) >= account.max_open_orders):
             return Reject.ACCOUNT_MAX_OPEN_ORDERS
@@ -222,7 +231,7 @@ class Engine:
         if cmd.expire_at_us is not None and cmd.expire_at_us <= self.now_us:
             return Reject.INVALID_EXPIRE_TIME
         if cmd.display_qty is not None and (cmd.display_qty > cmd.qty
-                                            or cmd.tif not in _RESTING_TIFS):
+                                            or cmd.tif not in RESTING_TIFS):
             return Reject.INVALID_DISPLAY_QTY
         return None
 
@@ -236,7 +245,7 @@ class Engine:
         if side != BUY or firm.credit_limit is None:
             return None
         if price is None:
-            price = _band_edge(instrument, BUY)
+            price = band_edge(instrument, BUY)
             if price is None:
                 return Reject.CREDIT_LIMIT
         exposure = (firm.open_buy_notional(self.instruments) + firm.net_bought
@@ -266,11 +275,11 @@ class Engine:
         best = opposite.best()
         if cmd.ord_type == MARKET and best is None:
             return Reject.NO_LIQUIDITY
-        if cmd.post_only and best is not None and _crosses(cmd.side, cmd.price, best.price):
+        if cmd.post_only and best is not None and crosses(cmd.side, cmd.price, best.price):
             return Reject.WOULD_TAKE
         if cmd.tif == FOK:
-            limit = cmd.price if cmd.ord_type == LIMIT else _band_edge(instrument, cmd.side)
-            if not _fillable(opposite, cmd.side, limit, cmd.qty, account.firm, cmd.stp):
+            limit = cmd.price if cmd.ord_type == LIMIT else band_edge(instrument, cmd.side)
+            if not fillable(opposite, cmd.side, limit, cmd.qty, account.firm, cmd.stp):
                 return Reject.FOK_NOT_FILLABLE
         return None
 
@@ -403,111 +412,6 @@ class Engine:
         self._unindex(order)
         self._canceled(order, qty, reason)
 
-    def _cancel(self, cmd: CancelOrder) -> None:
-        order = self._owned_order(cmd, validation.cancel_fields(cmd))
-        if order is not None:
-            self._take_out(order)
-            self._canceled(order, order.leaves, CancelReason.REQUESTED)
-
-    def _owned_order(self, cmd: CancelOrder | AmendOrder, reason: Reject | None) -> Order | None:
-        """The live order the command names, if it belongs to the command's account; else
-        a CancelRejected is emitted (an order of another account is unknown to this one)."""
-        order = None if reason else self.orders.get(cmd.order_id)
-        if order is not None and order.account == cmd.account:
-            return order
-        self._reject_cancel(cmd, reason or Reject.UNKNOWN_ORDER)
-        return None
-
-    def _amend(self, cmd: AmendOrder) -> None:
-        order = self._owned_order(cmd, validation.amend_fields(cmd))
-        if order is None:
-            return
-        instrument = self.instruments[order.symbol]
-        account = self.accounts[order.account]
-        reason = self._check_amend(cmd, order, instrument, account)
-        if reason is not None:
-            self._reject_cancel(cmd, reason)
-            return
-        cum_qty = order.cum_qty
-        if cmd.qty <= cum_qty:
-            self._take_out(order)
-            self._canceled(order, order.leaves, CancelReason.AMENDED_BELOW_FILLED)
-            return
-        new_leaves = cmd.qty - cum_qty
-        keeps_priority = cmd.price == order.price and new_leaves <= order.leaves
-        if cmd.cl_ord_id is not None and cmd.cl_ord_id != order.cl_ord_id:
-            del account.live_cl_ord_ids[order.cl_ord_id]
-            order.cl_ord_id = cmd.cl_ord_id
-            account.live_cl_ord_ids[order.cl_ord_id] = order.order_id
-        book = self.books[order.symbol]
-        if keeps_priority:
-            level = book.ladder(order.side).levels[order.price]  # type: ignore[index]
-            self._touch(book.symbol, order.side, level)
-            level.total -= order.visible
-            order.qty, order.leaves = cmd.qty, new_leaves
-            order.visible = min(order.visible, new_leaves)
-            level.total += order.visible
-            self.state_digest.changed[order.order_id] = order
-            self._replaced(order, True)
-            return
-        self._take_out(order)
-        order.qty, order.price, order.leaves = cmd.qty, cmd.price, new_leaves
-        self._replaced(order, False)
-        self._match(book, order, order.price)
-        if order.leaves:
-            self._rest(book, order, account)
-
-    def _check_amend(self, cmd: AmendOrder, order: Order, instrument: Instrument,
-                     account: Account) -> Reject | None:
-        if account.blocked or self.firms[account.firm].blocked:
-            return Reject.BLOCKED
-        if instrument.state is not OPEN:
-            return _STATE_REJECT[instrument.state]
-        if cmd.qty > instrument.max_qty:
-            return Reject.QUANTITY_ABOVE_MAX
-        if cmd.qty > order.cum_qty and cmd.qty < instrument.min_qty:
-            return Reject.QUANTITY_BELOW_MIN
-        new_leaves = max(cmd.qty - order.cum_qty, 0)
-        adds_exposure = (instrument.notional(cmd.price, new_leaves)
-                         > instrument.notional(order.price, order.leaves))  # type: ignore[arg-type]
-        reason = (self._check_price(cmd.price, instrument)
-                  or _check_limits(account, instrument, order.side, cmd.qty, cmd.price)
-                  or (adds_exposure and self._check_credit(
-                      account, instrument, order.side, cmd.price, new_leaves, replacing=order))
-                  or None)
-        if reason is not None:
-            return reason
-        new_id = cmd.cl_ord_id
-        if new_id is not None and new_id != order.cl_ord_id and new_id in account.live_cl_ord_ids:
-            return Reject.DUPLICATE_ORDER
-        if cmd.qty == order.qty and cmd.price == order.price and new_id in (None, order.cl_ord_id):
-            return Reject.AMEND_NO_CHANGE
-        best = self.books[order.symbol].ladder(order.side.opposite).best()
-        if order.post_only and best is not None and _crosses(order.side, cmd.price, best.price):
-            return Reject.WOULD_TAKE
-        return None
-
-    def _mass_cancel(self, cmd: MassCancel) -> None:
-        reason = validation.mass_cancel_fields(cmd)
-        account = None if reason else self.accounts.get(cmd.account)
-        if reason is None and account is None:
-            reason = Reject.UNKNOWN_ACCOUNT
-        if reason is None and cmd.symbol is not None and cmd.symbol not in self.instruments:
-            reason = Reject.UNKNOWN_INSTRUMENT
-        if reason is not None or account is None:
-            self._reject_command(reason or Reject.UNKNOWN_ACCOUNT, f"mass cancel {cmd.account!r}")
-            return
-        doomed = [
-            order for order in self._orders_of([account])
-            if (cmd.symbol is None or order.symbol == cmd.symbol)
-            and (cmd.side is None or order.side == cmd.side)
-        ]
-        side = None if cmd.side is None else Side(cmd.side)
-        self._emit(MassCanceled, cmd.account, cmd.symbol, side, len(doomed))
-        for order in doomed:
-            self._take_out(order)
-            self._canceled(order, order.leaves, CancelReason(cmd.reason))
-
     def _expire_due(self) -> None:
         """Expire GTD orders whose time is at or before the engine clock, earliest first."""
         queue = self.gtd_queue
@@ -629,65 +533,6 @@ class Engine:
                    if o.expire_at_us is not None)
 
 
-def _check_limits(account: Account, instrument: Instrument, side: Side | int, qty: int,
-                  price: int | None) -> Reject | None:
-    """The account's per-order limits. The notional limit is on |price| x qty as money
-    (`Instrument.notional`); a market order's is taken at the band's edge, and with no band it
-    has no notional check (there is no price to take it at)."""
-    if account.max_order_qty is not None and qty > account.max_order_qty:
-        return Reject.ACCOUNT_MAX_ORDER_QTY
-    if account.max_order_notional is None:
-        return None
-    if price is None:
-        price = _band_edge(instrument, side)
-        if price is None:
-            return None
-    if instrument.notional(abs(price), qty) > account.max_order_notional:
-        return Reject.ACCOUNT_MAX_NOTIONAL
-    return None
-
-
-def _crosses(side: Side | int, price: int | None, opposite_price: int) -> bool:
-    """Would an order at `price` trade with the opposite side's level at `opposite_price`?"""
-    if price is None:
-        return True
-    return price >= opposite_price if side == BUY else price <= opposite_price
-
-
-def _band_edge(instrument: Instrument, side: Side | int) -> int | None:
-    """The furthest price a market order may trade at, or None with no band."""
-    band = instrument.band_limits()
-    if band is None:
-        return None
-    return band[1] if side == BUY else band[0]
-
-
-def _fillable(ladder: Ladder, side: Side | int, limit: int | None, qty: int, firm: str,
-              stp: StpMode | int) -> bool:
-    """Whether matching would fill `qty` entirely by trades (fill-or-kill), given the taker's
-    self-trade mode: same-firm orders are skipped with CANCEL_RESTING and end the fill with any
-    other mode. An iceberg's hidden part counts unless a same-firm order waits behind it."""
-    for level in ladder:
-        if not _crosses(side, limit, level.price):
-            return False
-        same_firm_ahead = False
-        for order in level.orders.values():
-            if order.firm == firm:
-                if stp != CANCEL_RESTING:
-                    same_firm_ahead = True
-                    break
-                continue
-            qty -= order.visible
-            if qty <= 0:
-                return True
-        if same_firm_ahead:
-            return False
-        qty -= sum(o.leaves - o.visible for o in level.orders.values() if o.firm != firm)
-        if qty <= 0:
-            return True
-    return False
-
-
 def _text(value: object) -> str:
     """A field for a rejection event: the string itself, or a bounded repr of what came."""
     return value if type(value) is str else repr(value)[:64]  # type: ignore[return-value]
@@ -695,9 +540,9 @@ def _text(value: object) -> str:
 
 _HANDLERS: dict[type, Callable[[Engine, Any], None]] = {
     SubmitOrder: Engine._submit,
-    CancelOrder: Engine._cancel,
-    AmendOrder: Engine._amend,
-    MassCancel: Engine._mass_cancel,
+    CancelOrder: amendments.cancel,
+    AmendOrder: amendments.amend,
+    MassCancel: amendments.mass_cancel,
     ExpireOrders: Engine._expire_orders,
     AddInstrument: venue.add_instrument,
     ImportInstruments: venue.import_instruments,
