@@ -407,13 +407,23 @@ class Venue:
 
     async def missed_reports(self, account: str, after: int, upto: int,
                              upto_seq: int) -> AsyncIterator[dict[str, Any]]:
-        """The account's reports with after < exec_seq <= upto, re-derived from the ledger
-        (entries 1..upto_seq) through a fresh tracker: for resumes past `kept_reports`.
-        O(history)."""
-        tracker = OrderTracker()
+        """The account's reports with after < exec_seq <= upto, re-derived from the ledger for
+        resumes past `kept_reports`: from the newest gateway snapshot whose tracker had not yet
+        given the account's report `after + 1`, then the entries after it (from seq 1 if none
+        did). O(entries replayed)."""
+        tracker, start = OrderTracker(), 1
+        specs = {symbol: i.spec for symbol, i in self.engine.instruments.items()}
+        for seq in await self.ledger.edge_seqs(upto_seq):
+            try:
+                saved, _ = gateway_snapshot.load(await self.ledger.edge(seq), specs)
+            except gateway_snapshot.GatewaySnapshotError:
+                continue
+            if saved.exec_seq.get(account, 0) <= after:
+                tracker, start = saved, seq + 1
+                break
         count = 0
         wanted = (account,)
-        async for entry in self.ledger.entries(1, upto_seq):
+        async for entry in self.ledger.entries(start, upto_seq):
             for owner, report in tracker.apply(entry.command, entry.events, wanted):
                 if owner == account and after < report["exec_seq"] <= upto:
                     yield report

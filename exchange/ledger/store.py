@@ -159,6 +159,15 @@ class Ledger:
                 yield reader.entry_of(row)
             start = rows[-1][0] + 1
 
+    async def edge_seqs(self, upto_seq: int) -> list[int]:
+        """The seqs of the snapshots at or before `upto_seq` that carry the caller's own state
+        (`snapshot(engine, edge)`), newest first."""
+        return await self._call(_edge_seqs, self._conn, upto_seq)
+
+    async def edge(self, seq: int) -> bytes:
+        """The caller's own state saved with the snapshot at `seq`."""
+        return await self._call(_edge, self._conn, seq)
+
     async def settle(self) -> None:
         """Wait for the background writes queued so far (snapshots, the orders projection)."""
         if self._background is not None:
@@ -214,6 +223,16 @@ class Ledger:
                 await self._call(function, self._conn, *arguments())
 
         self._background = asyncio.ensure_future(write())
+
+
+def _edge_seqs(conn: Connection, upto_seq: int) -> list[int]:
+    return [seq for (seq,) in conn.execute(
+        "SELECT seq FROM snapshots WHERE seq <= ? AND edge IS NOT NULL ORDER BY seq DESC",
+        (upto_seq,))]
+
+
+def _edge(conn: Connection, seq: int) -> bytes:
+    return bytes(conn.execute("SELECT edge FROM snapshots WHERE seq = ?", (seq,)).fetchone()[0])
 
 
 def _fetch(conn: Connection, first: int, last: int, limit: int) -> list[Row]:

@@ -81,3 +81,33 @@ async def test_a_resume_within_the_kept_window_and_one_past_it_give_the_same_rep
         await trader.new_order(WHEAT, "BUY", "1", "190.00", cl_ord_id="after")
         for client in (trader, recent, old):
             assert (await next_report(client))["exec_seq"] == 6
+
+
+async def test_a_resume_after_a_restart_replays_from_the_newest_snapshot_that_reaches_back(
+        tmp_path: Path) -> None:
+    path = tmp_path / "l.db"
+    config = with_config(snapshot_every=20, order_rate=100_000.0, order_burst=100_000.0)
+    async with open_venue(path, config) as venue:
+        trader = await venue.client("AGRO-1")
+        await trader.subscribe_exec()
+        for n in range(30):
+            await trader.new_order(WHEAT, "BUY", "1", f"{150 + n}.00", cl_ord_id=f"k{n}")
+        live = [await next_report(trader) for _ in range(30)]
+    async with open_venue(path, config) as venue:
+        gateway = venue.server.venue
+        assert gateway is not None
+        starts = []
+        entries = gateway.ledger.entries
+
+        def counted(start: int, *rest: object) -> object:
+            starts.append(start)
+            return entries(start, *rest)  # type: ignore[arg-type]
+        gateway.ledger.entries = counted  # type: ignore[method-assign]
+        late, early = await venue.client("AGRO-1"), await venue.client("AGRO-1")
+        await late.subscribe_exec(resume_from_exec_seq=25)
+        assert [await next_report(late) for _ in range(5)] == live[25:]
+        await early.subscribe_exec(resume_from_exec_seq=0)
+        assert [await next_report(early) for _ in range(30)] == live
+        # each replay began at a snapshot taken before its first missed report: the late
+        # one after most of the orders, the early one before any of them
+        assert starts[0] > starts[1] > 1
