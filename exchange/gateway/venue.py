@@ -412,10 +412,9 @@ class Venue:
         given the account's report `after + 1`, then the entries after it (from seq 1 if none
         did). O(entries replayed)."""
         tracker, start = OrderTracker(), 1
-        specs = {symbol: i.spec for symbol, i in self.engine.instruments.items()}
         for seq in await self.ledger.edge_seqs(upto_seq):
             try:
-                saved, _ = gateway_snapshot.load(await self.ledger.edge(seq), specs)
+                saved, _ = gateway_snapshot.load(await self.ledger.edge(seq), self.tracker.specs)
             except gateway_snapshot.GatewaySnapshotError:
                 continue
             if saved.exec_seq.get(account, 0) <= after:

@@ -7,31 +7,20 @@ import asyncio
 import re
 import signal
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 from exchange.client import Client
 from exchange.ledger import reader
+from tests.gateway.conftest import spawn_serve
 
 
 def serve(ledger: Path, *options: str) -> tuple[subprocess.Popen, str, str]:
     """`exchange serve` in a subprocess on a free port until it is listening: (process, url,
     what it printed before listening)."""
-    ready = ledger.with_name("ready")
-    ready.unlink(missing_ok=True)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "exchange.cli.main", "serve", "--port", "0", "--ledger",
-         str(ledger), "--ready-file", str(ready), *options],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.monotonic() + 20
-    while not ready.exists():
-        assert process.poll() is None, process.stdout.read()  # type: ignore[union-attr]
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
+    process, url = spawn_serve(ledger, *options)
     process.send_signal(signal.SIGTERM)  # stop: output up to here is what it printed at start
     printed = process.communicate(timeout=20)[0]
-    return process, ready.read_text(), printed
+    return process, url, printed
 
 
 def key_commands(ledger: Path) -> list[tuple[str, str, str | None]]:
@@ -61,20 +50,12 @@ def test_an_operator_key_file_is_filled_once_and_its_key_recorded(tmp_path: Path
     assert f"operator key {key_id} written to {key_file}" in printed
     assert key_file.stat().st_mode & 0o777 == 0o600 and api_key not in printed
     assert key_commands(ledger) == [("IssueKey", key_id, "operator:bootstrap")]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "exchange.cli.main", "serve", "--port", "0", "--ledger",
-         str(ledger), "--operator-key-file", str(key_file), "--ready-file",
-         str(tmp_path / "ready2")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process, url = spawn_serve(ledger, "--operator-key-file", str(key_file))
     try:
-        deadline = time.monotonic() + 20
-        while not (tmp_path / "ready2").exists():
-            assert process.poll() is None and time.monotonic() < deadline
-            time.sleep(0.05)
-        url = (tmp_path / "ready2").read_text()
         assert asyncio.run(logon_role(url, api_key)) == "operator"  # the same key, kept
     finally:
         process.terminate()
-        process.wait(20)
+        process.communicate(timeout=20)
     assert key_file.read_text().strip() == api_key
     assert key_commands(ledger) == [("IssueKey", key_id, "operator:bootstrap")]
 

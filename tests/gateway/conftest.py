@@ -8,6 +8,9 @@ import asyncio
 import contextlib
 import dataclasses
 import inspect
+import subprocess
+import sys
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
@@ -114,3 +117,20 @@ async def eventually(check: Callable[[], bool | Awaitable[bool]], timeout: float
 
 async def next_report(client: Client, timeout: float = 5.0) -> dict:
     return await asyncio.wait_for(client.exec_reports.get(), timeout)
+
+
+def spawn_serve(ledger: Path, *options: str) -> tuple[subprocess.Popen, str]:
+    """`exchange serve` in a subprocess on a free port, once it listens: (process, url). Its
+    output (stdout and stderr) is a text pipe for the caller to read."""
+    ready = ledger.with_name(ledger.name + ".ready")
+    ready.unlink(missing_ok=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "exchange.cli.main", "serve", "--port", "0", "--ledger",
+         str(ledger), "--ready-file", str(ready), *options],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 20
+    while not ready.exists() or not ready.read_text():
+        assert process.poll() is None, process.stdout.read()  # type: ignore[union-attr]
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.05)
+    return process, ready.read_text()

@@ -8,28 +8,15 @@ import os
 import re
 import signal
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 from exchange.client import Client
-from tests.gateway.conftest import WHEAT
+from tests.gateway.conftest import WHEAT, spawn_serve
 
 
 def start_server(ledger: Path) -> tuple[subprocess.Popen, str, dict[str, str]]:
     """`exchange serve --demo` in a subprocess on a free port: (process, url, keys by account)."""
-    ready = ledger.with_name("ready")
-    ready.unlink(missing_ok=True)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "exchange.cli.main", "serve", "--demo", "--port", "0",
-         "--ledger", str(ledger), "--ready-file", str(ready), "--order-rate", "100000"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.monotonic() + 20
-    while not ready.exists():
-        assert process.poll() is None, process.stdout.read()  # type: ignore[union-attr]
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    url = ready.read_text()
+    process, url = spawn_serve(ledger, "--demo", "--order-rate", "100000")
     keys: dict[str, str] = {}
     while "STEEL-1" not in keys:
         line = process.stdout.readline()  # type: ignore[union-attr]
