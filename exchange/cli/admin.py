@@ -121,6 +121,10 @@ def _instrument_commands(sub: Any, command: Callable[..., argparse.ArgumentParse
     p.add_argument("--max-qty", help="lots (default 1000000)")
     p.add_argument("--reference-px", help="reference price for the band")
     p.add_argument("--band-ticks", help="band: ticks either side of the reference")
+    p.add_argument("--min-px", help="lowest price allowed (default: one tick; zero or negative "
+                   "prices only where this allows them)")
+    p.add_argument("--max-px", help="highest price allowed (default: the most at which "
+                   "max-qty lots stay within one order's notional bound, docs/engine.md)")
     p.add_argument("--state", choices=("OPEN", "HALTED", "CLOSED"))
     p = command(sub, "list", _list_instruments, "list instruments, filtered")
     for flag in ("commodity", "location", "period"):
@@ -148,7 +152,7 @@ def _instrument_commands(sub: Any, command: Callable[..., argparse.ArgumentParse
     p = command(sub, "import", import_file, "list instruments from a CSV file, all or none")
     p.add_argument("file", type=Path, help="CSV with a header: symbol, commodity, grade, "
                    "location, delivery_period, unit, lot_size, tick, price_decimals, "
-                   "[min_qty, max_qty, reference_px, band_ticks]")
+                   "[min_qty, max_qty, reference_px, band_ticks, min_px, max_px]")
     p.add_argument("--check", action="store_true", help="check the file only; send nothing")
 
 
@@ -267,7 +271,7 @@ async def _add_instrument(client: Client, args: argparse.Namespace) -> Any:
         location=args.location, delivery_period=args.period, unit=args.unit,
         lot_size=args.lot, tick=args.tick, price_decimals=args.decimals, min_qty=args.min_qty,
         max_qty=args.max_qty, reference_px=args.reference_px, band_ticks=args.band_ticks,
-        state=args.state)
+        min_px=args.min_px, max_px=args.max_px, state=args.state)
     return result, done(f"listed {args.symbol}")
 
 

@@ -66,6 +66,7 @@ def amend(engine: Engine, cmd: AmendOrder) -> None:
         level = book.ladder(order.side).levels[order.price]  # type: ignore[index]
         engine._touch(book.symbol, order.side, level)
         level.total -= order.visible
+        engine._resting_notional_changed(order, new_leaves - order.leaves)
         order.qty, order.leaves = cmd.qty, new_leaves
         order.visible = min(order.visible, new_leaves)
         level.total += order.visible
@@ -98,6 +99,8 @@ def _check_amend(engine: Engine, cmd: AmendOrder, order: Order, instrument: Inst
               or (adds_exposure and engine._check_credit(
                   account, instrument, order.side, cmd.price, new_leaves, replacing=order))
               or None)
+    if reason is None and (cmd.price != order.price or new_leaves > order.leaves):
+        reason = _check_capacity(engine, cmd, order, instrument, new_leaves)
     if reason is not None:
         return reason
     new_id = cmd.cl_ord_id
@@ -108,6 +111,18 @@ def _check_amend(engine: Engine, cmd: AmendOrder, order: Order, instrument: Inst
     best = engine.books[order.symbol].ladder(order.side.opposite).best()
     if order.post_only and best is not None and crosses(order.side, cmd.price, best.price):
         return Reject.WOULD_TAKE
+    return None
+
+
+def _check_capacity(engine: Engine, cmd: AmendOrder, order: Order, instrument: Instrument,
+                    new_leaves: int) -> Reject | None:
+    """An amend that loses priority enters anew: the firm's day notional must have room for
+    the new terms at their worst, less what the order holds now."""
+    best = engine.books[order.symbol].ladder(order.side.opposite).best()
+    worst = instrument.worst_notional(cmd.price, new_leaves, None if best is None else best.price)
+    held = abs(order.price) * order.leaves * instrument.notional_scale  # type: ignore[arg-type]
+    if worst - held > engine.firms[order.firm].day_room():
+        return Reject.NOTIONAL_CAPACITY
     return None
 
 

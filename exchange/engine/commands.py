@@ -91,6 +91,11 @@ class AddInstrument(NamedTuple):
     reference_price: int | None = None
     band_ticks: int | None = None  # max distance from the reference, in ticks; None: no band
     state: TradingState = TradingState.OPEN
+    # The price range, in price units; None: the default (instrument.spec_price_range): one
+    # tick up to the highest price at which max_qty lots are worth MAX_ORDER_NOTIONAL. Zero
+    # and negative prices are allowed only where min_price says so.
+    min_price: int | None = None
+    max_price: int | None = None
 
 
 class ImportInstruments(NamedTuple):

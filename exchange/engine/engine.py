@@ -65,7 +65,14 @@ from exchange.engine.events import (
     OrderRestated,
     TradeExecuted,
 )
-from exchange.engine.instrument import KEY_ROLES, Account, ApiKey, Firm, Instrument
+from exchange.engine.instrument import (
+    FIRM_NOTIONAL_CAPACITY,
+    KEY_ROLES,
+    Account,
+    ApiKey,
+    Firm,
+    Instrument,
+)
 from exchange.engine.pretrade import (
     RESTING_TIFS,
     STATE_REJECT,
@@ -145,6 +152,21 @@ class Engine:
                   self.next_priority, firms, trades)
         return self.state_digest.value(header)
 
+    def day_notional_of(self, firm: str) -> int:
+        """The firm's notional traded today, counted afresh from the day's trades. O(trades)."""
+        total = 0
+        for symbol, price, qty, buyer, seller in self.day_trades.values():
+            if firm in (self.accounts[buyer].firm, self.accounts[seller].firm):
+                total += abs(price) * qty * self.instruments[symbol].notional_scale
+        return total
+
+    def recount_notional(self) -> None:
+        """Count every firm's day and resting notional from the state (after a snapshot load:
+        they follow from it, so a snapshot does not hold them). O(trades + orders)."""
+        for name, firm in self.firms.items():
+            firm.day_notional = self.day_notional_of(name)
+            firm.open_notional = firm.resting_notional(self.instruments)
+
     # -- orders ----------------------------------------------------------------------------
 
     def _submit(self, cmd: SubmitOrder) -> None:
@@ -196,8 +218,15 @@ class Engine:
         reason = self._check_terms(cmd, instrument)
         if reason is None and (account.max_order_qty or account.max_order_notional):
             reason = check_limits(account, instrument, cmd.side, cmd.qty, cmd.price)
-        if reason is None and cmd.side == BUY and self.firms[account.firm].credit_limit:
+        firm = self.firms[account.firm]
+        if reason is None and cmd.side == BUY and firm.credit_limit:
             reason = self._check_credit(account, instrument, cmd.side, cmd.price, cmd.qty)
+        if reason is None:
+            best = self.books[cmd.symbol].ladder(_SIDE[cmd.side].opposite).best()
+            worst = instrument.worst_notional(cmd.price, cmd.qty,
+                                              None if best is None else best.price)
+            if worst > firm.day_room():
+                reason = Reject.NOTIONAL_CAPACITY
         if reason is not None:
             return reason
         if cmd.cl_ord_id in account.live_cl_ord_ids:
@@ -261,10 +290,11 @@ class Engine:
             return Reject.INVALID_PRICE
         if price % instrument.tick_size:
             return Reject.INVALID_PRICE_INCREMENT
-        if instrument.band_ticks is not None and instrument.reference_price is not None:
-            low, high = instrument.band_limits()  # type: ignore[misc]
-            if not low <= price <= high:
-                return Reject.PRICE_OUTSIDE_BAND
+        if not instrument.min_price <= price <= instrument.max_price:
+            return Reject.PRICE_OUT_OF_RANGE
+        band = instrument.band
+        if band is not None and not band[0] <= price <= band[1]:
+            return Reject.PRICE_OUTSIDE_BAND
         return None
 
     def _check_book(self, cmd: SubmitOrder, account: Account,
@@ -325,8 +355,13 @@ class Engine:
                     else (symbol, price, qty, maker.account, taker.account))
                 self.next_trade_id += 1
                 bought = (price if buying else -price) * qty * scale  # the taker's firm
-                firms[taker.firm].net_bought += bought
-                firms[maker.firm].net_bought -= bought
+                traded = abs(bought)
+                taker_firm, maker_firm = firms[taker.firm], firms[maker.firm]
+                taker_firm.net_bought += bought
+                taker_firm.day_notional += traded
+                maker_firm.net_bought -= bought
+                maker_firm.day_notional += traded
+                maker_firm.open_notional -= traded
                 if maker.visible:
                     changed[maker.order_id] = maker
                     continue
@@ -351,6 +386,7 @@ class Engine:
             taker.leaves -= overlap
             if overlap < maker.leaves:
                 maker.leaves -= overlap
+                self._resting_notional_changed(maker, -overlap)
                 shown = min(maker.visible, maker.leaves)
                 level.total -= maker.visible - shown
                 maker.visible = shown
@@ -383,11 +419,19 @@ class Engine:
         self.orders[order.order_id] = order
         self.state_digest.changed[order.order_id] = order
         account.open_orders[order.order_id] = order
+        self._resting_notional_changed(order, order.leaves)
         account.live_cl_ord_ids[order.cl_ord_id] = order.order_id
         if order.expire_at_us is not None:
             heapq.heappush(self.gtd_queue, (order.expire_at_us, order.order_id))
 
+    def _resting_notional_changed(self, order: Order, leaves_change: int) -> None:
+        """Keep the firm's open notional as resting |price| x leaves when a resting order's
+        leaves change other than by a trade (which _match counts itself)."""
+        scale = self.instruments[order.symbol].notional_scale
+        self.firms[order.firm].open_notional += abs(order.price) * leaves_change * scale  # type: ignore[arg-type]
+
     def _unindex(self, order: Order) -> None:
+        self._resting_notional_changed(order, -order.leaves)
         del self.orders[order.order_id]
         self.state_digest.changed[order.order_id] = None
         account = self.accounts[order.account]
@@ -435,7 +479,10 @@ class Engine:
         return sorted(found, key=lambda order: order.order_id)  # type: ignore[attr-defined]
 
     def _expire_orders(self, cmd: ExpireOrders) -> None:
-        """Nothing beyond what `apply` already did: advancing the clock expires what is due."""
+        """Nothing beyond what `apply` already did (advancing the clock expires what is due),
+        but a time that is no 64-bit int is refused."""
+        if not validation.is_int(cmd.ts_us):
+            self._reject_command(Reject.INVALID_FIELD, "expire orders")
 
     # -- events ----------------------------------------------------------------------------
 
@@ -496,6 +543,7 @@ class Engine:
 
     def _reject_command(self, reason: Reject, detail: str) -> None:
         self.seq += 1
+        detail = detail if detail.isprintable() else ascii(detail)  # always encodable
         self._events.append(CommandRejected(self.seq, self.now_us, reason, detail[:200]))
 
     # -- invariants ------------------------------------------------------------------------
@@ -520,6 +568,10 @@ class Engine:
         assert sum(len(a.open_orders) for a in self.accounts.values()) == len(self.orders)
         for name, firm in self.firms.items():
             assert firm.name == name and all(a.firm == name for a in firm.accounts)
+            assert firm.open_notional == firm.resting_notional(self.instruments)
+            assert firm.day_notional == self.day_notional_of(name)
+            assert 0 <= firm.day_notional + firm.open_notional <= FIRM_NOTIONAL_CAPACITY
+            assert abs(firm.net_bought) <= firm.day_notional
         assert sorted(a.account for f in self.firms.values() for a in f.accounts) == sorted(
             self.accounts)
         assert self.busted <= self.day_trades.keys()
@@ -534,8 +586,12 @@ class Engine:
 
 
 def _text(value: object) -> str:
-    """A field for a rejection event: the string itself, or a bounded repr of what came."""
-    return value if type(value) is str else repr(value)[:64]  # type: ignore[return-value]
+    """A field for a rejection event: the string itself if it is printable text, else a
+    bounded repr of what came (repr escapes what is not printable, lone surrogates too, so
+    the event is always encodable)."""
+    if type(value) is str and value.isprintable():
+        return value
+    return repr(value)[:64]
 
 
 _HANDLERS: dict[type, Callable[[Engine, Any], None]] = {

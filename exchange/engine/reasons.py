@@ -32,12 +32,14 @@ class Reject(IntEnum):
     INVALID_EXPIRE_TIME = 307
     INVALID_TIF = 308
     DUPLICATE_ORDER = 309
+    PRICE_OUT_OF_RANGE = 310  # outside the instrument's price range [min_price, max_price]
     # 4xx: the account's limits
     ACCOUNT_MAX_ORDER_QTY = 400
     ACCOUNT_MAX_NOTIONAL = 401
     ACCOUNT_MAX_OPEN_ORDERS = 402
     CREDIT_LIMIT = 403  # the firm's open buy plus net bought notional would pass its limit
     BLOCKED = 404  # a kill switch holds the account or its firm
+    NOTIONAL_CAPACITY = 405  # the firm's day notional would pass FIRM_NOTIONAL_CAPACITY
     # 5xx: the book at the moment of entry
     NO_LIQUIDITY = 500
     WOULD_TAKE = 501

@@ -118,6 +118,7 @@ def _load(data: bytes) -> Engine:
         book.bids.reindex()
         book.asks.reindex()
     heapq.heapify(engine.gtd_queue)
+    engine.recount_notional()
     engine.digest()  # hash every other part now, as the original had
     return engine
 
@@ -127,7 +128,7 @@ def _load_instrument(engine: Engine, spec: list, state: int, reference_price: in
 
     instrument = Instrument(AddInstrument(*spec))
     instrument.state = TradingState(state)
-    instrument.reference_price, instrument.band_ticks = reference_price, band_ticks
+    instrument.set_band(reference_price, band_ticks)
     engine.instruments[instrument.symbol] = instrument
     engine.state_digest.mark_member("instrument", instrument.symbol, instrument)
 

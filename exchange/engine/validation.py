@@ -27,10 +27,11 @@ from exchange.engine.commands import (
     SubmitOrder,
 )
 from exchange.engine.enums import OrdType, Side, StpMode, TimeInForce, TradingState
-from exchange.engine.instrument import INT64_MAX, KEY_ROLES, NOTIONAL_DECIMALS
+from exchange.engine.instrument import INT64_MAX, KEY_ROLES, NOTIONAL_DECIMALS, spec_price_range
 from exchange.engine.reasons import CancelReason, Reject
 
 MAX_ID_LENGTH = 64
+MAX_TEXT_LENGTH = 200
 _VALUES: dict[type[IntEnum], frozenset[int]] = {
     enum: frozenset(m.value for m in enum)
            for enum in (Side, OrdType, TimeInForce, StpMode, TradingState, CancelReason)}
@@ -52,6 +53,16 @@ def _opt_positive(value: Any) -> bool:
 def is_name(value: Any) -> bool:
     """A non-empty string of printable characters, at most 64 long (ids, symbols)."""
     return type(value) is str and 0 < len(value) <= MAX_ID_LENGTH and value.isprintable()
+
+
+def is_text(value: Any, most: int = MAX_TEXT_LENGTH) -> bool:
+    """A string of printable characters, at most `most` long (descriptions, reasons).
+
+    Printable excludes control and format characters, lone surrogates (which no UTF-8
+    encoder takes) and unassigned code points, so text that passes is safe to encode, store
+    and show anywhere.
+    """
+    return type(value) is str and len(value) <= most and value.isprintable()
 
 
 def _member(value: Any, enum: type[IntEnum]) -> bool:
@@ -128,21 +139,21 @@ def kill_switch_fields(cmd: SetKillSwitch) -> Reject | None:
 
 
 def bust_fields(cmd: BustTrade) -> Reject | None:
-    if not (is_int(cmd.ts_us) and is_int(cmd.trade_id) and type(cmd.reason) is str
-            and len(cmd.reason) <= 200):
+    if not (is_int(cmd.ts_us) and is_int(cmd.trade_id) and is_text(cmd.reason)):
         return Reject.INVALID_FIELD
     return None
 
 
 def instrument_spec(cmd: AddInstrument) -> Reject | None:
+    """An instrument's spec, including its price range and band (instrument.spec_price_range).
+    """
     # Flat, like submit_fields: a bulk import runs this for every row.
     (ts_us, symbol, commodity, grade, location, period, unit, lot_size, tick_size, decimals,
-     min_qty, max_qty, reference_price, band_ticks, state) = cmd
-    texts = (commodity, grade, location, period, unit)
-    texts_ok = (type(commodity) is type(grade) is type(location) is type(period) is type(unit)
-                is str and max(map(len, texts)) <= 200)
-    if not (texts_ok and is_int(ts_us) and is_name(symbol)
-            and (type(state) is TradingState or _member(state, TradingState))):
+     min_qty, max_qty, reference_price, band_ticks, state, min_price, max_price) = cmd
+    if not (is_text(commodity) and is_text(grade) and is_text(location) and is_text(period)
+            and is_text(unit) and is_int(ts_us) and is_name(symbol)
+            and (type(state) is TradingState or _member(state, TradingState))
+            and _opt_int(min_price) and _opt_int(max_price)):
         return Reject.INVALID_FIELD
     if not (type(lot_size) is int and type(tick_size) is int and type(decimals) is int
             and type(min_qty) is int and type(max_qty) is int
@@ -150,16 +161,23 @@ def instrument_spec(cmd: AddInstrument) -> Reject | None:
             and 0 <= decimals <= NOTIONAL_DECIMALS
             and 0 < min_qty <= max_qty <= INT64_MAX):
         return Reject.INVALID_INSTRUMENT_SPEC
-    return band_fields(reference_price, band_ticks, tick_size)
+    price_range = spec_price_range(cmd)
+    if price_range is None:
+        return Reject.INVALID_INSTRUMENT_SPEC
+    return band_fields(reference_price, band_ticks, tick_size, price_range)
 
 
-def band_fields(reference_price: Any, band_ticks: Any, tick_size: int) -> Reject | None:
+def band_fields(reference_price: Any, band_ticks: Any, tick_size: int,
+                price_range: tuple[int, int]) -> Reject | None:
+    """A price band: the reference on a tick inside the price range, a width of 0 or more."""
     if not (_opt_int(reference_price) and _opt_int(band_ticks)):
         return Reject.INVALID_FIELD
     if band_ticks is not None and band_ticks < 0:
         return Reject.INVALID_INSTRUMENT_SPEC
     if reference_price is not None and reference_price % tick_size:
         return Reject.INVALID_PRICE_INCREMENT
+    if reference_price is not None and not price_range[0] <= reference_price <= price_range[1]:
+        return Reject.PRICE_OUT_OF_RANGE
     return None
 
 

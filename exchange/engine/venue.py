@@ -46,8 +46,8 @@ from exchange.engine.reasons import CancelReason, Reject
 
 def _spec(ts_us: int, row: object) -> AddInstrument | None:
     """An import row as an AddInstrument, or None if it has the wrong shape."""
-    # AddInstrument has 9 required fields after ts_us and 14 in all
-    if type(row) not in (list, tuple) or not 9 <= len(row) <= 14:  # type: ignore[arg-type]
+    # AddInstrument has 9 required fields after ts_us and 16 in all
+    if type(row) not in (list, tuple) or not 9 <= len(row) <= 16:  # type: ignore[arg-type]
         return None
     return AddInstrument(ts_us, *row)  # type: ignore[misc]
 
@@ -121,12 +121,12 @@ def set_price_band(engine: Engine, cmd: SetPriceBand) -> None:
     instrument = _instrument_for(engine, cmd, validation.price_band_fields(cmd))
     if instrument is None:
         return
-    reason = validation.band_fields(cmd.reference_price, cmd.band_ticks, instrument.tick_size)
+    reason = validation.band_fields(cmd.reference_price, cmd.band_ticks, instrument.tick_size,
+                                    (instrument.min_price, instrument.max_price))
     if reason is not None:
         engine._reject_command(reason, f"price band {cmd.symbol!r}")
         return
-    instrument.reference_price = cmd.reference_price
-    instrument.band_ticks = cmd.band_ticks
+    instrument.set_band(cmd.reference_price, cmd.band_ticks)
     engine.state_digest.mark_member("instrument", cmd.symbol, instrument)
     engine._emit(PriceBandSet, cmd.symbol, cmd.reference_price, cmd.band_ticks)
 
@@ -241,6 +241,7 @@ def start_trading_day(engine: Engine, cmd: StartTradingDay) -> None:
         return
     for firm in engine.firms.values():
         firm.net_bought = 0
+        firm.day_notional = 0
     engine.day_trades.clear()
     engine.busted.clear()
     engine._emit(TradingDayStarted)

@@ -25,10 +25,12 @@ from typing import Any, TextIO
 
 from exchange.engine import Event, ImportInstruments, InstrumentsImported
 from exchange.engine.commands import AddInstrument
+from exchange.engine.enums import TradingState
 from exchange.engine.instrument import Instrument, format_price, parse_price
 
 COLUMNS = ("symbol", "commodity", "grade", "location", "delivery_period", "unit", "lot_size",
-           "tick", "price_decimals", "min_qty", "max_qty", "reference_px", "band_ticks")
+           "tick", "price_decimals", "min_qty", "max_qty", "reference_px", "band_ticks",
+           "min_px", "max_px")
 REQUIRED = frozenset(COLUMNS[:9])
 # header spellings accepted in a CSV file (after lower-casing and spaces to underscores)
 ALIASES = {"sym": "symbol", "period": "delivery_period", "lot": "lot_size",
@@ -57,10 +59,11 @@ def _count(column: str, text: Any) -> int:
 def engine_row(row: Sequence[Any]) -> list[Any]:
     """The AddInstrument fields (after ts_us) for a wire row; ValueError("column: why").
     Written flat: a bulk listing runs it for every row, on both sides of the wire."""
-    if type(row) not in (list, tuple) or len(row) != len(COLUMNS):
-        raise ValueError(f"row: a list of {len(COLUMNS)} values ({', '.join(COLUMNS)})")
+    if type(row) not in (list, tuple) or len(row) not in (len(COLUMNS) - 2, len(COLUMNS)):
+        raise ValueError(f"row: a list of {len(COLUMNS)} values ({', '.join(COLUMNS)}); "
+                         "the last two (the price range) may be left out")
     (symbol, commodity, grade, location, period, unit, lot, tick, decimals, min_qty, max_qty,
-     reference, band) = row
+     reference, band, min_px, max_px) = (*row, None, None)[:len(COLUMNS)]
     for column, text in zip(COLUMNS, (symbol, commodity, grade, location, period, unit)):
         if type(text) is not str or not text:
             raise ValueError(f"{column}: required")
@@ -70,7 +73,9 @@ def engine_row(row: Sequence[Any]) -> list[Any]:
             1 if min_qty is None else _count("min_qty", min_qty),
             1_000_000 if max_qty is None else _count("max_qty", max_qty),
             None if reference is None else _price("reference_px", reference, places),
-            None if band is None else _count("band_ticks", band)]
+            None if band is None else _count("band_ticks", band), TradingState.OPEN,
+            None if min_px is None else _price("min_px", min_px, places),
+            None if max_px is None else _price("max_px", max_px, places)]
 
 
 _prices: dict[tuple[Any, int], int] = {}  # (text, decimals) -> units: ticks repeat a lot
@@ -194,5 +199,7 @@ def instrument_view(instrument: Instrument) -> dict[str, Any]:
         "price_decimals": decimals, "min_qty": str(spec.min_qty), "max_qty": str(spec.max_qty),
         "reference_px": None if reference is None else format_price(reference, decimals),
         "band_ticks": None if band is None else str(band),
+        "min_px": format_price(instrument.min_price, decimals),
+        "max_px": format_price(instrument.max_price, decimals),
         "state": instrument.state.name,
     }

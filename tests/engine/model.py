@@ -40,6 +40,8 @@ from exchange.engine.enums import OrdType, Side, StpMode, TimeInForce, TradingSt
 from exchange.engine.reasons import CancelReason, Reject
 
 BIG = 2**63 - 1  # "every integer must fit in 64 bits" (the engine takes the symmetric range)
+ORDER_NOTIONAL_MOST = 10**18  # docs/engine.md "Bounds": one order, at its worst price
+FIRM_DAY_NOTIONAL_MOST = 2 * 10**18  # a firm's traded-today plus resting notional
 GTC, DAY, GTD, IOC, FOK = TimeInForce
 RESTING_TIFS = (GTC, DAY, GTD)
 BUY, SELL = Side.BUY, Side.SELL
@@ -81,8 +83,9 @@ def positive(value: Any) -> bool:
 
 
 def text(value: Any) -> str:
-    """What a rejection event shows for a field that may not be a string (the engine's choice)."""
-    return value if type(value) is str else repr(value)[:64]
+    """What a rejection event shows for a field that may not be printable text (the engine's
+    choice: the text itself, else a bounded repr)."""
+    return value if type(value) is str and value.isprintable() else repr(value)[:64]
 
 
 def reaches(side: int, limit: int | None, price: int) -> bool:
@@ -124,6 +127,8 @@ class Instrument:
     band_ticks: int | None
     lot_size: int
     decimals: int  # price decimals
+    min_price: int
+    max_price: int
 
     def notional(self, price: int, qty: int) -> int:
         """Money in 10**-6 of the currency: price is in 10**-decimals per unit, a lot is
@@ -134,7 +139,9 @@ class Instrument:
         if self.reference is None or self.band_ticks is None:
             return None
         width = self.band_ticks * self.tick
-        return self.reference - width, self.reference + width
+        # the doc: the band's edges never leave the price range
+        return (max(self.reference - width, self.min_price),
+                min(self.reference + width, self.max_price))
 
     def band_edge(self, side: int) -> int | None:
         band = self.band()
@@ -164,6 +171,27 @@ class Trade:
     qty: int
     buyer: str  # the buying account
     seller: str
+
+
+def instrument_scale(instrument: Instrument) -> int:
+    return instrument.lot_size * 10 ** (6 - instrument.decimals)
+
+
+def spec_range(cmd: AddInstrument) -> tuple[int, int] | None:
+    """The doc's price range of an instrument: min_price (default one tick) to max_price
+    (default: the highest tick at which max_qty lots are worth at most ORDER_NOTIONAL_MOST),
+    both on a tick, in order, and max_qty lots at either end within ORDER_NOTIONAL_MOST."""
+    lot_value = cmd.max_qty * cmd.lot_size * 10 ** (6 - cmd.price_decimals)
+    low = cmd.tick_size if cmd.min_price is None else cmd.min_price
+    high = cmd.max_price
+    if high is None:
+        high = ORDER_NOTIONAL_MOST // lot_value
+        high -= high % cmd.tick_size
+    if low % cmd.tick_size or high % cmd.tick_size or low > high:
+        return None
+    if max(abs(low), abs(high)) * lot_value > ORDER_NOTIONAL_MOST:
+        return None
+    return low, high
 
 
 class Model:
@@ -263,10 +291,16 @@ class Model:
 
     # -- the entry point ---------------------------------------------------------------------
 
+    def expire_orders(self, cmd: ExpireOrders) -> None:
+        """Only the clock moves (apply expires what is due); a time that is no int is refused
+        (the engine's choice)."""
+        if not is_int(cmd.ts_us):
+            self.reject_command(Reject.INVALID_FIELD)
+
     def apply(self, cmd: Any) -> list[Any]:
         handlers = {
             SubmitOrder: self.submit, CancelOrder: self.cancel, AmendOrder: self.amend,
-            MassCancel: self.mass_cancel, ExpireOrders: lambda cmd: None,
+            MassCancel: self.mass_cancel, ExpireOrders: self.expire_orders,
             AddInstrument: self.add_instrument, SetTradingState: self.set_trading_state,
             SetPriceBand: self.set_price_band, AddAccount: self.add_account,
             SetAccountLimits: self.set_account_limits, SetCreditLimit: self.set_credit_limit,
@@ -355,7 +389,9 @@ class Model:
             return Reject.MARKET_CLOSED
         reason = (self.terms_reject(cmd, instrument)
                   or self.limits_reject(account, instrument, cmd.side, cmd.qty, cmd.price)
-                  or self.credit_reject(account.firm, instrument, cmd.side, cmd.price, cmd.qty))
+                  or self.credit_reject(account.firm, instrument, cmd.side, cmd.price, cmd.qty)
+                  or self.capacity_reject(account.firm, instrument, Side(cmd.side), cmd.price,
+                                          cmd.qty))
         if reason is not None:
             return reason
         live = [o for o in self.all_orders() if o.account == cmd.account]
@@ -408,6 +444,8 @@ class Model:
             return Reject.INVALID_PRICE
         if price % instrument.tick != 0:
             return Reject.INVALID_PRICE_INCREMENT
+        if not instrument.min_price <= price <= instrument.max_price:
+            return Reject.PRICE_OUT_OF_RANGE
         band = instrument.band()
         if band is not None and not band[0] <= price <= band[1]:
             return Reject.PRICE_OUTSIDE_BAND
@@ -569,7 +607,8 @@ class Model:
         reason = (self.price_reject(cmd.price, instrument)
                   or self.limits_reject(self.accounts[order.account], instrument, order.side,
                                         cmd.qty, cmd.price)
-                  or self.amend_credit_reject(order, cmd.price, max(cmd.qty - filled, 0)))
+                  or self.amend_credit_reject(order, cmd.price, max(cmd.qty - filled, 0))
+                  or self.amend_capacity_reject(order, cmd.price, max(cmd.qty - filled, 0)))
         if reason is not None:
             return reason
         if cmd.cl_ord_id is not None and cmd.cl_ord_id != order.cl_ord_id and any(
@@ -606,35 +645,44 @@ class Model:
 
     # -- operator commands -------------------------------------------------------------------
 
-    def band_reject(self, reference: Any, band_ticks: Any, tick: int) -> Reject | None:
+    def band_reject(self, reference: Any, band_ticks: Any, tick: int,
+                    price_range: tuple[int, int]) -> Reject | None:
         if not (optional(is_int, reference) and optional(is_int, band_ticks)):
             return Reject.INVALID_FIELD
         if band_ticks is not None and band_ticks < 0:
             return Reject.INVALID_INSTRUMENT_SPEC
         if reference is not None and reference % tick != 0:
             return Reject.INVALID_PRICE_INCREMENT  # the engine's code; the doc lists none
+        if reference is not None and not price_range[0] <= reference <= price_range[1]:
+            return Reject.PRICE_OUT_OF_RANGE
         return None
 
     def spec_reject(self, cmd: AddInstrument) -> Reject | None:
         """An instrument's spec checked, and its symbol not listed yet."""
         texts = (cmd.commodity, cmd.grade, cmd.location, cmd.delivery_period, cmd.unit)
         if not (is_int(cmd.ts_us) and is_name(cmd.symbol) and is_member(cmd.state, TradingState)
-                and all(type(t) is str and len(t) <= 200 for t in texts)):
+                and all(type(t) is str and len(t) <= 200 and t.isprintable() for t in texts)
+                and optional(is_int, cmd.min_price) and optional(is_int, cmd.max_price)):
             return Reject.INVALID_FIELD
         if not (positive(cmd.lot_size) and positive(cmd.tick_size)
                 and is_int(cmd.price_decimals) and 0 <= cmd.price_decimals <= 6
                 and is_int(cmd.min_qty) and is_int(cmd.max_qty)
                 and 0 < cmd.min_qty <= cmd.max_qty):
             return Reject.INVALID_INSTRUMENT_SPEC
-        reason = self.band_reject(cmd.reference_price, cmd.band_ticks, cmd.tick_size)
+        price_range = spec_range(cmd)
+        if price_range is None:
+            return Reject.INVALID_INSTRUMENT_SPEC
+        reason = self.band_reject(cmd.reference_price, cmd.band_ticks, cmd.tick_size,
+                                  price_range)
         if reason is None and cmd.symbol in self.instruments:
             reason = Reject.DUPLICATE_INSTRUMENT
         return reason
 
     def list_instrument(self, cmd: AddInstrument) -> None:
+        low, high = spec_range(cmd)  # type: ignore[misc]  # checked by spec_reject
         self.instruments[cmd.symbol] = Instrument(
             cmd.symbol, cmd.tick_size, cmd.min_qty, cmd.max_qty, TradingState(cmd.state),
-            cmd.reference_price, cmd.band_ticks, cmd.lot_size, cmd.price_decimals)
+            cmd.reference_price, cmd.band_ticks, cmd.lot_size, cmd.price_decimals, low, high)
         self.sides[(cmd.symbol, BUY)] = []
         self.sides[(cmd.symbol, SELL)] = []
 
@@ -655,9 +703,9 @@ class Model:
         listed: list[AddInstrument] = []
         for number, row in enumerate(cmd.rows, start=1):
             self.bad_import_row = number
-            # the engine's choice: a row is a list or tuple of an AddInstrument's 9 to 14
+            # the engine's choice: a row is a list or tuple of an AddInstrument's 9 to 16
             # fields after ts_us; anything else is INVALID_FIELD
-            if type(row) not in (list, tuple) or not 9 <= len(row) <= 14:
+            if type(row) not in (list, tuple) or not 9 <= len(row) <= 16:
                 return self.reject_command(Reject.INVALID_FIELD)
             spec = AddInstrument(cmd.ts_us, *row)
             reason = self.spec_reject(spec)
@@ -695,7 +743,8 @@ class Model:
         instrument = self.instruments.get(cmd.symbol)
         if instrument is None:
             return self.reject_command(Reject.UNKNOWN_INSTRUMENT)
-        reason = self.band_reject(cmd.reference_price, cmd.band_ticks, instrument.tick)
+        reason = self.band_reject(cmd.reference_price, cmd.band_ticks, instrument.tick,
+                                  (instrument.min_price, instrument.max_price))
         if reason is not None:
             return self.reject_command(reason)
         instrument.reference, instrument.band_ticks = cmd.reference_price, cmd.band_ticks
@@ -773,6 +822,34 @@ class Model:
         return self.credit_reject(order.firm, instrument, order.side, price, new_leaves,
                                   replacing=order)
 
+    def capacity_reject(self, firm_name: str, instrument: Instrument, side: Side,
+                        price: int | None, qty: int, leaving_out: Order | None = None
+                        ) -> Reject | None:
+        """The doc's day-notional capacity: what the firm traded today (busts too) plus what
+        rests, plus the order at the most it may trade at, may not pass the capacity."""
+        best = self.best(instrument.symbol, side.opposite)
+        if price is None:  # a market order may trade anywhere in its trading range
+            low, high = instrument.band() or (instrument.min_price, instrument.max_price)
+            most = max(abs(low), abs(high))
+        else:
+            most = abs(price) if best is None else max(abs(price), abs(best.price))
+        used = sum(abs(t.price) * t.qty * instrument_scale(self.instruments[t.symbol])
+                   for t in self.trades.values()
+                   if firm_name in (self.accounts[t.buyer].firm, self.accounts[t.seller].firm))
+        used += sum(abs(o.price) * o.leaves * instrument_scale(self.instruments[o.symbol])
+                    for o in self.all_orders()
+                    if o.firm == firm_name and o is not leaving_out)  # type: ignore[arg-type]
+        if used + most * qty * instrument_scale(instrument) > FIRM_DAY_NOTIONAL_MOST:
+            return Reject.NOTIONAL_CAPACITY
+        return None
+
+    def amend_capacity_reject(self, order: Order, price: int, new_leaves: int) -> Reject | None:
+        """An amend that loses priority enters anew (the order's old terms leave)."""
+        if price == order.price and new_leaves <= order.leaves:
+            return None
+        return self.capacity_reject(order.firm, self.instruments[order.symbol], order.side,
+                                    price, new_leaves, leaving_out=order)
+
     def traded(self, trade: Trade) -> None:
         self.trades[self.next_trade_id] = trade
         self.next_trade_id += 1
@@ -820,7 +897,7 @@ class Model:
     def bust_trade(self, cmd: BustTrade) -> None:
         # the engine's choice: a reason is text of at most 200 characters
         if not (is_int(cmd.ts_us) and is_int(cmd.trade_id) and type(cmd.reason) is str
-                and len(cmd.reason) <= 200):
+                and len(cmd.reason) <= 200 and cmd.reason.isprintable()):
             return self.reject_command(Reject.INVALID_FIELD)
         trade = self.trades.get(cmd.trade_id)
         if trade is None:

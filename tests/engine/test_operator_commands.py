@@ -65,7 +65,7 @@ def test_add_instrument_with_a_reference_price_off_the_tick_is_rejected() -> Non
 def test_add_instrument_accepts_the_edges_of_its_spec() -> None:
     engine = Engine()
     assert kinds(engine.apply(instrument(price_decimals=0, min_qty=3, max_qty=3,
-                                         band_ticks=0, reference_price=-10))) == ["InstrumentAdded"]
+                                         band_ticks=0, reference_price=-10, min_price=-10))) == ["InstrumentAdded"]
     assert kinds(engine.apply(instrument("X", price_decimals=6))) == ["InstrumentAdded"]
 
 

@@ -12,7 +12,7 @@ from exchange.engine.events import (
     TradeExecuted,
 )
 from exchange.engine.reasons import CancelReason, Reject
-from tests.engine.helpers import SCALE, book, buy, kinds, only, sell, state, venue
+from tests.engine.helpers import SCALE, SYMBOL, book, buy, kinds, only, sell, state, venue
 
 GTC, DAY, GTD, IOC, FOK = TimeInForce
 
@@ -47,9 +47,18 @@ def test_events_carry_the_engine_clock() -> None:
     assert {e.ts_us for e in events} == {77}
 
 
-def test_negative_and_zero_prices_are_allowed() -> None:
-    engine = venue(sell("b1", 2, -5), sell("b1", 2, 0))
+def test_negative_and_zero_prices_are_allowed_where_the_price_range_allows_them() -> None:
+    engine = venue(sell("b1", 2, -5), sell("b1", 2, 0), min_price=-100)
     assert book(engine)["SELL"] == [(-5, 2, [1]), (0, 2, [2])]
+
+
+def test_by_default_prices_are_positive_and_outside_the_range_is_rejected() -> None:
+    engine = venue()
+    assert reason_of(engine, sell("b1", 2, 0)) is Reject.PRICE_OUT_OF_RANGE
+    assert reason_of(engine, sell("b1", 2, -5)) is Reject.PRICE_OUT_OF_RANGE
+    top = engine.instruments[SYMBOL].max_price
+    assert reason_of(engine, sell("b1", 2, top + 1)) is Reject.PRICE_OUT_OF_RANGE
+    assert kinds(engine.apply(sell("b1", 2, top)))[0] == "OrderAccepted"
 
 
 def test_market_order_on_an_empty_opposite_side_is_rejected_with_no_liquidity() -> None:
@@ -162,7 +171,8 @@ def test_price_must_be_on_the_tick_and_inside_the_band() -> None:
 
 
 def test_account_max_order_qty_and_notional_use_the_absolute_price() -> None:
-    engine = venue(AddAccount(0, "lim", "F9", max_order_qty=10, max_order_notional=500 * SCALE))
+    engine = venue(AddAccount(0, "lim", "F9", max_order_qty=10, max_order_notional=500 * SCALE),
+                   min_price=-1000)
     assert reason_of(engine, buy("lim", 11, 1)) is Reject.ACCOUNT_MAX_ORDER_QTY
     assert reason_of(engine, buy("lim", 6, 100)) is Reject.ACCOUNT_MAX_NOTIONAL
     assert reason_of(engine, sell("lim", 6, -100)) is Reject.ACCOUNT_MAX_NOTIONAL

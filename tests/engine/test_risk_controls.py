@@ -145,7 +145,7 @@ def test_the_credit_check_comes_after_account_limits_and_before_duplicate_order(
 
 
 def test_negative_prices_lower_the_buy_notional() -> None:
-    engine = limited(1_000, buy("a1", 10, 100))
+    engine = venue(SetCreditLimit(0, "F1", 1_000 * SCALE), buy("a1", 10, 100), min_price=-100)
     accepted(engine, buy("a1", 5, -20))  # 1,000 - 100
     accepted(engine, buy("a1", 1, 100))
 
@@ -187,7 +187,7 @@ EUR = 10**6  # notional is in 10**-6 of the currency
 def two_instruments(*commands: Any) -> Engine:
     """PIPE (20 t lots, prices in EUR 0.01/t: one price unit x one lot is EUR 0.20) and UREA
     (25 t lots, prices in whole EUR/t: EUR 25), then `commands`."""
-    return venue(instrument("UREA", lot_size=25, price_decimals=0), *commands)
+    return venue(instrument("UREA", lot_size=25, price_decimals=0, min_price=-100), *commands)
 
 
 def test_notional_scale_is_the_lot_size_times_the_price_unit_in_millionths() -> None:

@@ -64,7 +64,7 @@ def spec(symbol: str, **terms: Any) -> AddInstrument:
 SETUP = (
     spec("A", max_qty=30),
     spec("B", tick_size=5, min_qty=2, max_qty=40, reference_price=0, band_ticks=4, lot_size=10,
-         price_decimals=1),
+         price_decimals=1, min_price=-1000, max_price=1000),
     AddAccount(0, "a1", "F1"),
     AddAccount(0, "a2", "F1"),
     AddAccount(0, "b1", "F2"),
