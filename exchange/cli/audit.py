@@ -12,12 +12,13 @@ import os
 import sys
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 from exchange.cli.main import CliError
 from exchange.engine import Engine
 from exchange.engine.book import Order
 from exchange.engine.instrument import format_price
-from exchange.ledger import LedgerError, audit
+from exchange.ledger import LedgerError, audit, signing
 from exchange.ledger.export import export, iso_time
 
 
@@ -29,8 +30,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     verify.add_argument("file")
     verify.add_argument("--checkpoint", metavar="SEQ:HASH", type=_checkpoint_arg,
                         help="also require this recorded checkpoint to be in the chain")
+    verify.add_argument("--pubkey", metavar="FILE",
+                        help="the venue's public key (hex, as in LEDGER.key.pub, or PEM), got "
+                             "from the venue: proves every batch and snapshot was signed by its "
+                             "holder (without it: the key the ledger's meta names)")
     verify.add_argument("--chain-only", action="store_true",
-                        help="check the hash chain and row hashes only, without replaying")
+                        help="check the hash chain, signatures and row hashes only, without "
+                             "replaying")
     verify.add_argument("--quiet", action="store_true", help="no progress on stderr")
     verify.set_defaults(handler=run_verify)
 
@@ -59,25 +65,42 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_verify(args: argparse.Namespace) -> int:
+    key = None
+    if args.pubkey is not None:
+        try:
+            key = signing.public_key(Path(args.pubkey).read_text(), args.pubkey)
+        except OSError as exc:
+            raise CliError(f"cannot read {args.pubkey}: {exc.strerror}") from None
+        except LedgerError as exc:
+            raise CliError(str(exc)) from None
     progress = None if args.quiet else _Progress()
     try:
-        summary = audit.verify(args.file, progress, args.checkpoint, not args.chain_only)
+        summary = audit.verify(args.file, progress, args.checkpoint, not args.chain_only, key)
     except LedgerError as exc:
         raise CliError(f"verify FAILED: {exc}") from None
     finally:
         if progress is not None:
             progress.done()
+    signer = (f"signed by the given key {summary.public_key}" if summary.key_given else
+              f"signed by the key the ledger names, {summary.public_key} (checked against "
+              "the ledger's own key: give --pubkey FILE to prove it is the venue's)")
     span = ("-" if summary.first_ts_us is None else
             f"{iso_time(summary.first_ts_us)} .. {iso_time(summary.last_ts_us or 0)}")
     if args.chain_only:
         print(f"OK (chain only, not replayed) {args.file}: {summary.batches} batches, "
               f"seqs 1..{summary.last_seq}")
+        print(f"batches and {summary.snapshots} snapshots {signer}")
         print(f"head {summary.head_hash or '(empty ledger)'}")
         return 0
     print(f"OK {args.file}: {summary.batches} batches, seqs 1..{summary.last_seq}, "
           f"{summary.commands} commands, {summary.events} events, {summary.trades} trades, "
           f"{summary.instruments} instruments, {summary.accounts} accounts")
     print(f"time {span}")
+    print(f"batches and {summary.snapshots} snapshots {signer}")
+    behind = ("" if summary.orders_projected_seq == summary.last_seq else
+              f" (orders up to its mark, seq {summary.orders_projected_seq}: the writer's "
+              "next open catches it up)")
+    print(f"projections accounts, trades, orders equal a rebuild{behind}")
     print(f"head {summary.head_hash or '(empty ledger)'}")
     return 0
 

@@ -6,6 +6,12 @@ prints how to connect. `--operator-key-file FILE` gives a venue its first operat
 FILE already holds a live operator key, one is issued (recorded in the ledger as
 `operator:bootstrap`) and written to FILE, readable by its owner only. Keys are engine
 commands like every other operator action, so the ledger shows who made each one.
+
+The ledger's own files sit beside it: `LEDGER.key`, the venue's Ed25519 signing key (made on a
+new ledger's first start, mode 0600; `--signing-key` puts it elsewhere), `LEDGER.key.pub`, its
+public key for auditors, and `LEDGER.head`, the last batch committed. A ledger that does not
+check out at start (tampered, truncated, badly signed, a replay that parts from it) is refused
+in one line naming the seq, exit code 1.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from exchange.gateway.config import GatewayConfig
 from exchange.gateway.keys import new_key
 from exchange.gateway.server import Server
 from exchange.gateway.venue import now_us
+from exchange.ledger import LedgerError
 
 DEMO_KEYS = (("demo-agro1", "trader", "AGRO-1"), ("demo-mill1", "trader", "MILL-1"),
              ("demo-steel1", "trader", "STEEL-1"), ("demo-operator", "operator", None),
@@ -35,7 +42,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--ledger", type=Path, default=Path("var/exchange.db"),
-                        help="ledger file (created if absent)")
+                        help="ledger file (created if absent); beside it LEDGER.head, the last "
+                             "batch committed, which a ledger must not fall short of")
+    parser.add_argument("--signing-key", type=Path, metavar="FILE",
+                        help="the venue's Ed25519 key that signs every batch and snapshot "
+                             "(default LEDGER.key; made with LEDGER.key.pub, the public key "
+                             "for auditors, when a new ledger starts)")
     parser.add_argument("--cert", help="TLS certificate (PEM) to serve wss://")
     parser.add_argument("--key", help="TLS private key (PEM)")
     parser.add_argument("--demo", action="store_true",
@@ -61,13 +73,15 @@ def run(args: argparse.Namespace) -> int:
         conn_rate=args.conn_rate, conn_burst=2 * args.conn_rate)
     try:
         asyncio.run(_serve(args, config))
+    except LedgerError as exc:
+        raise CliError(f"ledger {args.ledger} refused: {exc}") from None
     except OSError as exc:
         raise CliError(str(exc)) from None
     return 0
 
 
 async def _serve(args: argparse.Namespace, config: GatewayConfig) -> None:
-    server = Server(args.ledger, config)
+    server = Server(args.ledger, config, args.signing_key)
     venue = await server.open()
     demo_keys: list[tuple[str, str | None, str]] = []
     if args.demo:

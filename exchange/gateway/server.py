@@ -182,8 +182,10 @@ def _select_subprotocol(connection: ServerConnection, offered: Any) -> Any:
 
 
 class Server:
-    def __init__(self, ledger_path: Path, config: GatewayConfig = DEFAULT_CONFIG) -> None:
+    def __init__(self, ledger_path: Path, config: GatewayConfig = DEFAULT_CONFIG,
+                 signing_key: Path | None = None) -> None:
         self.ledger_path = Path(ledger_path)
+        self.signing_key = signing_key  # the ledger's key file (None: beside the ledger)
         self.config = config
         self.venue: Venue | None = None
         self._ledger: Any = None
@@ -193,7 +195,8 @@ class Server:
     async def open(self) -> Venue:
         """Open the ledger and recover; nothing listens yet (set up the venue now)."""
         self._ledger = await Ledger.open(self.ledger_path,
-                                         snapshot_every=self.config.snapshot_every)
+                                         snapshot_every=self.config.snapshot_every,
+                                         key_file=self.signing_key)
         engine = await self._ledger.recover()
         self.venue = Venue(engine, self._ledger, KeyStore(engine.keys), self.config)
         await self.venue.recover()

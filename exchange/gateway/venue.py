@@ -56,7 +56,7 @@ from exchange.gateway.protocol import Code, RequestError
 from exchange.gateway.ratelimit import TokenBucket
 from exchange.gateway.reference import FeedsOnDemand, imported_specs
 from exchange.gateway.session import SLOW_CONSUMER, Session, deliver
-from exchange.ledger import Batch, Entry
+from exchange.ledger import Batch, Entry, LedgerError
 
 log = logging.getLogger("exchange.gateway")
 
@@ -415,7 +415,8 @@ class Venue:
         for seq in await self.ledger.edge_seqs(upto_seq):
             try:
                 saved, _ = gateway_snapshot.load(await self.ledger.edge(seq), self.tracker.specs)
-            except gateway_snapshot.GatewaySnapshotError:
+            except (gateway_snapshot.GatewaySnapshotError, LedgerError) as exc:
+                log.warning("resume: the gateway state of snapshot %d is not used: %s", seq, exc)
                 continue
             if saved.exec_seq.get(account, 0) <= after:
                 tracker, start = saved, seq + 1

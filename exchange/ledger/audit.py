@@ -1,22 +1,32 @@
 """Offline checks an auditor runs on a ledger file: verify, checkpoint, replay to a point, and
 rebuild the projections. Synchronous (sqlite3); the CLI (`exchange audit`) only presents.
 
-`verify` is the full check: every batch links to the one before it from the genesis hash,
-every row of every batch hashes to the batch's `events_hash`, every recorded event is byte for
-byte what a fresh engine produces from the recorded commands, and the engine digest after each
-batch equals the recorded one. The first failure raises LedgerError naming its seq.
+`verify` is the full check: every batch links to the one before it from the genesis hash and
+is signed by the venue's key (the one given, or else the one the ledger's meta names), every
+row of every batch hashes to the batch's `events_hash`, every recorded event is byte for byte
+what a fresh engine produces from the recorded commands, the engine digest after each batch
+equals the recorded one, every snapshot's bytes match its signed hash, and the projections
+(`accounts`, `trades`, `orders` up to its mark) equal a rebuild from the replayed events. The
+first failure raises LedgerError naming its seq.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from exchange.engine import Engine
-from exchange.ledger import reader, writes
+from exchange.ledger import reader, signing, writes
 from exchange.ledger.replay import Replayer, walk
-from exchange.ledger.schema import BatchRecord, LedgerError
+from exchange.ledger.schema import PROJECTION_TABLES, BatchRecord, LedgerError
+
+# each projection, its key column and the column naming a seq for an error message
+PROJECTION_KEYS = (("accounts", "account", None), ("trades", "trade_id", "seq"),
+                   ("orders", "order_id", "last_seq"))
 
 
 class Summary(NamedTuple):
@@ -30,41 +40,129 @@ class Summary(NamedTuple):
     first_ts_us: int | None
     last_ts_us: int | None
     head_hash: str | None
+    public_key: str  # the key every batch and snapshot was checked against
+    key_given: bool  # it was given (--pubkey), not taken from the ledger's meta
+    snapshots: int  # snapshots checked against their signed hashes
+    orders_projected_seq: int | None  # the orders projection's mark (None: not checked)
 
 
 def verify(path: str | Path, progress: Callable[[int, int], None] | None = None,
-           expect: tuple[int, str] | None = None, replay: bool = True) -> Summary:
-    """Check the whole file (see the module docstring). `progress(seq, last_seq)` is called
-    after each batch; `expect=(seq, hash)` also requires a batch ending at `seq` with that hash
-    (a checkpoint recorded earlier); `replay=False` checks the chain and hashes only (no
-    engine: fast, but blind to a history that was rewritten and re-hashed consistently).
-    Cost: one apply per command, O(bytes) hashing."""
+           expect: tuple[int, str] | None = None, replay: bool = True,
+           key: Ed25519PublicKey | None = None) -> Summary:
+    """Check the whole file (see the module docstring) against the public `key` (None: the one
+    the ledger's meta names). `progress(seq, last_seq)` is called after each batch;
+    `expect=(seq, hash)` also requires a batch ending at `seq` with that hash (a checkpoint
+    recorded earlier); `replay=False` checks the chain, signatures and hashes only (no engine,
+    so no projections either: fast, but blind to a history that was rewritten and re-signed
+    by the key holder). Cost: one apply per command, O(bytes) hashing, one signature check per
+    batch and snapshot, the projections rebuilt in memory."""
     conn = reader.connect(path)
     try:
+        given = key is not None
+        key = reader.public_key(conn) if key is None else key
         head = reader.head(conn)
         last_seq = 0 if head is None else head.last_seq
-        replayer = Replayer()
+        rebuilt = _Rebuilt(path, _orders_mark(conn)) if replay else None
+        replayer = Replayer(collect=None if rebuilt is None else rebuilt.events)
         matched: list[BatchRecord] = []
 
         def on_batch(batch: BatchRecord) -> None:
             if expect is not None and batch.last_seq == expect[0]:
                 matched.append(batch)
+            if rebuilt is not None:
+                rebuilt.end_batch(batch)
             if progress is not None:
                 progress(batch.last_seq, last_seq)
 
         last, orphan = walk(reader.batches(conn), reader.rows(conn),
-                            replayer if replay else None, None, on_batch)
+                            replayer if replay else None, key, None, on_batch)
         if orphan is not None:
             raise LedgerError(f"seq {orphan}: row is not covered by any batch", orphan)
         if expect is not None:
             _check_expected(expect, matched)
+        snapshots = _check_snapshots(conn, key)
+        if rebuilt is not None:
+            rebuilt.compare()
         engine = replayer.engine
         return Summary(0 if last is None else last.id, last_seq, replayer.commands,
                        replayer.events, replayer.trades, len(engine.instruments),
                        len(engine.accounts), replayer.first_ts, replayer.last_ts,
-                       None if last is None else last.hash)
+                       None if last is None else last.hash, signing.public_hex(key), given,
+                       snapshots, None if rebuilt is None else rebuilt.orders_mark)
     finally:
         conn.close()
+
+
+def _check_snapshots(conn: sqlite3.Connection, key: Ed25519PublicKey) -> int:
+    """Every snapshot's bytes against its signed hash (not loaded: recovery loads the newest).
+    The number checked. O(snapshot bytes)."""
+    seals = reader.snapshot_seals(conn)
+    for seal in seals:
+        reader.checked_snapshot(conn, key, seal)
+    return len(seals)
+
+
+def _orders_mark(conn: sqlite3.Connection) -> int:
+    try:
+        found = conn.execute("SELECT seq FROM projected WHERE name = 'orders'").fetchone()
+    except sqlite3.DatabaseError:
+        found = None
+    if found is None or type(found[0]) is not int:
+        raise LedgerError("the orders projection has no valid mark (`exchange audit rebuild` "
+                          "regenerates the projections)")
+    return int(found[0])
+
+
+class _Rebuilt:
+    """The projections rebuilt in memory from the replayed events, batch by batch (orders up
+    to the file's mark), then compared with the file's tables in SQL."""
+
+    def __init__(self, path: str | Path, orders_mark: int) -> None:
+        self.path = Path(path)
+        self.orders_mark = orders_mark
+        self.events: list[Any] = []
+        self._db = sqlite3.connect("file::memory:", uri=True, isolation_level=None)
+        self._db.executescript(PROJECTION_TABLES)
+        self._db.execute("BEGIN")
+
+    def end_batch(self, batch: BatchRecord) -> None:
+        writes.project(self._db, self.events, orders=batch.last_seq <= self.orders_mark)
+        self.events.clear()
+
+    def compare(self) -> None:
+        """LedgerError naming the first projected row that differs from the rebuild."""
+        db = self._db
+        db.execute("COMMIT")
+        db.execute("ATTACH DATABASE ? AS file", (f"file:{self.path}?mode=ro",))
+        try:
+            for table, key, seq_column in PROJECTION_KEYS:
+                self._compare(table, key, seq_column)
+        except sqlite3.DatabaseError as exc:
+            raise LedgerError(f"the projections do not read ({exc}): `exchange audit rebuild` "
+                              "regenerates them") from None
+        finally:
+            db.close()
+
+    def _compare(self, table: str, key: str, seq_column: str | None) -> None:
+        # (rows only in this one, the other, what it means when the other lacks the key)
+        for ours, theirs, alone in (("main", "file", "is missing from the file"),
+                                    ("file", "main", "is not in the rebuild")):
+            found = self._db.execute(
+                f"SELECT {key}{', ' + seq_column if seq_column else ''} FROM "
+                f"(SELECT * FROM {ours}.{table} EXCEPT SELECT * FROM {theirs}.{table}) "
+                f"ORDER BY {key} LIMIT 1").fetchone()
+            if found is None:
+                continue
+            seq = found[1] if seq_column and type(found[1]) is int else None
+            where = f"seq {seq}: " if seq is not None else ""
+            detail = ("differs from the rebuild from the events"
+                      if self._has(theirs, table, key, found[0]) else alone)
+            raise LedgerError(f"{where}the {table} projection's row {key}={found[0]!r} {detail} "
+                              "(`exchange audit rebuild` regenerates it)", seq)
+
+    def _has(self, schema: str, table: str, key: str, value: Any) -> bool:
+        return self._db.execute(f"SELECT 1 FROM {schema}.{table} WHERE {key} = ?",
+                                (value,)).fetchone() is not None
 
 
 def _check_expected(expect: tuple[int, str], matched: list[BatchRecord]) -> None:

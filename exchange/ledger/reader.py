@@ -5,6 +5,13 @@ worker thread, so both read a file the same way.
 A file is refused (LedgerError, one clear line) unless it exists, is non-empty, is SQLite, and
 holds this schema version. Reads see only committed transactions; recovery stops at the last
 whole batch, whatever rows may follow it.
+
+What recovery checks (so what a starting server checks): the newest snapshot's signature and
+the hashes of its engine and gateway bytes (a bad one refuses the file: it was written by the
+venue, so a mismatch is tampering), the signature of the batch it ends, and from there every
+later batch's link, hash and signature, its rows against its `events_hash`, and the replay of
+its commands. Batches and rows before the snapshot are not read: the signed snapshot stands
+for them. Only `audit verify` checks those, every snapshot's signature, and the projections.
 """
 
 from __future__ import annotations
@@ -12,22 +19,29 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from exchange.engine import Engine, codec
+from exchange.engine.snapshot import FORMAT as ENGINE_FORMAT
 from exchange.engine.snapshot import SnapshotError
 from exchange.engine.snapshot import load as load_snapshot
+from exchange.ledger import signing
 from exchange.ledger.records import Entry
 from exchange.ledger.replay import Replayer, walk
 from exchange.ledger.schema import (
     SELECT_BATCHES,
     SELECT_ROWS,
+    SELECT_SNAPSHOT_SEALS,
     BatchRecord,
     LedgerError,
     Row,
+    SnapshotSeal,
     body_records,
     check_meta,
 )
+from exchange.ledger.signing import batch_fault, snapshot_fault
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 SELECT_HEAD = SELECT_BATCHES + " ORDER BY id DESC LIMIT 1"
@@ -116,41 +130,83 @@ def recover(path: str | Path) -> Engine:
 
 
 def recovery(path: str | Path) -> Recovery:
-    """`recover`, with the snapshot it started from."""
+    """`recover`, with the snapshot it started from (checked as the module docstring says)."""
     conn = connect(path)
     try:
         last = head(conn)
         if last is None:
             return Recovery(Engine(), 0, None)
-        engine, start, edge = _newest_snapshot(conn, last.last_seq)
+        key = public_key(conn)
+        engine, start, edge = _newest_snapshot(conn, key, last.last_seq)
         replayer = Replayer(engine)
         walk(batches(conn, 0 if start is None else start.id),
              rows(conn, 0 if start is None else start.last_seq, last.last_seq),
-             replayer, start)
+             replayer, key, start)
         return Recovery(replayer.engine, 0 if start is None else start.last_seq, edge)
     finally:
         conn.close()
 
 
-def _newest_snapshot(conn: sqlite3.Connection, last_seq: int
+def public_key(conn: sqlite3.Connection) -> Ed25519PublicKey:
+    """The public key the ledger's meta names (check_meta made sure there is one)."""
+    (text,) = conn.execute("SELECT value FROM meta WHERE key = 'public_key'").fetchone()
+    return signing.public_key(text, "the ledger's meta public_key")
+
+
+def batch_ending(conn: sqlite3.Connection, seq: int) -> BatchRecord | None:
+    found = conn.execute(SELECT_BATCHES + " WHERE last_seq = ?", (seq,)).fetchone()
+    return None if found is None else BatchRecord(*found)
+
+
+def batch_numbered(conn: sqlite3.Connection, batch_id: int) -> BatchRecord | None:
+    found = conn.execute(SELECT_BATCHES + " WHERE id = ?", (batch_id,)).fetchone()
+    return None if found is None else BatchRecord(*found)
+
+
+def snapshot_seals(conn: sqlite3.Connection, upto_seq: int | None = None) -> list[SnapshotSeal]:
+    """The snapshots' seals, newest first (those at or before `upto_seq` if given)."""
+    where = "" if upto_seq is None else f" WHERE seq <= {int(upto_seq)}"
+    return [SnapshotSeal(*row) for row in conn.execute(
+        SELECT_SNAPSHOT_SEALS + where + " ORDER BY seq DESC")]
+
+
+def checked_snapshot(conn: sqlite3.Connection, key: Ed25519PublicKey, seal: SnapshotSeal,
+                     parts: str = "body, edge") -> tuple[BatchRecord, list[Any]]:
+    """The batch the snapshot `seal` ends and its `parts` (columns), all checked against the
+    seal and its signature, and the batch's own signature. LedgerError naming the seq."""
+    batch = batch_ending(conn, seal.seq)
+    values = list(conn.execute(f"SELECT {parts} FROM snapshots WHERE seq = ?",
+                               (seal.seq,)).fetchone())
+    named = dict(zip([p.strip() for p in parts.split(",")], values, strict=True))
+    fault = snapshot_fault(key, seal, batch, named.get("body"), named.get("edge"))
+    if fault is None and "edge" in named and named["edge"] is None and seal.edge_hash:
+        fault = f"the snapshot at seq {seal.seq}: its gateway state is missing"
+    if fault is None and batch is not None:
+        fault = batch_fault(key, batch)
+    if fault is not None or batch is None:
+        raise LedgerError(f"seq {seal.seq}: {fault}", seal.seq)
+    return batch, values
+
+
+def _newest_snapshot(conn: sqlite3.Connection, key: Ed25519PublicKey, last_seq: int
                      ) -> tuple[Engine | None, BatchRecord | None, bytes | None]:
-    """The newest snapshot that loads and matches the batch it claims to follow, with that
-    batch and its edge state; Nones when there is none. A bad snapshot is passed over, not
-    trusted."""
-    candidates = conn.execute(
-        "SELECT seq, digest FROM snapshots WHERE seq <= ? ORDER BY seq DESC", (last_seq,))
-    for seq, digest in candidates.fetchall():
-        found = conn.execute(SELECT_BATCHES + " WHERE last_seq = ?", (seq,)).fetchone()
-        if found is None or BatchRecord(*found).digest != digest:
+    """The newest snapshot, checked (`checked_snapshot`), loaded, with the batch it ends and
+    its edge state; Nones when there is none. One of an older engine format is passed over
+    (replay from an earlier one); a bad one refuses the file: it is signed, so it was not
+    written as it is."""
+    for seal in snapshot_seals(conn, last_seq):
+        batch, (body, edge) = checked_snapshot(conn, key, seal)
+        if seal.format != ENGINE_FORMAT:
             continue
-        body, edge = conn.execute(
-            "SELECT body, edge FROM snapshots WHERE seq = ?", (seq,)).fetchone()
         try:
             engine = load_snapshot(body)
-        except SnapshotError:
-            continue
-        if engine.seq == seq and engine.digest() == digest:
-            return engine, BatchRecord(*found), edge
+        except SnapshotError as exc:
+            raise LedgerError(f"seq {seal.seq}: the signed snapshot does not load ({exc})",
+                              seal.seq) from None
+        if engine.seq != seal.seq or engine.digest() != seal.digest:
+            raise LedgerError(f"seq {seal.seq}: the signed snapshot loads to another state",
+                              seal.seq)
+        return engine, batch, edge
     return None, None, None
 
 

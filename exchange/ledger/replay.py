@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from itertools import zip_longest
 
 import msgpack
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from exchange.engine import Engine, codec
 from exchange.engine.codec import CodecError
@@ -34,6 +35,7 @@ from exchange.ledger.schema import (
     record_count,
     record_ts,
 )
+from exchange.ledger.signing import batch_fault
 
 
 class Replayer:
@@ -41,8 +43,10 @@ class Replayer:
     equal the command and the events the replay produced. Raises LedgerError naming the first
     seq at fault."""
 
-    def __init__(self, engine: Engine | None = None) -> None:
+    def __init__(self, engine: Engine | None = None,
+                 collect: list[Event] | None = None) -> None:
         self.engine = engine if engine is not None else Engine()
+        self.collect = collect  # if given, every replayed event is appended to it
         self.commands = 0
         self.events = 0
         self.trades = 0
@@ -67,6 +71,8 @@ class Replayer:
                               seq)
         self.commands += 1
         self.events += len(events)
+        if self.collect is not None:
+            self.collect.extend(events)
         for event in events:
             if type(event) is TradeExecuted:
                 self.trades += 1
@@ -133,10 +139,11 @@ def _cut_like(body: bytes, replayed: list[bytes]) -> list[bytes | None]:
 
 
 def walk(batches: Iterator[BatchRecord], rows: Iterator[Row], replayer: Replayer | None,
-         previous: BatchRecord | None = None,
+         key: Ed25519PublicKey, previous: BatchRecord | None = None,
          on_batch: Callable[[BatchRecord], None] | None = None
          ) -> tuple[BatchRecord | None, int | None]:
-    """Check `batches` in order against `rows` (seq order, starting after `previous`).
+    """Check `batches` in order against `rows` (seq order, starting after `previous`), each
+    batch signed by `key`.
 
     With `replayer` None, checks the chain, that the rows tile each batch, and the rows'
     hashes only (no replay, no digest). Returns the last batch checked and the seq of the first
@@ -145,7 +152,7 @@ def walk(batches: Iterator[BatchRecord], rows: Iterator[Row], replayer: Replayer
     O(rows) plus the replay."""
     row = next(rows, None)
     for batch in batches:
-        fault = chain_fault(batch, previous)
+        fault = chain_fault(batch, previous) or batch_fault(key, batch)
         if fault is not None:
             raise LedgerError(f"seq {batch.first_seq}: {fault}", batch.first_seq)
         own: list[Row] = []

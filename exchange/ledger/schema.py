@@ -4,7 +4,7 @@ The async `Ledger` (store.py), the synchronous writes (writes.py) and the audito
 (audit.py) share everything here, so a file written by one is read by the others under the
 same rules.
 
-Layout (schema 2). `events` holds one row per command, recorded together with its outcome: the
+Layout (schema 3). `events` holds one row per command, recorded together with its outcome: the
 row's `seq` is the command's, and its `body` is the MessagePack array of the command's codec
 record followed by the records of the events it caused, so record `i` of the body is at seq
 `seq + i` and the next row starts at `seq + len(body records)`. `ts_us` and `kind` are the
@@ -12,23 +12,27 @@ command's (`ts_us`: its time, or its first event's when the command's own time i
 `origin` says who sent it. `batches` groups the rows written in one transaction; batch `n`
 covers seqs `first_seq..last_seq` (whole entries), follows batch `n-1` without a gap, and
 carries `prev_hash` (the previous batch's `hash`, `GENESIS` for the first), `events_hash` (over
-its rows), the engine `digest` after it, and its own `hash`. Triggers refuse UPDATE and DELETE
-on both, so history is append-only; `snapshots` (the engine's state at a batch's end, and
-the edge's own state at the same seq in `edge`, if the writer gave one) and the projections
-(`accounts`, `trades`, `orders`, and the `projected` marks) are derived data and may be
-rewritten.
+its rows), the engine `digest` after it, its own `hash`, and the venue key's `signature` of that
+hash (signing.py; the public key is `meta.public_key`). Triggers refuse UPDATE and DELETE on
+both, so history is append-only. `snapshots` (the engine's state at a batch's end, and the
+edge's own state at the same seq in `edge`, if the writer gave one) may be replaced, but each is
+signed too: its `hash` covers its seq, digest, format, the SHA-256 of `body` and of `edge`, and
+the hash of the batch it ends, and `signature` signs it. The projections (`accounts`, `trades`,
+`orders`, and the `projected` marks) are derived data and may be rewritten.
 
 Hashing (all SHA-256, hex). A row's canonical record is the MessagePack array
 `[seq, ts_us, kind, origin, body]`; `events_hash` hashes the MessagePack array of a batch's row
 records in seq order; a batch's `hash` hashes
-`[id, first_seq, last_seq, prev_hash, events_hash, digest]`. MessagePack of ints, strings, None
+`[id, first_seq, last_seq, prev_hash, events_hash, digest]`; a snapshot's `hash` hashes
+`[seq, digest, format, body_hash, edge_hash, batch_hash]` (`edge_hash` None without edge state).
+MessagePack of ints, strings, None
 and bytes is the same on every machine, so anyone can recompute the chain.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NamedTuple
 
 import msgpack
@@ -38,8 +42,8 @@ from exchange.engine.codec import CodecError
 from exchange.engine.commands import COMMAND_TYPES
 from exchange.engine.snapshot import FORMAT as ENGINE_FORMAT
 
-SCHEMA_VERSION = 2
-GENESIS = hashlib.sha256(b"exchange ledger genesis, schema 2").hexdigest()
+SCHEMA_VERSION = 3
+GENESIS = hashlib.sha256(b"exchange ledger genesis, schema 3").hexdigest()
 COMMAND_KINDS = frozenset(codec.KIND_OF[cls] for cls in COMMAND_TYPES)
 _packer = msgpack.Packer(autoreset=True)
 
@@ -62,14 +66,19 @@ CREATE TABLE batches (
     prev_hash TEXT NOT NULL,
     events_hash TEXT NOT NULL,
     digest TEXT NOT NULL,
-    hash TEXT NOT NULL
+    hash TEXT NOT NULL,
+    signature TEXT NOT NULL
 );
 CREATE TABLE snapshots (
     seq INTEGER PRIMARY KEY,
     digest TEXT NOT NULL,
     format INTEGER NOT NULL,
     body BLOB NOT NULL,
-    edge BLOB
+    edge BLOB,
+    body_hash TEXT NOT NULL,
+    edge_hash TEXT,
+    hash TEXT NOT NULL,
+    signature TEXT NOT NULL
 );
 CREATE TRIGGER events_no_update BEFORE UPDATE ON events
     BEGIN SELECT RAISE(ABORT, 'ledger events are append-only'); END;
@@ -126,12 +135,14 @@ PRAGMAS = ("PRAGMA journal_mode=WAL", SYNCHRONOUS)
 
 INSERT_EVENT = "INSERT INTO events (seq, ts_us, kind, origin, body) VALUES (?,?,?,?,?)"
 INSERT_BATCH = ("INSERT INTO batches (id, first_seq, last_seq, prev_hash, events_hash, digest, "
-                "hash) VALUES (?,?,?,?,?,?,?)")
-INSERT_SNAPSHOT = ("INSERT OR REPLACE INTO snapshots (seq, digest, format, body, edge) "
-                   "VALUES (?,?,?,?,?)")
+                "hash, signature) VALUES (?,?,?,?,?,?,?,?)")
+INSERT_SNAPSHOT = ("INSERT OR REPLACE INTO snapshots (seq, digest, format, body, edge, body_hash, "
+                   "edge_hash, hash, signature) VALUES (?,?,?,?,?,?,?,?,?)")
 SELECT_ROWS = "SELECT seq, ts_us, kind, origin, body FROM events"
-SELECT_BATCHES = ("SELECT id, first_seq, last_seq, prev_hash, events_hash, digest, hash "
-                  "FROM batches")
+SELECT_BATCHES = ("SELECT id, first_seq, last_seq, prev_hash, events_hash, digest, hash, "
+                  "signature FROM batches")
+SELECT_SNAPSHOT_SEALS = ("SELECT seq, digest, format, body_hash, edge_hash, hash, signature "
+                         "FROM snapshots")
 
 
 class LedgerError(Exception):
@@ -152,11 +163,30 @@ class BatchRecord(NamedTuple):
     events_hash: str
     digest: str
     hash: str
+    signature: str  # the venue key's, of `hash` (signing.BATCH)
 
 
-def meta_rows() -> list[tuple[str, str]]:
+class SnapshotSeal(NamedTuple):
+    """What a snapshot's signature covers, but for its bytes (whose hashes are here)."""
+
+    seq: int
+    digest: str
+    format: int
+    body_hash: str
+    edge_hash: str | None
+    hash: str
+    signature: str  # the venue key's, of `hash` (signing.SNAPSHOT)
+
+
+def meta_rows(public_key: str) -> list[tuple[str, str]]:
     return [("schema_version", str(SCHEMA_VERSION)), ("engine_format", str(ENGINE_FORMAT)),
-            ("genesis", GENESIS)]
+            ("genesis", GENESIS), ("public_key", public_key)]
+
+
+OLD_SCHEMAS = {
+    "1": "one row per event, unsigned",
+    "2": "unsigned batches",
+}
 
 
 def check_meta(tables: Iterable[str], meta: dict[str, str], where: str) -> None:
@@ -167,9 +197,16 @@ def check_meta(tables: Iterable[str], meta: dict[str, str], where: str) -> None:
     if "meta" not in tables or "events" not in tables or "batches" not in tables:
         raise LedgerError(f"{where}: not a ledger (no meta/events/batches tables)")
     version = meta.get("schema_version")
+    if version in OLD_SCHEMAS:
+        raise LedgerError(
+            f"{where}: ledger schema version {version} ({OLD_SCHEMAS[version]}), this program "
+            f"reads {SCHEMA_VERSION} and does not migrate: check it with the release that "
+            "wrote it, start a new ledger")
     if version != str(SCHEMA_VERSION):
         raise LedgerError(
             f"{where}: ledger schema version {version}, this program reads {SCHEMA_VERSION}")
+    if "public_key" not in meta:
+        raise LedgerError(f"{where}: the ledger's meta names no public key")
 
 
 def entry_body(command: Any, events: Sequence[Any]) -> bytes:
@@ -249,13 +286,26 @@ def batch_hash(batch_id: int, first_seq: int, last_seq: int, prev_hash: str, row
 
 
 def seal(batch_id: int, prev_hash: str, rows: Sequence[Row], last_seq: int,
-         digest: str) -> BatchRecord:
+         digest: str, sign: Callable[[str], str]) -> BatchRecord:
     """The batch record for `rows` (non-empty, contiguous, their last record at `last_seq`)
-    following `prev_hash`."""
+    following `prev_hash`, its hash signed by `sign` (VenueKey.sign_batch)."""
     first_seq = rows[0][0]
     rows_hash = events_hash(rows)
-    return BatchRecord(batch_id, first_seq, last_seq, prev_hash, rows_hash, digest,
-                       batch_hash(batch_id, first_seq, last_seq, prev_hash, rows_hash, digest))
+    own = batch_hash(batch_id, first_seq, last_seq, prev_hash, rows_hash, digest)
+    return BatchRecord(batch_id, first_seq, last_seq, prev_hash, rows_hash, digest, own,
+                       sign(own))
+
+
+def sha256_hex(data: bytes | None) -> str | None:
+    return None if data is None else hashlib.sha256(data).hexdigest()
+
+
+def snapshot_hash(seq: int, digest: str, engine_format: int, body_hash: str,
+                  edge_hash: str | None, of_batch: str) -> str:
+    """The hash a snapshot's signature signs: its fields, its bytes' hashes, and the hash of
+    the batch it ends (so it belongs to one chain)."""
+    record = (seq, digest, engine_format, body_hash, edge_hash, of_batch)
+    return hashlib.sha256(msgpack.packb(record)).hexdigest()
 
 
 def chain_fault(batch: BatchRecord, previous: BatchRecord | None) -> str | None:

@@ -14,17 +14,29 @@ each queued behind the busy event loop, so the ledger uses sqlite3 on its own th
 batch, and the commands that arrive meanwhile form the next batch. Appends are serialized;
 each costs one fsync'd commit, so larger batches amortize it.
 
+Every batch and snapshot is signed with the venue's key (signing.py), held in a file outside
+the ledger; after each commit the writer replaces the head mark (headmark.py), so `open`
+refuses a ledger cut short behind its back.
+
 Background writes, in order and between appends: snapshots (`snapshot(engine)` serializes the
 engine at once, the only part that holds the caller, O(state); `append` does the same every
 `snapshot_every` seqs when it has the engine, from `recover` or `attach`, and that engine is
 exactly at the batch's end) and the orders projection (projections.py: it trails the chain).
 The projection write for a batch is queued when its append returns and takes every batch
 appended until it starts, so a busy writer merges them; `open` catches up after a crash.
+
+A failed background write is retried, not fatal, and never silent: it is logged (once per run
+of failures, and again when they end), counted in `health()` (operators' `stats`), and the
+writes after it still run. A failed projection write gives its batches back, so the next one
+(after the next append) retries them; a failed snapshot is taken again `snapshot_every` seqs
+later. The durable chain does not depend on them: if the disk is really gone, the next append
+fails, and that stops the venue (DESIGN rule 4).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -33,11 +45,12 @@ from typing import Any, TypeVar
 
 from exchange.engine import Engine
 from exchange.engine import snapshot as engine_snapshot
-from exchange.ledger import reader, writes
+from exchange.ledger import headmark, reader, signing, writes
 from exchange.ledger.records import Batch, Entry
 from exchange.ledger.schema import GENESIS, SELECT_ROWS, BatchRecord, LedgerError, Row
 
 T = TypeVar("T")
+log = logging.getLogger("exchange.ledger")
 SELECT_CHUNK = SELECT_ROWS + " WHERE seq >= ? AND seq <= ? ORDER BY seq LIMIT ?"
 
 
@@ -45,8 +58,11 @@ class Ledger:
     """The writer of one ledger file. Make it with `await Ledger.open(path)`."""
 
     def __init__(self, path: Path, conn: Connection, thread: ThreadPoolExecutor,
-                 head: BatchRecord | None, snapshot_every: int) -> None:
+                 head: BatchRecord | None, snapshot_every: int, key: signing.VenueKey,
+                 mark_file: Path) -> None:
         self.path = path
+        self.mark_file = mark_file
+        self._key = key
         self._conn = conn
         self._thread = thread
         self._head = head
@@ -58,24 +74,39 @@ class Ledger:
         self.recovered = reader.Recovery(Engine(), 0, None)  # what `recover` started from
         self._lock = asyncio.Lock()
         self._background: asyncio.Future[None] | None = None
+        self.background_failures = 0  # background writes that failed, this run
+        self.background_error: str | None = None  # the last failure, while they fail
+        self._failing = 0  # consecutive failures
 
     @classmethod
-    async def open(cls, path: str | Path, *, snapshot_every: int = 100_000) -> Ledger:
-        """Open the ledger at `path`, creating it (and its folder) if absent. LedgerError for a
-        file that is not a ledger this code reads. Cost: the orders projection's catch-up, if a
-        crash left it behind (the last batches before the crash)."""
+    async def open(cls, path: str | Path, *, snapshot_every: int = 100_000,
+                   key_file: Path | None = None, mark_file: Path | None = None) -> Ledger:
+        """Open the ledger at `path`, creating it (and its folder) if absent, signing with the
+        key in `key_file` (default `PATH.key`; made for a new ledger) and keeping the head mark
+        in `mark_file` (default `PATH.head`). LedgerError for a file that is not a ledger this
+        code reads, a key that is not the one the ledger names, or a ledger shorter than (or
+        other than) its head mark. Cost: the orders projection's catch-up, if a crash left it
+        behind (the last batches before the crash)."""
         path = Path(path)
+        key_file = signing.key_path_for(path) if key_file is None else Path(key_file)
+        mark_file = headmark.mark_path_for(path) if mark_file is None else Path(mark_file)
         create = not path.exists()
         if not create:
             reader.check_file(path)  # refuses before SQLite could turn it into a database
+        key = signing.load_or_create(key_file, create)
+        mark = headmark.read(mark_file)
+        if create and mark is not None:
+            raise LedgerError(f"{path} does not exist, but its head mark {mark_file} says seq "
+                              f"{mark.seq} was committed: the ledger was removed", mark.seq)
         path.parent.mkdir(parents=True, exist_ok=True)
         thread = ThreadPoolExecutor(1, thread_name_prefix="ledger-writer")
         try:
-            conn, head = await _run(thread, writes.open_file, path, create)
+            conn, head = await _run(thread, _open_checked, path, create, key.public_hex,
+                                    mark_file, mark)
         except BaseException:
             thread.shutdown(wait=False)
             raise
-        return cls(path, conn, thread, head, snapshot_every)
+        return cls(path, conn, thread, head, snapshot_every, key, mark_file)
 
     @property
     def last_seq(self) -> int:
@@ -116,13 +147,13 @@ class Ledger:
         if not batch.entries:
             return
         async with self._lock:
-            record = await self._call(writes.append, self._conn, batch.entries, self._head,
-                                      batch.digest)
+            record = await self._call(_append, self._conn, self._key, self.mark_file,
+                                      batch.entries, self._head, batch.digest)
             self._head = record
             self._unprojected.append(batch.entries)
             pending_snapshot = self._snapshot_due(record)
             if pending_snapshot is not None:
-                self._later(lambda: pending_snapshot, writes.put_snapshot)
+                self._later("snapshot", lambda: pending_snapshot, self._put_snapshot)
             self._project_later()
 
     @property
@@ -142,7 +173,7 @@ class Ledger:
                               f"last batch (seq {self.last_seq})", engine.seq)
         snapshot = (engine.seq, engine.digest(), engine_snapshot.FORMAT,
                     engine_snapshot.dump(engine), edge)
-        self._later(lambda: snapshot, writes.put_snapshot)
+        self._later("snapshot", lambda: snapshot, self._put_snapshot)
         self._since_snapshot = 0
 
     async def entries(self, from_seq: int = 1, to_seq: int | None = None
@@ -165,19 +196,31 @@ class Ledger:
         return await self._call(_edge_seqs, self._conn, upto_seq)
 
     async def edge(self, seq: int) -> bytes:
-        """The caller's own state saved with the snapshot at `seq`."""
+        """The caller's own state saved with the snapshot at `seq`, checked against the
+        snapshot's signature (LedgerError if it does not match)."""
         return await self._call(_edge, self._conn, seq)
 
+    def health(self) -> dict[str, Any]:
+        """What operators watch (`stats`): the background writes' failures this run, the last
+        one's error while they fail (None once one succeeds), and the last committed seq."""
+        return {"ledger_last_seq": self.last_seq,
+                "ledger_background_failures": self.background_failures,
+                "ledger_background_error": self.background_error}
+
     async def settle(self) -> None:
-        """Wait for the background writes queued so far (snapshots, the orders projection)."""
+        """Wait for the background writes queued so far (snapshots, the orders projection).
+        Their failures are reported (`health`, the log), not raised."""
         if self._background is not None:
             await self._background
 
     async def close(self) -> None:
-        """Finish the background writes (so the orders projection is up to date), close."""
+        """Finish the background writes (so the orders projection is up to date), make the
+        head mark durable, close."""
         try:
             await self.settle()
         finally:
+            if self._head is not None:
+                await self._call(headmark.write, self.mark_file, self._head, True)
             await self._call(self._conn.close)
             self._thread.shutdown()
 
@@ -198,31 +241,86 @@ class Ledger:
         self._since_snapshot = 0
         return record.last_seq, record.digest, engine_snapshot.FORMAT, engine_snapshot.dump(engine)
 
+    def _put_snapshot(self, conn: Connection, *snapshot: Any) -> None:
+        writes.put_snapshot(conn, self._key, *snapshot)
+
     def _project_later(self) -> None:
         """Queue the orders projection of the batches not yet projected, unless a queued one
         that has not started will take them."""
         if not self._projection_queued:
             self._projection_queued = True
-            self._later(self._unprojected_batches, writes.project_orders)
+            self._later("orders projection", self._unprojected_batches, self._project)
 
     def _unprojected_batches(self) -> tuple[list[list[Entry]], int]:
         batches, self._unprojected = self._unprojected, []
         self._projection_queued = False
         return batches, self.last_seq
 
-    def _later(self, arguments: Callable[[], tuple[Any, ...]],
+    def _project(self, conn: Connection, batches: list[list[Entry]], to_seq: int) -> None:
+        try:
+            writes.project_orders(conn, batches, to_seq)
+        except BaseException:
+            # give them back (the transaction rolled back): the next projection retries them.
+            # (The writer thread runs one call at a time, and this list is only touched
+            # between calls.)
+            self._unprojected[:0] = batches
+            raise
+
+    def _later(self, what: str, arguments: Callable[[], tuple[Any, ...]],
                function: Callable[..., None]) -> None:
         """Run `function(conn, *arguments())` on the writer thread after the background writes
-        before it, between appends; `arguments` is called when the write starts."""
+        before it (whatever became of them), between appends; `arguments` is called when the
+        write starts. A failure is reported (`_failed`), not passed on."""
         previous = self._background
 
         async def write() -> None:
             if previous is not None:
-                await previous
+                await asyncio.wait((previous,))
             async with self._lock:
-                await self._call(function, self._conn, *arguments())
+                try:
+                    await self._call(function, self._conn, *arguments())
+                except Exception as exc:  # noqa: BLE001 - reported, and retried later
+                    self._failed(what, exc)
+                else:
+                    self._succeeded(what)
 
         self._background = asyncio.ensure_future(write())
+
+    def _failed(self, what: str, exc: Exception) -> None:
+        self.background_failures += 1
+        self.background_error = f"{what}: {type(exc).__name__}: {exc}"
+        if self._failing == 0:
+            log.error("ledger %s: background write failed (%s); it will be retried, "
+                      "appends go on", self.path, self.background_error)
+        self._failing += 1
+
+    def _succeeded(self, what: str) -> None:
+        if self._failing:
+            log.warning("ledger %s: background writes work again (%s) after %d failures",
+                        self.path, what, self._failing)
+            self._failing = 0
+            self.background_error = None
+
+
+def _open_checked(path: Path, create: bool, public_key: str, mark_file: Path,
+                  mark: headmark.Mark | None) -> tuple[Connection, BatchRecord | None]:
+    """writes.open_file, then the head mark's check against the file."""
+    conn, head = writes.open_file(path, create, public_key)
+    try:
+        at = None if mark is None else reader.batch_numbered(conn, mark.batch)
+        headmark.check(mark_file, mark, head, at)
+    except BaseException:
+        conn.close()
+        raise
+    return conn, head
+
+
+def _append(conn: Connection, key: signing.VenueKey, mark_file: Path, entries: list[Entry],
+            head: BatchRecord | None, digest: str) -> BatchRecord:
+    """writes.append, then the head mark (after the commit: the mark never leads the file)."""
+    record = writes.append(conn, key, entries, head, digest)
+    headmark.write(mark_file, record)
+    return record
 
 
 def _edge_seqs(conn: Connection, upto_seq: int) -> list[int]:
@@ -232,7 +330,13 @@ def _edge_seqs(conn: Connection, upto_seq: int) -> list[int]:
 
 
 def _edge(conn: Connection, seq: int) -> bytes:
-    return bytes(conn.execute("SELECT edge FROM snapshots WHERE seq = ?", (seq,)).fetchone()[0])
+    seals = reader.snapshot_seals(conn, seq)
+    if not seals or seals[0].seq != seq:
+        raise LedgerError(f"seq {seq}: no snapshot there", seq)
+    _, (edge,) = reader.checked_snapshot(conn, reader.public_key(conn), seals[0], "edge")
+    if edge is None:
+        raise LedgerError(f"seq {seq}: the snapshot there has no gateway state", seq)
+    return bytes(edge)
 
 
 def _fetch(conn: Connection, first: int, last: int, limit: int) -> list[Row]:

@@ -42,17 +42,22 @@ from exchange.ledger.schema import (
     meta_rows,
     record_ts,
     seal,
+    sha256_hex,
+    snapshot_hash,
 )
+from exchange.ledger.signing import VenueKey
 
 SET_PROJECTED = "UPDATE projected SET seq = ? WHERE name = 'orders'"
 GET_PROJECTED = "SELECT seq FROM projected WHERE name = 'orders'"
 SYNCHRONOUS_DERIVED = "PRAGMA synchronous=NORMAL"
 
 
-def open_file(path: Path, create: bool) -> tuple[sqlite3.Connection, BatchRecord | None]:
-    """The writer's connection to the ledger at `path` (made with its tables if `create`; the
-    caller has checked an existing file), and its last batch. Brings the orders projection up
-    to that batch."""
+def open_file(path: Path, create: bool, public_key: str
+              ) -> tuple[sqlite3.Connection, BatchRecord | None]:
+    """The writer's connection to the ledger at `path` (made with its tables if `create`,
+    naming `public_key` in its meta; the caller has checked an existing file), and its last
+    batch. LedgerError if an existing ledger names another public key. Brings the orders
+    projection up to that batch."""
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     try:
         for pragma in PRAGMAS:
@@ -60,9 +65,14 @@ def open_file(path: Path, create: bool) -> tuple[sqlite3.Connection, BatchRecord
         if create:
             conn.executescript(
                 "BEGIN;" + TABLES + PROJECTION_TABLES
-                + "".join(f"INSERT INTO meta VALUES ('{k}', '{v}');" for k, v in meta_rows())
+                + "".join(f"INSERT INTO meta VALUES ('{k}', '{v}');"
+                          for k, v in meta_rows(public_key))
                 + "COMMIT;")
         else:
+            (named,) = conn.execute("SELECT value FROM meta WHERE key = 'public_key'").fetchone()
+            if named != public_key:
+                raise LedgerError(f"{path}: the ledger names public key {named}, not the signing "
+                                  f"key's {public_key}: wrong --signing-key, or a foreign ledger")
             conn.executescript(PROJECTION_TABLES)
         head = reader.head(conn)
         catch_up_orders(conn, 0 if head is None else head.last_seq)
@@ -72,14 +82,15 @@ def open_file(path: Path, create: bool) -> tuple[sqlite3.Connection, BatchRecord
     return conn, head
 
 
-def append(conn: sqlite3.Connection, entries: list[Entry], head: BatchRecord | None,
-           digest: str) -> BatchRecord:
-    """Write `entries` as the batch after `head` with the engine `digest` after them; return
-    its record. The entries must continue the sequence exactly. Cost: one `entry_body` per
-    entry, one hash over the batch, one row per entry and per trade, one fsync'd commit."""
+def append(conn: sqlite3.Connection, key: VenueKey, entries: list[Entry],
+           head: BatchRecord | None, digest: str) -> BatchRecord:
+    """Write `entries` as the batch after `head` with the engine `digest` after them, signed
+    with `key`; return its record. The entries must continue the sequence exactly. Cost: one
+    `entry_body` per entry, one hash over the batch, one signature, one row per entry and per
+    trade, one fsync'd commit."""
     rows, last_seq = _rows(entries, 1 if head is None else head.last_seq + 1)
     record = seal(1 if head is None else head.id + 1, GENESIS if head is None else head.hash,
-                  rows, last_seq, digest)
+                  rows, last_seq, digest, key.sign_batch)
     trades = trade_writes(event for entry in entries for event in entry.events)
     with _transaction(conn):
         conn.executemany(INSERT_EVENT, rows)
@@ -88,11 +99,19 @@ def append(conn: sqlite3.Connection, entries: list[Entry], head: BatchRecord | N
     return record
 
 
-def put_snapshot(conn: sqlite3.Connection, seq: int, digest: str, engine_format: int,
-                 body: bytes, edge: bytes | None = None) -> None:
-    """An engine snapshot, and the edge's own state at the same seq if it gives one."""
+def put_snapshot(conn: sqlite3.Connection, key: VenueKey, seq: int, digest: str,
+                 engine_format: int, body: bytes, edge: bytes | None = None) -> None:
+    """An engine snapshot at the end of the batch ending at `seq`, and the edge's own state
+    at the same seq if it gives one, signed with `key` (schema.snapshot_hash). O(bytes)."""
+    found = conn.execute("SELECT hash FROM batches WHERE last_seq = ?", (seq,)).fetchone()
+    if found is None:
+        raise LedgerError(f"snapshot at seq {seq}: no batch ends there", seq)
+    body_hash, edge_hash = sha256_hex(body), sha256_hex(edge)
+    assert body_hash is not None
+    own = snapshot_hash(seq, digest, engine_format, body_hash, edge_hash, found[0])
     with _transaction(conn):
-        conn.execute(INSERT_SNAPSHOT, (seq, digest, engine_format, body, edge))
+        conn.execute(INSERT_SNAPSHOT, (seq, digest, engine_format, body, edge, body_hash,
+                                       edge_hash, own, key.sign_snapshot(own)))
 
 
 def project_orders(conn: sqlite3.Connection, batches: list[list[Entry]], to_seq: int) -> None:
@@ -134,12 +153,20 @@ def rebuild(conn: sqlite3.Connection, to_seq: int, chunk: int = 20_000) -> dict[
             for name in PROJECTIONS}
 
 
+def project(conn: sqlite3.Connection, events: list[Any], trades: bool = True,
+            orders: bool = True) -> None:
+    """Apply `events` (in seq order, after those already projected) to the projection tables
+    of `conn`, in the caller's transaction. O(events)."""
+    if trades:
+        _execute(conn, trade_writes(events))
+    if orders:
+        _execute(conn, order_writes(events))
+
+
 def _project_rows(conn: sqlite3.Connection, after_seq: int, to_seq: int, chunk: int,
                   trades: bool) -> None:
     for events in _events(conn, after_seq, to_seq, chunk):
-        if trades:
-            _execute(conn, trade_writes(events))
-        _execute(conn, order_writes(events))
+        project(conn, events, trades)
     conn.execute(SET_PROJECTED, (to_seq,))
 
 

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from websockets.frames import Frame, Opcode
 
-from exchange.gateway.operators import views as operator_views
 from exchange.gateway.server import STALLED_MESSAGES_MAX
 from exchange.gateway.session import frame
+from exchange.ledger import queries as ledger_queries
 from tests.gateway.conftest import WHEAT, open_venue, with_config
 
 
@@ -105,13 +105,13 @@ def test_frames_are_the_bytes_websockets_would_write() -> None:
 
 async def test_a_connection_that_closes_while_a_message_waits_leaves_no_session(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    read_trades = operator_views._read_trades
+    read_trades = ledger_queries.trades
 
     def slow_read_trades(*args: Any) -> Any:
         time.sleep(0.3)
         return read_trades(*args)
 
-    monkeypatch.setattr(operator_views, "_read_trades", slow_read_trades)
+    monkeypatch.setattr(ledger_queries, "trades", slow_read_trades)
     async with open_venue(tmp_path / "ledger.db") as venue:
         server_venue = venue.server.venue
         assert server_venue is not None

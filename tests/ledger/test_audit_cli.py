@@ -74,9 +74,13 @@ def test_a_sqlite_file_of_another_schema_is_refused(tmp_path: Path) -> None:
     assert done.returncode == 1 and "not a ledger" in done.stderr and "Traceback" not in done.stderr
 
 
-@pytest.mark.parametrize("version", ["1", "3"])  # schema 1: one row per command and per event
+@pytest.mark.parametrize("version, message", [
+    ("1", "schema version 1 (one row per event, unsigned), this program reads 3"),
+    ("2", "schema version 2 (unsigned batches), this program reads 3 and does not migrate"),
+    ("4", "schema version 4, this program reads 3"),
+])
 def test_another_schema_version_is_refused_by_the_cli_and_the_writer(
-        ledger: Path, tmp_path: Path, version: str) -> None:
+        ledger: Path, tmp_path: Path, version: str, message: str) -> None:
     copy = tmp_path / f"v{version}.db"
     shutil.copy(ledger, copy)
     conn = sqlite3.connect(copy)
@@ -84,7 +88,7 @@ def test_another_schema_version_is_refused_by_the_cli_and_the_writer(
     conn.commit()
     done = audit("verify", copy)
     assert done.returncode == 1 and "Traceback" not in done.stderr
-    assert f"schema version {version}, this program reads 2" in done.stderr
+    assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1
     with pytest.raises(LedgerError, match=f"schema version {version}"):
         asyncio.run(Ledger.open(copy))
     empty = tmp_path / "empty.db"
@@ -150,3 +154,22 @@ def test_rebuild_regenerates_the_projections(ledger: Path, tmp_path: Path) -> No
     assert done.returncode == 0 and "trades:" in done.stdout
     assert conn.execute("SELECT count(*) FROM trades").fetchone()[0] > 0
     assert audit("verify", copy).returncode == 0
+
+
+def test_verify_with_the_venues_public_key_says_so_and_without_it_says_whose_key_it_used(
+        ledger: Path, tmp_path: Path) -> None:
+    public = Path(f"{ledger}.key.pub")
+    done = audit("verify", ledger, "--pubkey", public, "--quiet")
+    assert done.returncode == 0, done.stderr
+    assert f"signed by the given key {public.read_text().strip()}" in done.stdout
+    assert "projections accounts, trades, orders equal a rebuild" in done.stdout
+    done = audit("verify", ledger, "--quiet")
+    assert "checked against the ledger's own key" in done.stdout
+    other = tmp_path / "other.pub"
+    other.write_text("ab" * 32 + "\n")  # a valid point, but not the venue's key
+    done = audit("verify", ledger, "--pubkey", other, "--quiet")
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.startswith("exchange: verify FAILED: seq 1: batch 1 is not signed")
+    other.write_text("not a key")
+    done = audit("verify", ledger, "--pubkey", other, "--quiet")
+    assert done.returncode == 1 and "not an Ed25519 public key" in done.stderr

@@ -4,6 +4,7 @@ venue's health."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import time
 from typing import Any
@@ -23,7 +24,9 @@ from exchange.gateway.operators.base import (
 from exchange.gateway.protocol import Code, Request, RequestError
 from exchange.gateway.session import Session
 from exchange.gateway.venue import Venue
-from exchange.ledger.reader import connect as connect_ledger
+from exchange.ledger import LedgerError, queries
+
+log = logging.getLogger("exchange.gateway")
 
 
 async def book(venue: Venue, session: Session, request: Request) -> None:
@@ -82,7 +85,12 @@ async def list_trades(venue: Venue, session: Session, request: Request) -> None:
         raise RequestError(Code.UNKNOWN_INSTRUMENT, f"no instrument {symbol!r}")
     since_us = protocol.integer(args, "since_us", 0)
     limit = protocol.integer(args, "limit", DEFAULT_LIST, low=1, high=MAX_LIST)
-    rows = await asyncio.to_thread(_read_trades, venue.ledger.path, symbol, since_us, limit)
+    try:
+        rows = await asyncio.to_thread(queries.trades, venue.ledger.path, symbol, since_us,
+                                       limit, venue.engine.instruments)
+    except LedgerError as exc:  # derived data someone changed: say so, the venue goes on
+        log.error("list_trades: %s", exc)
+        raise RequestError("LEDGER_CORRUPT", str(exc)) from None
     busted = venue.engine.busted
     specs = venue.engine.instruments
     trades = []
@@ -93,21 +101,6 @@ async def list_trades(venue: Venue, session: Session, request: Request) -> None:
                        "aggressor_side": aggressor, "buy_account": buyer,
                        "sell_account": seller, "busted": trade_id in busted})
     session.send(protocol.ok(request.id, {"trades": trades}))
-
-
-def _read_trades(path: Any, symbol: str | None, since_us: int, limit: int) -> list[tuple]:
-    sql = ("SELECT trade_id, seq, ts_us, symbol, price, qty, aggressor_side, buyer_account, "
-           "seller_account FROM trades WHERE ts_us >= ?")
-    params: list[Any] = [since_us]
-    if symbol is not None:
-        sql += " AND symbol = ?"
-        params.append(symbol)
-    sql += " ORDER BY seq LIMIT ?"
-    conn = connect_ledger(path)
-    try:
-        return conn.execute(sql, [*params, limit]).fetchall()
-    finally:
-        conn.close()
 
 
 async def stats(venue: Venue, session: Session, request: Request) -> None:
@@ -125,7 +118,7 @@ async def stats(venue: Venue, session: Session, request: Request) -> None:
         "connections": len(venue.sessions),
         "sessions_by_firm": dict(sorted(sessions.items())),
         **activity.rates(time.monotonic(), engine),
-        "ledger_bytes": size, "ledger_last_seq": ledger.last_seq,
+        "ledger_bytes": size, **ledger.health(),
         "batches": venue.batches, "queued": venue.queue.qsize(),
         "instruments": len(engine.instruments), "firms": len(engine.firms),
         "accounts": len(engine.accounts), "open_orders": len(engine.orders),
