@@ -2,7 +2,7 @@
 
 Each command is one request (an import is a few hundred chunks and a commit) to the running
 server (`--url`, or $EXCHANGE_URL; default ws://127.0.0.1:8765) after a logon with an operator
-key (`--key`, `--key-file`, or $EXCHANGE_API_KEY). Output is an aligned table, or the response's
+key (`--key`, `--key-file`, or $EXCHANGE_KEY: the same convention as `exchange trade`). Output is an aligned table, or the response's
 result as JSON with `--json`. Errors are one line on stderr, with an exit code a script can test:
 
     0 done    1 the venue refused (or a bad input file)    2 usage
@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import re
 import sys
 import time
@@ -28,13 +27,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from websockets.exceptions import InvalidHandshake, InvalidURI
+from websockets.exceptions import ConnectionClosed
 
+from exchange.cli.connection import (
+    DEFAULT_URL,
+    KEY_VARIABLE,
+    Unreachable,
+    api_key,
+    connect,
+    describe_close,
+    venue_url,
+)
 from exchange.cli.csv_import import check_file, import_file
 from exchange.cli.results import AUTH, OK, REFUSED, UNREACHABLE, USAGE, Failure, done, fields, table
 from exchange.client import Client, ExchangeError
 
-DEFAULT_URL = "ws://127.0.0.1:8765"
 AUTH_CODES = ("UNAUTHENTICATED", "FORBIDDEN")
 LIMIT_FLAGS = ("max_order_qty", "max_order_notional", "max_open_orders")
 MONEY_HELP = "an amount of the venue currency, up to 6 decimals (e.g. 2000000.00)"
@@ -50,7 +57,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     common.add_argument("--url", default=argparse.SUPPRESS,
                         help=f"the venue (default $EXCHANGE_URL or {DEFAULT_URL})")
     common.add_argument("--key", default=argparse.SUPPRESS,
-                        help="operator API key (default $EXCHANGE_API_KEY)")
+                        help="operator API key (default $EXCHANGE_KEY)")
     common.add_argument("--key-file", type=Path, default=argparse.SUPPRESS,
                         help="read the operator API key from this file")
     common.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
@@ -217,14 +224,14 @@ def _key(args: argparse.Namespace) -> str:
             return key_file.read_text().strip()
         except OSError as exc:
             raise Failure(AUTH, f"cannot read the key file: {exc.strerror}") from None
-    key = getattr(args, "key", None) or os.environ.get("EXCHANGE_API_KEY")
+    key = api_key(getattr(args, "key", None))
     if not key:
-        raise Failure(AUTH, "no operator key: use --key, --key-file or $EXCHANGE_API_KEY")
+        raise Failure(AUTH, f"no operator key: use --key, --key-file or ${KEY_VARIABLE}")
     return key
 
 
 async def _run(args: argparse.Namespace, key: str) -> tuple[Any, Callable[[Any], None]]:
-    url = getattr(args, "url", None) or os.environ.get("EXCHANGE_URL") or DEFAULT_URL
+    url = venue_url(getattr(args, "url", None))
     timeout = getattr(args, "timeout", 60.0)
     try:
         async with asyncio.timeout(timeout):
@@ -236,18 +243,28 @@ async def _run(args: argparse.Namespace, key: str) -> tuple[Any, Callable[[Any],
                 await client.close()
     except TimeoutError:
         raise Failure(UNREACHABLE, f"no answer from {url} within {timeout:g} s") from None
+    except ConnectionClosed as exc:
+        close = exc.rcvd
+        raise Failure(UNREACHABLE, describe_close(
+            None if close is None else close.code,
+            None if close is None else close.reason)) from None
     except ExchangeError as exc:
         if exc.code == "CLOSED":
-            raise Failure(UNREACHABLE, f"the venue closed the connection ({exc.msg})") from None
+            raise Failure(UNREACHABLE, describe_close(*_close_of(exc.msg))) from None
         raise Failure(REFUSED, f"{exc.code}: {exc.msg}") from None
+
+
+def _close_of(reason: str) -> tuple[int | None, str]:
+    """(code, reason) from the client's "1008 API key revoked" close text."""
+    code, _, said = reason.partition(" ")
+    return (int(code), said) if code.isdigit() else (None, reason)
 
 
 async def _connect(url: str) -> Client:
     try:
-        return await Client.connect(url, encoding="msgpack", ping_interval=None)
-    except (OSError, InvalidHandshake, InvalidURI) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise Failure(UNREACHABLE, f"cannot reach the venue at {url}: {reason}") from None
+        return await connect(url, encoding="msgpack", ping_interval=None)
+    except Unreachable as exc:
+        raise Failure(UNREACHABLE, str(exc)) from None
 
 
 async def _logon(client: Client, key: str) -> None:

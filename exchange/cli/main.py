@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 SUBCOMMANDS = ("serve", "audit", "admin", "trade")
@@ -24,14 +25,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
     try:
+        args = build_parser().parse_args(argv)
         return int(args.handler(args))
     except KeyboardInterrupt:
         return 130
     except CliError as exc:
         print(f"exchange: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        return _reader_gone()
+
+
+def _reader_gone() -> int:
+    """Our stdout's reader left (`exchange admin stats | head`): that is not an error. Point
+    stdout at /dev/null so that the interpreter's last flush does not fail either."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 0
 
 
 class CliError(Exception):

@@ -20,10 +20,13 @@ import argparse
 import asyncio
 import logging
 import os
+import shutil
 import signal
+import sys
 from pathlib import Path
 
 from exchange import demo
+from exchange.cli.connection import KEY_VARIABLE, URL_VARIABLE
 from exchange.cli.main import CliError
 from exchange.engine import Command, RevokeKey
 from exchange.gateway.config import GatewayConfig
@@ -84,10 +87,11 @@ async def _serve(args: argparse.Namespace, config: GatewayConfig) -> None:
     server = Server(args.ledger, config, args.signing_key)
     venue = await server.open()
     demo_keys: list[tuple[str, str | None, str]] = []
+    revoked = 0
     if args.demo:
         if not venue.engine.instruments:
             await server.setup(demo.setup(now_us()), "operator:demo")
-        demo_keys = await _demo_keys(server)
+        demo_keys, revoked = await _demo_keys(server)
     if args.operator_key_file:
         await _operator_key(server, args.operator_key_file)
     await server.start()
@@ -98,7 +102,7 @@ async def _serve(args: argparse.Namespace, config: GatewayConfig) -> None:
     print(f"exchange listening on {server.url} (ledger {args.ledger}, "
           f"seq {venue.engine.last_command_seq})", flush=True)
     if demo_keys:
-        _print_demo(server, demo_keys)
+        _print_demo(server, demo_keys, revoked, args.ledger)
     if args.ready_file:
         args.ready_file.write_text(server.url)
     failed = loop.create_task(server.serve_forever())
@@ -109,21 +113,23 @@ async def _serve(args: argparse.Namespace, config: GatewayConfig) -> None:
         raise CliError(str(failed.exception()))
 
 
-async def _demo_keys(server: Server) -> list[tuple[str, str | None, str]]:
+async def _demo_keys(server: Server) -> tuple[list[tuple[str, str | None, str]], int]:
     """(role, account, API key) of fresh demo keys, one per DEMO_KEYS entry, issued in one batch
-    with the previous run's demo keys revoked (their secrets were printed to a terminal)."""
+    with the previous run's demo keys revoked (their secrets were printed to a terminal), and
+    how many were revoked."""
     assert server.venue is not None
     ts_us, keys = now_us(), server.venue.engine.keys
     commands: list[Command] = [
         RevokeKey(ts_us, key_id) for key_id, key in keys.items()
         if not key.revoked and any(key_id.startswith(f"{base}-") for base, _, _ in DEMO_KEYS)]
+    revoked = len(commands)
     issued = []
     for base, role, account in DEMO_KEYS:
         command, api_key = new_key(ts_us, role, account, f"{base}-{os.urandom(3).hex()}")
         commands.append(command)
         issued.append((role, account, api_key))
     await server.setup(commands, "operator:demo")
-    return issued
+    return issued, revoked
 
 
 async def _operator_key(server: Server, path: Path) -> None:
@@ -150,17 +156,49 @@ async def _operator_key(server: Server, path: Path) -> None:
     print(f"operator key {command.key_id} written to {path}", flush=True)
 
 
-def _print_demo(server: Server, keys: list[tuple[str, str | None, str]]) -> None:
+DEMO_INSTRUMENTS_SHOWN = 10
+
+
+def command_name(argv0: str | None = None) -> str:
+    """How to run `exchange` from here, as the user would paste it: `exchange` if that is what
+    the shell finds, else the path of the script that runs now (`.venv/bin/exchange`), else
+    `python -m exchange` with this interpreter."""
+    argv0 = sys.argv[0] if argv0 is None else argv0
+    script = Path(argv0)
+    if script.name == "exchange" and script.exists():
+        found = shutil.which("exchange")
+        if found and Path(found).resolve() == script.resolve():
+            return "exchange"
+        try:
+            return str(script.resolve().relative_to(Path.cwd()))
+        except ValueError:
+            return str(script.resolve())
+    return f"{sys.executable} -m exchange"
+
+
+def _print_demo(server: Server, keys: list[tuple[str, str | None, str]], revoked: int,
+                ledger: Path) -> None:
     assert server.venue is not None
-    print("\ninstruments:")
-    for symbol, spec in server.venue.tracker.specs.items():
+    specs = server.venue.tracker.specs
+    print(f"\ninstruments ({len(specs)}):")
+    for symbol, spec in list(specs.items())[:DEMO_INSTRUMENTS_SHOWN]:
         print(f"  {symbol:24} {spec.commodity}, {spec.grade}, {spec.location}, "
               f"{spec.delivery_period}; lot {spec.lot_size} {spec.unit}")
-    print("\ndemo API keys:")
+    if len(specs) > DEMO_INSTRUMENTS_SHOWN:
+        print(f"  ... and {len(specs) - DEMO_INSTRUMENTS_SHOWN} more "
+              "(`trade instruments --search TEXT` finds them)")
+    print("\ndemo API keys (new on every start"
+          + (f"; the {revoked} demo keys of the previous run are revoked):" if revoked else "):"))
+    by_role: dict[str, str] = {}
     for role, account, api_key in keys:
         print(f"  {role:8} {account or '':8} {api_key}")
-    trader_key = keys[0][2]
-    print(f"\ntry:  exchange trade --url {server.url} --key {trader_key} "
-          f"buy WHEAT-M2-CTA-2703 5 209.50\n"
-          f"      exchange trade --url {server.url} --key {trader_key} "
-          f"watch WHEAT-M2-CTA-2703\n", flush=True)
+        by_role.setdefault(role, api_key)
+    exchange, url = command_name(), server.url
+    trader, operator = by_role["trader"], by_role["operator"]
+    print(f"\ntry (paste):\n"
+          f"  {exchange} trade --url {url} --key {trader} buy WHEAT-M2-CTA-2703 5 209.50\n"
+          f"  {exchange} trade --url {url} --key {trader} watch WHEAT-M2-CTA-2703\n"
+          f"  {exchange} admin --url {url} --key {operator} instruments list\n"
+          f"  {exchange} audit verify {ledger}\n"
+          f"or, for `trade`, set them once:  export {URL_VARIABLE}={url} {KEY_VARIABLE}={trader}"
+          "\n", flush=True)
