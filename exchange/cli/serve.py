@@ -100,7 +100,8 @@ async def _serve(args: argparse.Namespace, config: GatewayConfig) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     print(f"exchange listening on {server.url} (ledger {args.ledger}, "
-          f"seq {venue.engine.last_command_seq})", flush=True)
+          f"seq {venue.engine.last_command_seq})\n"
+          f"market page: {server.url.replace('ws', 'http', 1)}/  (same port)", flush=True)
     if demo_keys:
         _print_demo(server, demo_keys, revoked, args.ledger)
     if args.ready_file:

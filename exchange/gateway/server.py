@@ -45,6 +45,7 @@ from exchange.gateway.protocol import SUBPROTOCOLS
 from exchange.gateway.session import Session
 from exchange.gateway.venue import Venue
 from exchange.ledger import Ledger
+from exchange.web import pages
 
 log = logging.getLogger("exchange.gateway")
 
@@ -216,6 +217,7 @@ class Server:
             max_size=config.max_frame_bytes, ping_interval=config.ping_interval_s,
             ping_timeout=config.ping_timeout_s, compression=None, ssl=self._ssl_context(),
             max_queue=64, select_subprotocol=_select_subprotocol,
+            process_request=pages.process_request,  # the market page (exchange/web) on this port
             create_connection=functools.partial(GatewayConnection, self))  # type: ignore[arg-type]
         loop = asyncio.get_running_loop()
         self._tasks = [loop.create_task(self.venue.run()), loop.create_task(self._tick())]  # type: ignore[union-attr]
