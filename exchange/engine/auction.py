@@ -85,20 +85,20 @@ def allocate(orders: Sequence[CallOrder], volume: int) -> list[int]:
 
 def _demand(bids: Sequence[CallOrder], prices: list[int]) -> list[int]:
     """Demand at each price (ascending): market buys plus bids at that price or above."""
-    market = sum(qty for price, qty in bids if price is None)
-    at = dict.fromkeys(prices, 0)
-    for price, qty in bids:
-        if price is not None:
-            at[price] += qty
-    from_top = list(accumulate(at[p] for p in reversed(prices)))
-    return [market + total for total in reversed(from_top)]
+    return _cumulative(bids, prices[::-1])[::-1]
 
 
 def _supply(asks: Sequence[CallOrder], prices: list[int]) -> list[int]:
     """Supply at each price (ascending): market sells plus asks at that price or below."""
-    market = sum(qty for price, qty in asks if price is None)
+    return _cumulative(asks, prices)
+
+
+def _cumulative(orders: Sequence[CallOrder], prices: list[int]) -> list[int]:
+    """For each price in the order given: the market orders plus the limit orders at that
+    price or one before it in the list."""
+    market = sum(qty for price, qty in orders if price is None)
     at = dict.fromkeys(prices, 0)
-    for price, qty in asks:
+    for price, qty in orders:
         if price is not None:
             at[price] += qty
     return [market + total for total in accumulate(at[p] for p in prices)]
