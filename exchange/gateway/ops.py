@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 
 from exchange.engine import SetTradingState
 from exchange.gateway import protocol
+from exchange.gateway.history import HISTORY_OPS
 from exchange.gateway.keys import Principal
 from exchange.gateway.operators import ADMIN_OPS
 from exchange.gateway.orders import OrderRecord
@@ -28,6 +29,7 @@ from exchange.gateway.venue import Job, Venue, now_us
 
 TRADER, OPERATOR, AUDITOR = "trader", "operator", "auditor"
 ANYONE = (TRADER, OPERATOR, AUDITOR)
+PUBLIC = None  # market data and reference data: before logon too (docs/protocol.md)
 MARKET_CHANNELS = ("book", "trades", "bbo")
 
 Handler = Callable[[Venue, Session, Request], Awaitable[None]]
@@ -313,6 +315,8 @@ async def _subscribe_exec(venue: Venue, session: Session, request: Request) -> N
     args = request.args
     wanted = args.get("account")
     account: str | None = None
+    if session.principal is None:  # market data is public; execution reports are not
+        raise RequestError(Code.UNAUTHENTICATED, "log on first")
     if wanted == "*" and session.principal.role != TRADER:  # type: ignore[union-attr]
         account = "*"
     else:
@@ -387,7 +391,7 @@ async def set_trading_state(venue: Venue, session: Session, request: Request) ->
 OPS: dict[str, Op] = {
     "logon": Op(logon, None),
     "ping": Op(ping, None),
-    "instruments": Op(instruments, ANYONE),
+    "instruments": Op(instruments, PUBLIC),
     "new_order": Op(new_order, (TRADER,), order_op=True),
     "cancel_order": Op(cancel_order, (TRADER,), order_op=True),
     "replace_order": Op(replace_order, (TRADER,), order_op=True),
@@ -395,8 +399,9 @@ OPS: dict[str, Op] = {
     "cancel_all_after": Op(cancel_all_after, (TRADER,)),
     "order_status": Op(order_status, ANYONE),
     "open_orders": Op(open_orders, ANYONE),
-    "subscribe": Op(subscribe, ANYONE),
-    "unsubscribe": Op(unsubscribe, ANYONE),
+    "subscribe": Op(subscribe, PUBLIC),  # exec needs a logon (_subscribe_exec)
+    "unsubscribe": Op(unsubscribe, PUBLIC),
     "set_trading_state": Op(set_trading_state, (OPERATOR,)),
 }
 OPS.update({name: Op(*op) for name, op in ADMIN_OPS.items()})  # operators (operators/)
+OPS.update({name: Op(handler, PUBLIC) for name, handler in HISTORY_OPS.items()})  # history.py

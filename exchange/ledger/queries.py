@@ -36,16 +36,17 @@ SELECT_TRADES = ("SELECT trade_id, seq, ts_us, symbol, price, qty, aggressor_sid
 
 
 def trades(path: str | Path, symbol: str | None, since_us: int, limit: int,
-           symbols: Container[str]) -> list[TradeRow]:
+           symbols: Container[str], after_seq: int = 0, newest: bool = False) -> list[TradeRow]:
     """Up to `limit` trades from the `trades` projection, oldest first, at or after `since_us`
-    (of `symbol` only, if given), each checked (its symbol in `symbols`). LedgerError for a
-    file that does not read or a row that is not a trade. O(limit)."""
-    sql = SELECT_TRADES + " WHERE ts_us >= ?"
-    params: list[object] = [since_us]
+    and after `after_seq` (a page's cursor), of `symbol` only, if given; `newest`: the last
+    `limit` of them instead of the first. Each is checked (its symbol in `symbols`). LedgerError
+    for a file that does not read or a row that is not a trade. O(limit)."""
+    sql = SELECT_TRADES + " WHERE ts_us >= ? AND seq > ?"
+    params: list[object] = [since_us, after_seq]
     if symbol is not None:
         sql += " AND symbol = ?"
         params.append(symbol)
-    sql += " ORDER BY seq LIMIT ?"
+    sql += " ORDER BY seq DESC LIMIT ?" if newest else " ORDER BY seq LIMIT ?"
     conn = reader.connect(path)
     try:
         found = conn.execute(sql, [*params, limit]).fetchall()
@@ -53,6 +54,8 @@ def trades(path: str | Path, symbol: str | None, since_us: int, limit: int,
         raise LedgerError(f"the trades projection does not read ({exc})") from None
     finally:
         conn.close()
+    if newest:
+        found.reverse()
     return [_trade(row, symbols) for row in found]
 
 

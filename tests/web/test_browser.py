@@ -2,7 +2,8 @@
 installs) driven by Playwright (the `browser` extra, which `make test` installs; it never
 downloads a browser of its own), against `exchange serve --demo` on 127.0.0.1.
 
-A trader pastes a key, finds instruments, watches the book change when another trader's order
+Before logon the page shows the public market (book, trades from the history, candles, the
+ticker). A trader pastes a key, finds instruments, watches the book change when another trader's order
 arrives, places an order through the page, sees it on the ladder, in their orders and, once it
 trades, on the tape and in their fills, then cancels it through the page. The test saves
 screenshots (var/screenshots/ in the checkout, or $EXCHANGE_SCREENSHOT_DIR).
@@ -78,6 +79,9 @@ async def _seed(url: str, keys: dict[str, str]) -> None:
             await client.logon(keys[account])
             for px, qty in levels:
                 await client.new_order(WHEAT, side, qty, px)
+    async with await Client.connect(url) as client:  # a trade before the page opens
+        await client.logon(keys["MILL-1"])
+        await client.new_order(WHEAT, "SELL", "1", ord_type="MARKET", tif="IOC")
 
 
 def demo_keys(printed: list[str]) -> tuple[str, dict[str, str]]:
@@ -122,6 +126,15 @@ def _session(page: Any, expect: Any, url: str, keys: dict[str, str]) -> None:
     assert page.evaluate("crc32('|')") == 2343686810
     assert page.evaluate("crc32('101.00:3|100.50:2,100.00:7')") == 3801949867
 
+    # market data is public: the book, the earlier trade, candles and the ticker before logon
+    expect(page.locator("#instrument-list li")).to_have_count(3)
+    expect(page.locator("#sym")).to_have_text(WHEAT)
+    expect(page.locator('#ladder tr.bid[data-px="209.00"]')).to_have_attribute("data-qty", "3")
+    expect(page.locator("#tape tbody tr")).to_have_count(1)  # from trades_history
+    expect(page.locator("#candle-source")).to_have_text("from the venue's trades (busts left out)")
+    expect(page.locator("#day")).to_contain_text("vol 1")
+    expect(page.locator("#order-submit")).to_be_disabled()
+
     page.fill("#api-key", keys["AGRO-1"])
     page.click("#logon")
     expect(page.locator("#who")).to_have_text("trader AGRO-1 (AGROTRADE)")
@@ -154,8 +167,8 @@ def _session(page: Any, expect: Any, url: str, keys: dict[str, str]) -> None:
 
     # it trades: the tape, the fills and the ladder follow
     trade_cli(url, keys["MILL-1"], "sell", WHEAT, "1")
-    expect(page.locator("#tape tbody tr")).to_have_count(1)
-    expect(page.locator("#tape tbody tr td").nth(2)).to_have_text("1")
+    expect(page.locator("#tape tbody tr")).to_have_count(2)
+    expect(page.locator("#tape tbody tr").first.locator("td").nth(3)).to_have_text("209.50")
     expect(page.locator("#fills tbody tr")).to_have_count(1)
     expect(page.locator("#fills tbody tr td").nth(5)).to_have_text("MAKER")
     expect(bid).to_have_attribute("data-qty", "1")

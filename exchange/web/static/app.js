@@ -13,6 +13,8 @@ const LADDER_DEPTH = 12;
 const TAPE_ROWS = 60;
 const LIST_SHOWN = 300;
 const RECONNECT_MS = 2000;
+const TICKER_MS = 15000;
+const INTERVAL_S = { "1m": 60, "5m": 300, "15m": 900, "1h": 3600, "4h": 14400, "1d": 86400 };
 
 // -- helpers ---------------------------------------------------------------------------------
 
@@ -175,6 +177,9 @@ const page = {
   book: null,
   bbo: null,
   trades: [],         // the shown instrument's trades, newest first
+  candles: null,      // {interval, list, asOfTrade} from the venue's `candles` op, or null
+  ticker: null,       // the venue's 24 h `ticker` for the shown instrument
+  tickerDue: null,
   lastPx: new Map(),
   orders: new Map(),  // own open orders by order_id
   fills: [],          // own fills, newest first
@@ -276,7 +281,7 @@ async function show(sym, resubscribe = false) {
   if (page.sym && page.sym !== sym && venue.isOpen) {
     for (const ch of ["book", "trades", "bbo"]) venue.request("unsubscribe", { ch, sym: page.sym }).catch(() => {});
   }
-  if (page.sym !== sym) { page.trades = []; page.bbo = null; }
+  if (page.sym !== sym) { page.trades = []; page.bbo = null; page.candles = null; page.ticker = null; }
   page.sym = sym;
   page.book = new Book(sym);
   const spec = page.specs.get(sym);
@@ -289,6 +294,49 @@ async function show(sym, resubscribe = false) {
     } catch (error) {
       notice(`subscribe ${ch}: ${error.code} ${error.msg || ""}`);
     }
+  }
+  await Promise.all([loadRecentTrades(sym), loadCandles(sym), loadTicker(sym)]);
+}
+
+/** The latest trades from the venue's history (public), under the live ones already seen. */
+async function loadRecentTrades(sym) {
+  try {
+    const recent = await page.venue.request("trades_history", { sym, limit: 100 });
+    if (page.sym !== sym) return;
+    const seen = new Set(page.trades.map((t) => t.trade_id));
+    const older = recent.trades.filter((t) => !t.busted && !seen.has(t.trade_id)).reverse();
+    page.trades = [...page.trades, ...older].sort((p, q) => Number(q.trade_id) - Number(p.trade_id));
+    if (page.trades.length) page.lastPx.set(sym, page.lastPx.get(sym) || page.trades[0].px);
+    mark("tape", "title");
+  } catch (error) {
+    if (error.code !== "UNKNOWN_OP") throw error; // an older venue: live trades only
+  }
+}
+
+/** Candles from the venue; trades pushed after its answer are added on the page. */
+async function loadCandles(sym) {
+  const interval = $("candle-interval").value;
+  try {
+    const answer = await page.venue.request("candles", { sym, interval, limit: 60 });
+    if (page.sym !== sym) return;
+    // every trade pushed so far was durable, so the venue's candles hold it already
+    const asOfTrade = Math.max(0, ...page.trades.map((t) => Number(t.trade_id)));
+    page.candles = { interval, asOfTrade, list: answer.candles.map((c) => ({
+      start: c.start_us / 1e6, open: Number(c.open), high: Number(c.high), low: Number(c.low),
+      close: Number(c.close), volume: Number(c.volume) })) };
+  } catch (error) {
+    if (error.code !== "UNKNOWN_OP") throw error;
+    page.candles = null;
+  }
+  mark("candles");
+}
+
+async function loadTicker(sym) {
+  try {
+    const ticker = await page.venue.request("ticker", { sym });
+    if (page.sym === sym) { page.ticker = ticker; mark("title"); }
+  } catch (error) {
+    if (error.code !== "UNKNOWN_OP" && error.code !== "RATE_LIMITED") throw error;
   }
 }
 
@@ -309,6 +357,9 @@ function onPush(message) {
       }
       page.trades.length = Math.min(page.trades.length, 5000);
       mark("tape", "candles", "title");
+      if (message.sym === page.sym && !page.tickerDue) { // the 24 h figures, once the burst is over
+        page.tickerDue = setTimeout(() => { page.tickerDue = null; loadTicker(page.sym); }, 500);
+      }
       break;
     case "bbo":
       if (message.sym === page.sym) { page.bbo = message; mark("title"); }
@@ -451,6 +502,10 @@ function drawTitle() {
     $("spread").textContent = "-";
   }
   $("last").textContent = page.lastPx.get(spec.sym) || "-";
+  const day = page.ticker;
+  $("day").textContent = day && day.last !== null
+    ? `${day.change.startsWith("-") ? "" : "+"}${day.change} · high ${day.high} · low ${day.low} · vol ${day.volume} · vwap ${day.vwap}`
+    : "-";
   $("book-status").textContent = book && book.synced ? `seq ${book.seq} · checksum ok` : "syncing…";
 }
 
@@ -551,11 +606,13 @@ function drawTape() {
     el("td", {}, trade.qty), el("td", {}, trade.px))));
 }
 
-/** OHLCV buckets of `seconds` from the trades this page has seen (oldest first). */
-function candles(trades, seconds) {
-  const buckets = new Map();
+/** OHLCV per `seconds` bucket: the venue's candles, plus the trades pushed after them (oldest first). */
+function candles(trades, seconds, base) {
+  const buckets = new Map((base ? base.list : []).map((c) => [c.start, { ...c }]));
+  const after = base ? base.asOfTrade : 0;
   for (let i = trades.length - 1; i >= 0; i--) {
     const trade = trades[i];
+    if (Number(trade.trade_id) <= after) continue;
     const start = Math.floor(Number(trade.ts_us) / 1e6 / seconds) * seconds;
     const px = Number(trade.px);
     const candle = buckets.get(start);
@@ -567,9 +624,10 @@ function candles(trades, seconds) {
 
 function drawCandles() {
   const [ctx, width, height] = canvasContext($("candles"));
-  const seconds = Number($("candle-interval").value);
-  const shown = candles(page.trades, seconds).slice(-40);
-  $("candle-source").textContent = "from the trades seen since this page opened";
+  const interval = $("candle-interval").value;
+  const base = page.candles && page.candles.interval === interval ? page.candles : null;
+  const shown = candles(page.trades, INTERVAL_S[interval], base).slice(-40);
+  $("candle-source").textContent = base ? "from the venue's trades (busts left out)" : "from the trades seen since this page opened";
   if (!shown.length) { ctx.fillStyle = "#7d8896"; ctx.fillText("no trades yet", 10, 20); return; }
   let low = Math.min(...shown.map((c) => c.low)), high = Math.max(...shown.map((c) => c.high));
   const tick = Number(page.specs.get(page.sym)?.tick || 1);
@@ -634,7 +692,8 @@ function start() {
   $("order-form").addEventListener("submit", placeOrder);
   $("cancel-all").addEventListener("click", cancelAll);
   $("order-tif").addEventListener("change", () => { $("expire-label").hidden = $("order-tif").value !== "GTD"; });
-  $("candle-interval").addEventListener("change", () => mark("candles"));
+  $("candle-interval").addEventListener("change", () => { if (page.sym) loadCandles(page.sym); });
+  setInterval(() => { if (page.sym && page.venue && page.venue.isOpen) loadTicker(page.sym); }, TICKER_MS);
   window.addEventListener("resize", () => mark("book", "candles"));
   mark("who", "orders");
   connect();
