@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 
 from exchange.engine import SetTradingState
 from exchange.gateway import protocol
+from exchange.gateway.account import ACCOUNT_OPS
 from exchange.gateway.history import HISTORY_OPS
 from exchange.gateway.keys import Principal
 from exchange.gateway.operators import ADMIN_OPS
@@ -405,3 +406,4 @@ OPS: dict[str, Op] = {
 }
 OPS.update({name: Op(*op) for name, op in ADMIN_OPS.items()})  # operators (operators/)
 OPS.update({name: Op(handler, PUBLIC) for name, handler in HISTORY_OPS.items()})  # history.py
+OPS.update({name: Op(handler, ANYONE) for name, handler in ACCOUNT_OPS.items()})  # account.py

@@ -36,16 +36,21 @@ SELECT_TRADES = ("SELECT trade_id, seq, ts_us, symbol, price, qty, aggressor_sid
 
 
 def trades(path: str | Path, symbol: str | None, since_us: int, limit: int,
-           symbols: Container[str], after_seq: int = 0, newest: bool = False) -> list[TradeRow]:
+           symbols: Container[str], after_seq: int = 0, newest: bool = False,
+           account: str | None = None) -> list[TradeRow]:
     """Up to `limit` trades from the `trades` projection, oldest first, at or after `since_us`
     and after `after_seq` (a page's cursor), of `symbol` only, if given; `newest`: the last
-    `limit` of them instead of the first. Each is checked (its symbol in `symbols`). LedgerError
-    for a file that does not read or a row that is not a trade. O(limit)."""
+    `limit` of them instead of the first; `account`: only its trades (either side). Each is
+    checked (its symbol in `symbols`). LedgerError for a file that does not read or a row that
+    is not a trade. O(limit), or O(rows scanned) with `account`."""
     sql = SELECT_TRADES + " WHERE ts_us >= ? AND seq > ?"
     params: list[object] = [since_us, after_seq]
     if symbol is not None:
         sql += " AND symbol = ?"
         params.append(symbol)
+    if account is not None:
+        sql += " AND (buyer_account = ? OR seller_account = ?)"
+        params += [account, account]
     sql += " ORDER BY seq DESC LIMIT ?" if newest else " ORDER BY seq LIMIT ?"
     conn = reader.connect(path)
     try:

@@ -1,5 +1,5 @@
-"""Public market history (docs/protocol.md, "Market history"): the documented session runs as
-written before logon; trades_history pages with its cursor; busts show in the history and stay
+"""Public market history and the trader's own account (docs/protocol.md, "Market history",
+"Your account"): the documented sessions run as written (the history before logon); trades_history pages with its cursor; busts show in the history and stay
 out of candles and the ticker; its own rate limit; and the pure OHLCV arithmetic."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from exchange.client import ExchangeError
 from exchange.gateway import history
 from exchange.gateway.candles import Candle, candles, exact_ratio, stats
-from tests.gateway.conftest import WHEAT, open_venue
+from tests.gateway.conftest import WHEAT, Venue, open_venue
 from tests.gateway.test_docs import DOC, matches
 
 
@@ -25,20 +25,66 @@ async def _two_trades(venue) -> None:  # type: ignore[no-untyped-def]
     await seller.new_order(WHEAT, "SELL", "1", "209.75")
 
 
+async def run_session(venue: Venue, name: str) -> None:
+    """The docs' ```<name> block, sent and checked line by line on a fresh connection."""
+    block = re.search(rf"```{name}\n(.*?)```", DOC.read_text(), re.DOTALL)
+    assert block is not None, name
+    client = await venue.client()
+    for line in block.group(1).splitlines():
+        direction, text = line[:2], line[3:]
+        if direction == ">>":
+            for key_name, key in venue.keys.items():
+                text = text.replace(f"<{key_name}>", key)
+            await client.ws.send(text)
+        else:
+            got = json.loads(await client.ws.recv())
+            assert matches(json.loads(text), got), f"expected {text}\n     got {got}"
+
+
 async def test_the_history_session_in_the_docs_runs_as_written_before_logon(
         tmp_path: Path) -> None:
-    block = re.search(r"```history-session\n(.*?)```", DOC.read_text(), re.DOTALL)
-    assert block is not None
     async with open_venue(tmp_path / "l.db") as venue:
         await _two_trades(venue)
-        anonymous = await venue.client()
-        for line in block.group(1).splitlines():
-            direction, text = line[:2], line[3:]
-            if direction == ">>":
-                await anonymous.ws.send(text)
-            else:
-                got = json.loads(await anonymous.ws.recv())
-                assert matches(json.loads(text), got), f"expected {text}\n     got {got}"
+        await run_session(venue, "history-session")
+
+
+async def test_the_account_session_in_the_docs_runs_as_written(tmp_path: Path) -> None:
+    async with open_venue(tmp_path / "l.db") as venue:
+        seller = await venue.client("MILL-1")
+        await seller.new_order(WHEAT, "SELL", "2", "210.00")
+        await run_session(venue, "account-session")
+
+
+async def test_account_status_shows_credit_and_kill_switches_and_lists_page(
+        tmp_path: Path) -> None:
+    async with open_venue(tmp_path / "l.db") as venue:
+        operator = await venue.client("operator")
+        await operator.request("set_credit_limit", firm="AGROTRADE", credit_limit="100000.00")
+        buyer, seller = await venue.client("AGRO-1"), await venue.client("MILL-1")
+        await buyer.new_order(WHEAT, "BUY", "10", "200.00")  # open: 10 x 20 t x 200 = 40,000
+        for n in range(5):
+            await seller.new_order(WHEAT, "SELL", "1", "200.00")  # 5 fills of 4,000
+        status = await buyer.request("account_status")
+        assert status["firm_credit_limit"] == "100000.000000"
+        assert status["firm_open_buy_notional"] == "20000.000000"
+        assert status["firm_net_bought"] == "20000.000000"
+        assert status["firm_credit_remaining"] == "60000.000000" and status["can_trade"]
+        await operator.request("set_kill_switch", scope="firm", name="AGROTRADE")
+        status = await buyer.request("account_status", account="AGRO-2")  # same firm
+        assert status["firm_blocked"] and not status["can_trade"]
+        pages, cursor = [], None
+        while True:
+            page = await buyer.request("my_trades", since_us=0, limit=2, cursor=cursor)
+            pages.append([t["trade_id"] for t in page["trades"]])
+            if (cursor := page["next_cursor"]) is None:
+                break
+        assert pages == [["1", "2"], ["3", "4"], ["5"]]
+        sold = await seller.request("my_trades", limit=1)
+        assert [(t["side"], t["liquidity"]) for t in sold["trades"]] == [("SELL", "TAKER")]
+        history_page = await buyer.request("order_history")
+        assert [o["ord_status"] for o in history_page["orders"]] == ["CANCELED"]  # killed
+        auditor = await venue.client("auditor")
+        assert (await auditor.request("account_status", account="MILL-1"))["open_orders"] == 0
 
 
 async def test_market_data_is_public_and_order_entry_is_not(tmp_path: Path) -> None:
