@@ -55,6 +55,7 @@ from exchange.gateway.orders import OrderTracker
 from exchange.gateway.protocol import Code, RequestError
 from exchange.gateway.ratelimit import TokenBucket
 from exchange.gateway.reference import FeedsOnDemand, imported_specs
+from exchange.gateway.rejects import explain
 from exchange.gateway.session import SLOW_CONSUMER, Session, deliver
 from exchange.ledger import Batch, Entry, LedgerError
 
@@ -324,7 +325,7 @@ class Venue:
                 return protocol.ok(request_id, self.tracker.view(record))
             if kind is OrderRejected:
                 return protocol.error(request_id, event.reason.name,  # type: ignore[union-attr]
-                                      f"order rejected: {event.reason.name}")  # type: ignore[union-attr]
+                                      explain(event.reason, command, self.engine))  # type: ignore[union-attr,arg-type]
             if kind is CancelRejected:
                 owned = self.tracker.owned(event.account, event.order_id)  # type: ignore[union-attr,arg-type]
                 code = event.reason.name  # type: ignore[union-attr]
