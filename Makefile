@@ -11,7 +11,7 @@ $(BIN)/python:
 
 $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test,browser]'
+	$(BIN)/pip install --quiet -e '.[test,browser,cluster]'
 	touch $(STAMP)
 
 install: $(STAMP)
