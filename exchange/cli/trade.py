@@ -107,7 +107,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     fills.add_argument("--sym")
     fills.add_argument("--limit", type=int, default=50, help="the latest N (default 50)")
     instruments = actions.add_parser("instruments", help="list instruments")
-    instruments.add_argument("--search", help="only those whose symbol or description has this")
+    instruments.add_argument("--search", help="only those whose symbol, commodity, grade, "
+                             "location or period has every one of these words")
     watcher = actions.add_parser("watch", help="live book, spread, own orders, trades; q quits")
     watcher.add_argument("sym")
     watcher.add_argument("--depth", type=int, default=10)
@@ -247,12 +248,7 @@ async def _fills(client: Client, args: argparse.Namespace) -> Any:
 
 
 async def _instruments(client: Client, args: argparse.Namespace) -> Any:
-    specs = list((await client.instruments()).values())
-    if args.search:
-        wanted = args.search.lower()
-        specs = [spec for spec in specs if wanted in " ".join(
-            str(spec[key]) for key in ("sym", "commodity", "grade", "location",
-                                       "delivery_period")).lower()]
+    specs = list((await client.instruments(search=args.search)).values())
     return specs, lambda r: table(r, (
         ("SYMBOL", "sym"), ("STATE", "state"), ("TICK", "tick"), ("LOT", "lot_size"),
         ("UNIT", "unit"), ("COMMODITY", "commodity"), ("GRADE", "grade"),

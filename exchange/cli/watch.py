@@ -162,9 +162,10 @@ def keys_pressed(stop: asyncio.Event) -> Iterator[None]:
 
 async def watch(client: Client, symbol: str, depth: int, account: str | None) -> None:
     """Show `symbol` live until `q`, Ctrl-C, or the connection closes (Unreachable)."""
-    specs = await client.instruments()
+    specs = await client.instruments(sym=symbol)
     if symbol not in specs:
-        close = sorted(s for s in specs if s.startswith(symbol[:4]))[:5]
+        similar = await client.request("instruments", prefix=symbol[:4], limit=5)
+        close = [spec["sym"] for spec in similar["instruments"]]
         hint = f"; similar: {', '.join(close)}" if close else ""
         raise Failure(REFUSED, f"no instrument {symbol!r} on this venue "
                           f"(`exchange trade instruments --search TEXT` lists them){hint}")

@@ -149,10 +149,19 @@ class Client:
         return await self.request("logon", api_key=api_key,
                                   cancel_on_disconnect=cancel_on_disconnect)
 
-    async def instruments(self) -> dict[str, dict[str, Any]]:
-        result = await self.request("instruments")
-        self.specs = {spec["sym"]: spec for spec in result["instruments"]}
-        return self.specs
+    async def instruments(self, **filters: Any) -> dict[str, dict[str, Any]]:
+        """Instruments by symbol, every page of them (filters as the `instruments` op takes:
+        sym, prefix, search, commodity, location, period, state); kept in `specs`."""
+        found: dict[str, dict[str, Any]] = {}
+        cursor = None
+        while True:
+            result = await self.request("instruments", cursor=cursor, **filters)
+            found.update((spec["sym"], spec) for spec in result["instruments"])
+            cursor = result.get("next_cursor")
+            if cursor is None:
+                break
+        self.specs.update(found)
+        return found
 
     async def new_order(self, sym: str, side: str, qty: str, px: str | None = None,
                         cl_ord_id: str | None = None, **more: Any) -> dict[str, Any]:
@@ -197,8 +206,10 @@ class Client:
 
     async def subscribe_book(self, sym: str) -> LocalBook:
         """Subscribe and return the local book (synced once its snapshot arrives)."""
-        if not self.specs:
-            await self.instruments()
+        if sym not in self.specs:
+            await self.instruments(sym=sym)
+        if sym not in self.specs:
+            raise ExchangeError("UNKNOWN_INSTRUMENT", f"no instrument {sym!r}")
         book = self.books.get(sym)
         if book is None:
             book = self.books[sym] = LocalBook(sym, self.specs[sym]["price_decimals"])

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, NamedTuple
 
 from exchange.engine import SetTradingState
-from exchange.gateway import protocol
+from exchange.gateway import listing, protocol
 from exchange.gateway.account import ACCOUNT_OPS
 from exchange.gateway.history import HISTORY_OPS
 from exchange.gateway.keys import Principal
@@ -277,15 +277,6 @@ async def open_orders(venue: Venue, session: Session, request: Request) -> None:
     await _submit(venue, session, request, work, query=True)
 
 
-async def instruments(venue: Venue, session: Session, request: Request) -> None:
-    def work(venue: Venue) -> Any:
-        return {"instruments": [
-            protocol.instrument_view(spec, venue.engine.instruments[symbol].state)
-            for symbol, spec in venue.tracker.specs.items()]}
-
-    await _submit(venue, session, request, work, query=True)
-
-
 async def subscribe(venue: Venue, session: Session, request: Request) -> None:
     args = request.args
     channel = args.get("ch")
@@ -392,7 +383,7 @@ async def set_trading_state(venue: Venue, session: Session, request: Request) ->
 OPS: dict[str, Op] = {
     "logon": Op(logon, None),
     "ping": Op(ping, None),
-    "instruments": Op(instruments, PUBLIC),
+    "instruments": Op(listing.instruments, PUBLIC),  # filtered and paged (listing.py)
     "new_order": Op(new_order, (TRADER,), order_op=True),
     "cancel_order": Op(cancel_order, (TRADER,), order_op=True),
     "replace_order": Op(replace_order, (TRADER,), order_op=True),

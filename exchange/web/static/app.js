@@ -172,7 +172,10 @@ const page = {
   venue: null,
   key: null,          // the pasted API key, kept in memory only (never stored)
   me: null,           // logon result
-  specs: new Map(),   // sym -> instrument
+  specs: new Map(),   // sym -> instrument (those the page has seen)
+  listed: [],         // the symbols the list shows (a big venue: the server's search answer)
+  bigVenue: false,    // more instruments than one page: search on the server
+  searchDue: null,
   sym: null,          // the instrument shown
   book: null,
   bbo: null,
@@ -251,6 +254,8 @@ async function loadMarket() {
   }
   notice("");
   page.specs = new Map(listed.instruments.map((spec) => [spec.sym, spec]));
+  page.listed = listed.instruments.map((spec) => spec.sym);
+  page.bigVenue = listed.next_cursor !== null && listed.next_cursor !== undefined;
   mark("list");
   const wanted = page.sym && page.specs.has(page.sym) ? page.sym : listed.instruments[0]?.sym;
   if (wanted) await show(wanted, true);
@@ -470,9 +475,25 @@ function matches(spec, words) {
   return words.every((word) => text.includes(word));
 }
 
+/** A big venue's list comes from the server's `instruments` search, one page of it. */
+async function searchVenue() {
+  const search = $("search").value.trim();
+  const answer = await page.venue.request("instruments", { search, limit: LIST_SHOWN });
+  for (const spec of answer.instruments) page.specs.set(spec.sym, spec);
+  page.listed = answer.instruments.map((spec) => spec.sym);
+  page.moreListed = answer.next_cursor !== null;
+  mark("list");
+}
+
+function onSearch() {
+  if (!page.bigVenue) { mark("list"); return; }
+  clearTimeout(page.searchDue);
+  page.searchDue = setTimeout(() => searchVenue().catch((error) => notice(`search: ${error.code}`)), 250);
+}
+
 function drawList() {
   const words = $("search").value.toLowerCase().split(/\s+/).filter(Boolean);
-  const found = [...page.specs.values()].filter((spec) => matches(spec, words));
+  const found = page.listed.map((sym) => page.specs.get(sym)).filter((spec) => spec && matches(spec, words));
   const list = $("instrument-list");
   list.replaceChildren(...found.slice(0, LIST_SHOWN).map((spec) => el("li", {
     class: "instrument" + (spec.sym === page.sym ? " selected" : ""), data: { sym: spec.sym },
@@ -480,7 +501,8 @@ function drawList() {
   }, el("span", { class: "sym" }, spec.sym),
      el("span", { class: "desc" }, `${spec.commodity}, ${spec.grade}, ${spec.location}, ${spec.delivery_period} · ${spec.state}`))));
   const shown = Math.min(found.length, LIST_SHOWN);
-  $("instrument-count").textContent = shown < found.length ? `${shown} of ${found.length}` : `${found.length}`;
+  $("instrument-count").textContent = page.bigVenue
+    ? `first ${shown} found (search to narrow)` : shown < found.length ? `${shown} of ${found.length}` : `${found.length}`;
 }
 
 function drawTitle() {
@@ -688,7 +710,7 @@ function start() {
     }
     logon(key);
   });
-  $("search").addEventListener("input", () => mark("list"));
+  $("search").addEventListener("input", onSearch);
   $("order-form").addEventListener("submit", placeOrder);
   $("cancel-all").addEventListener("click", cancelAll);
   $("order-tif").addEventListener("change", () => { $("expire-label").hidden = $("order-tif").value !== "GTD"; });
