@@ -28,3 +28,8 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
+
+# A local two-shard cluster (nats-server + PostgreSQL from Debian's packages; docs/cluster.md).
+.PHONY: cluster-demo
+cluster-demo: $(STAMP)
+	$(BIN)/exchange cluster-demo

@@ -12,7 +12,7 @@ import importlib
 import os
 import sys
 
-SUBCOMMANDS = ("serve", "audit", "admin", "trade")
+SUBCOMMANDS = ("serve", "audit", "admin", "trade", "cluster")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -32,6 +32,7 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
+from exchange.cluster import options
 from exchange.cluster.names import WriterConfig, check_shard, out_stream, out_subject
 from exchange.cluster.pg_schema import (
     EVENT_COLUMNS,
@@ -235,17 +236,9 @@ async def verify(conn: asyncpg.Connection, shard: str, public_key: str) -> tuple
 
 
 def parse(argv: list[str] | None) -> WriterConfig:
-    parser = argparse.ArgumentParser(prog="exchange ledger-writer",
-                                     description="copy a shard's OUT into the PostgreSQL ledger")
-    parser.add_argument("--nats", default="nats://127.0.0.1:4222", help="NATS server URL")
-    parser.add_argument("--dsn", required=True, help="PostgreSQL DSN")
-    parser.add_argument("--shard", required=True)
-    parser.add_argument("--signing-key", required=True, help="the venue's Ed25519 key (PEM)")
-    parser.add_argument("--batch", type=int, default=512, help="outputs per transaction")
-    parser.add_argument("--ready-file", help="written once connected")
-    args = parser.parse_args(argv)
-    return WriterConfig(args.nats, args.dsn, args.shard, args.signing_key, args.batch,
-                        ready_file=args.ready_file)
+    parser = argparse.ArgumentParser(prog="exchange ledger-writer", description=options.WRITER)
+    options.add_writer_arguments(parser)
+    return options.writer_config(parser.parse_args(argv))
 
 
 async def serve(config: WriterConfig) -> int:
@@ -258,8 +251,12 @@ async def serve(config: WriterConfig) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    return run(parse(argv))
+
+
+def run(config: WriterConfig) -> int:
     try:
-        return asyncio.run(serve(parse(argv)))
+        return asyncio.run(serve(config))
     except LedgerError as exc:
         print(f"ledger writer: {exc}", file=sys.stderr)
         return 1

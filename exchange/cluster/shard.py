@@ -29,6 +29,7 @@ from nats.js.api import ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 from nats.js.object_store import ObjectStore
 
+from exchange.cluster import options
 from exchange.cluster.fenced import FencedOutputs, Lost, Resync
 from exchange.cluster.names import (
     ORIGIN,
@@ -168,15 +169,9 @@ class Shard:
 
 
 def parse(argv: list[str] | None) -> ShardConfig:
-    parser = argparse.ArgumentParser(prog="exchange shard", description=__doc__.split("\n")[0])
-    parser.add_argument("--nats", default="nats://127.0.0.1:4222", help="NATS server URL")
-    parser.add_argument("--shard", required=True, help="shard name (IN_<shard>, OUT_<shard>)")
-    parser.add_argument("--snapshot-every", type=int, default=10_000, metavar="N")
-    parser.add_argument("--window", type=int, default=256, help="outputs in flight")
-    parser.add_argument("--ready-file", help="written once caught up with IN")
-    args = parser.parse_args(argv)
-    return ShardConfig(args.nats, args.shard, args.snapshot_every, args.window,
-                       ready_file=args.ready_file)
+    parser = argparse.ArgumentParser(prog="exchange shard", description=options.SHARD)
+    options.add_shard_arguments(parser)
+    return options.shard_config(parser.parse_args(argv))
 
 
 async def serve(config: ShardConfig) -> int:
