@@ -9,7 +9,10 @@ STAMP := $(VENV)/.installed
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): $(BIN)/python pyproject.toml
+# The compiled engine core (setup.py) is rebuilt whenever one of its sources changes.
+CORE_SOURCES := setup.py $(wildcard exchange/engine/*.pyx exchange/engine/*.pxd) exchange/engine/validation.py
+
+$(STAMP): $(BIN)/python pyproject.toml $(CORE_SOURCES)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test,browser,cluster]'
 	touch $(STAMP)

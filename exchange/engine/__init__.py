@@ -2,7 +2,14 @@
 
 Public surface: `Engine`, the commands, the events, the enums and reason codes. The codec
 (`exchange.engine.codec`) and snapshots (`exchange.engine.snapshot`) are modules of their own.
+The hot path is compiled (Cython: book.pyx, risk.pyx, core.pyx, and validation.py as it is);
+importing the package refuses a build older than its source.
 """
+
+from exchange.engine.compiled import check_builds
+
+check_builds()
+
 
 from exchange.engine.commands import (
     AddAccount,

@@ -1,7 +1,8 @@
-"""Cancels, amends and mass cancels: one function per command, each taking the Engine and the
-command (like venue.py), validating fully before changing anything. A cancel or amend of an
-order that is not the account's own is UNKNOWN_ORDER: another account's orders do not exist
-for it."""
+"""Amends and mass cancels: one function per command, each taking the Engine and the command
+(like venue.py), validating fully before changing anything, and changing the book only through
+the core's public methods. (Plain cancels are on the compiled hot path, `core.pyx`, with the
+same rule.) An amend of an order that is not the account's own is UNKNOWN_ORDER: another
+account's orders do not exist for it."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from exchange.engine import validation
 from exchange.engine.book import Order
-from exchange.engine.commands import AmendOrder, CancelOrder, MassCancel
+from exchange.engine.commands import AmendOrder, MassCancel
 from exchange.engine.enums import Side, TradingState
 from exchange.engine.events import MassCanceled
 from exchange.engine.instrument import Account, Instrument
@@ -22,21 +23,14 @@ if TYPE_CHECKING:
 OPEN = TradingState.OPEN
 
 
-def cancel(engine: Engine, cmd: CancelOrder) -> None:
-    order = _owned_order(engine, cmd, validation.cancel_fields(cmd))
-    if order is not None:
-        engine._take_out(order)
-        engine._canceled(order, order.leaves, CancelReason.REQUESTED)
-
-
-def _owned_order(engine: Engine, cmd: CancelOrder | AmendOrder,
+def _owned_order(engine: Engine, cmd: AmendOrder,
                  reason: Reject | None) -> Order | None:
     """The live order the command names, if it belongs to the command's account; else
     a CancelRejected is emitted (an order of another account is unknown to this one)."""
     order = None if reason else engine.orders.get(cmd.order_id)
     if order is not None and order.account == cmd.account:
         return order
-    engine._reject_cancel(cmd, reason or Reject.UNKNOWN_ORDER)
+    engine.reject_cancel(cmd, reason or Reject.UNKNOWN_ORDER)
     return None
 
 
@@ -48,12 +42,12 @@ def amend(engine: Engine, cmd: AmendOrder) -> None:
     account = engine.accounts[order.account]
     reason = _check_amend(engine, cmd, order, instrument, account)
     if reason is not None:
-        engine._reject_cancel(cmd, reason)
+        engine.reject_cancel(cmd, reason)
         return
     cum_qty = order.cum_qty
     if cmd.qty <= cum_qty:
-        engine._take_out(order)
-        engine._canceled(order, order.leaves, CancelReason.AMENDED_BELOW_FILLED)
+        engine.take_out(order)
+        engine.canceled(order, order.leaves, CancelReason.AMENDED_BELOW_FILLED)
         return
     new_leaves = cmd.qty - cum_qty
     keeps_priority = cmd.price == order.price and new_leaves <= order.leaves
@@ -63,22 +57,21 @@ def amend(engine: Engine, cmd: AmendOrder) -> None:
         account.live_cl_ord_ids[order.cl_ord_id] = order.order_id
     book = engine.books[order.symbol]
     if keeps_priority:
-        level = book.ladder(order.side).levels[order.price]  # type: ignore[index]
-        engine._touch(book.symbol, order.side, level)
+        level = book.ladder(order.side).find(order.price)
+        engine.touch(level)
         level.total -= order.visible
-        engine._resting_notional_changed(order, new_leaves - order.leaves)
+        engine.resting_changed(order, new_leaves - order.leaves)
         order.qty, order.leaves = cmd.qty, new_leaves
         order.visible = min(order.visible, new_leaves)
         level.total += order.visible
-        engine.state_digest.changed[order.order_id] = order
-        engine._replaced(order, True)
+        engine.replaced(order, True)
         return
-    engine._take_out(order)
+    engine.take_out(order)
     order.qty, order.price, order.leaves = cmd.qty, cmd.price, new_leaves
-    engine._replaced(order, False)
-    engine._match(book, order, order.price)
+    engine.replaced(order, False)
+    engine.match(book, order, order.price)
     if order.leaves:
-        engine._rest(book, order, account)
+        engine.rest(book, order)
 
 
 def _check_amend(engine: Engine, cmd: AmendOrder, order: Order, instrument: Instrument,
@@ -94,9 +87,9 @@ def _check_amend(engine: Engine, cmd: AmendOrder, order: Order, instrument: Inst
     new_leaves = max(cmd.qty - order.cum_qty, 0)
     adds_exposure = (instrument.notional(cmd.price, new_leaves)
                      > instrument.notional(order.price, order.leaves))  # type: ignore[arg-type]
-    reason = (engine._check_price(cmd.price, instrument)
+    reason = (engine.check_price(cmd.price, instrument)
               or check_limits(account, instrument, order.side, cmd.qty, cmd.price)
-              or (adds_exposure and engine._check_credit(
+              or (adds_exposure and engine.check_credit(
                   account, instrument, order.side, cmd.price, new_leaves, replacing=order))
               or None)
     if reason is None and (cmd.price != order.price or new_leaves > order.leaves):
@@ -134,15 +127,15 @@ def mass_cancel(engine: Engine, cmd: MassCancel) -> None:
     if reason is None and cmd.symbol is not None and cmd.symbol not in engine.instruments:
         reason = Reject.UNKNOWN_INSTRUMENT
     if reason is not None or account is None:
-        engine._reject_command(reason or Reject.UNKNOWN_ACCOUNT, f"mass cancel {cmd.account!r}")
+        engine.reject_command(reason or Reject.UNKNOWN_ACCOUNT, f"mass cancel {cmd.account!r}")
         return
     doomed = [
-        order for order in engine._orders_of([account])
+        order for order in engine.orders_of([account])
         if (cmd.symbol is None or order.symbol == cmd.symbol)
         and (cmd.side is None or order.side == cmd.side)
     ]
     side = None if cmd.side is None else Side(cmd.side)
-    engine._emit(MassCanceled, cmd.account, cmd.symbol, side, len(doomed))
+    engine.emit(MassCanceled, cmd.account, cmd.symbol, side, len(doomed))
     for order in doomed:
-        engine._take_out(order)
-        engine._canceled(order, order.leaves, CancelReason(cmd.reason))
+        engine.take_out(order)
+        engine.canceled(order, order.leaves, CancelReason(cmd.reason))

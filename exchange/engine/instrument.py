@@ -22,14 +22,9 @@ decimal strings that clients see: exact, never through floats, and strict about 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
-from exchange.engine.commands import AddAccount, AddInstrument, IssueKey
+from exchange.engine.commands import AddInstrument, IssueKey
 from exchange.engine.enums import TradingState, members
-
-if TYPE_CHECKING:
-    from exchange.engine.book import Order
 
 INT64_MAX = 2**63 - 1
 NOTIONAL_DECIMALS = 6  # notional is in 10**-6 of the currency; also the most price decimals
@@ -112,35 +107,6 @@ class Instrument:
         return (tuple(self.spec), int(self.state), self.reference_price, self.band_ticks)
 
 
-class Account:
-    """A trading account of a firm, its limits, and its live orders (in no particular order)."""
-
-    __slots__ = (
-        "account",
-        "blocked",
-        "firm",
-        "live_cl_ord_ids",
-        "max_open_orders",
-        "max_order_notional",
-        "max_order_qty",
-        "open_orders",
-    )
-
-    def __init__(self, spec: AddAccount) -> None:
-        self.account = spec.account
-        self.firm = spec.firm
-        self.max_order_qty = spec.max_order_qty
-        self.max_order_notional = spec.max_order_notional
-        self.max_open_orders = spec.max_open_orders
-        self.open_orders: dict[int, Order] = {}
-        self.live_cl_ord_ids: dict[str, int] = {}  # cl_ord_id -> order_id
-        self.blocked = False  # kill switch
-
-    def canonical(self) -> tuple:
-        return (self.account, self.firm, self.max_order_qty, self.max_order_notional,
-                self.max_open_orders, self.blocked)
-
-
 class ApiKey:
     """An API key the gateway accepts while it is not revoked: who it speaks for, and the salted
     hash of its secret (never the secret)."""
@@ -157,52 +123,6 @@ class ApiKey:
 
     def canonical(self) -> tuple:
         return (self.key_id, self.role, self.account, self.salt, self.secret_hash, self.revoked)
-
-
-class Firm:
-    """A member firm: its accounts, credit limit, kill switch, and the day's net bought notional
-    (bought minus sold since the trading day started). Notionals and the credit limit are in
-    10**-6 of the currency, over all instruments."""
-
-    __slots__ = ("accounts", "blocked", "credit_limit", "day_notional", "name", "net_bought",
-                 "open_notional")
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.accounts: list[Account] = []
-        self.credit_limit: int | None = None
-        self.net_bought = 0
-        self.blocked = False
-        # The firm's day notional, kept within FIRM_NOTIONAL_CAPACITY: what it traded today
-        # (|price| x qty of each side it took in a trade, busts included) and what rests
-        # (|price| x leaves of each resting order). Both follow from the state, so neither is
-        # in `canonical`; a snapshot's loader counts them again (`recount`).
-        self.day_notional = 0
-        self.open_notional = 0
-
-    def day_room(self) -> int:
-        """How much more notional the firm may take on today (FIRM_NOTIONAL_CAPACITY)."""
-        return FIRM_NOTIONAL_CAPACITY - self.day_notional - self.open_notional
-
-    def open_buy_notional(self, instruments: Mapping[str, Instrument]) -> int:
-        """Sum of the notional of the leaves of the firm's resting buy orders, each at its own
-        instrument's scale. O(its open orders)."""
-        return sum(
-            # resting orders are limit orders: their price is never None
-            (order.price or 0) * order.leaves * instruments[order.symbol].notional_scale
-            for account in self.accounts
-            for order in account.open_orders.values()
-            if order.side == 1
-        )
-
-    def resting_notional(self, instruments: Mapping[str, Instrument]) -> int:
-        """|price| x leaves over the firm's resting orders, counted afresh. O(its orders)."""
-        return sum(
-            abs(order.price or 0) * order.leaves * instruments[order.symbol].notional_scale
-            for account in self.accounts for order in account.open_orders.values())
-
-    def canonical(self) -> tuple:
-        return (self.name, self.credit_limit, self.net_bought, self.blocked)
 
 
 def notional_scale(lot_size: int, price_decimals: int) -> int:
@@ -278,3 +198,10 @@ def parse_qty(text: str) -> int:
     if not isinstance(text, str) or _LOTS.fullmatch(text) is None:
         raise ValueError(f"not a whole number of lots: {text!r}")
     return int(text)
+
+
+# Firms and accounts are compiled (risk.pyx: the core reads their fields as struct members);
+# named here beside the instruments, where readers of the engine's state look for them.
+from exchange.engine.risk import Account, Firm
+
+__all__ = ["Account", "ApiKey", "Firm", "Instrument"]

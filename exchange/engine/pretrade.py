@@ -1,16 +1,15 @@
 """Pre-trade rules that read the state and change none: an account's per-order limits, whether
-a price crosses a level, the band's edge for a market order, and whether a fill-or-kill order
-would fill entirely. Shared by order entry and amends (engine.py, amendments.py)."""
+a price crosses a level, and the band's edge for a market order. Shared by order entry (the
+compiled core, `core.pyx`, which also holds the fill-or-kill test over the book) and amends
+(amendments.py)."""
 
 from __future__ import annotations
 
-from exchange.engine.book import Ladder
-from exchange.engine.enums import Side, StpMode, TimeInForce, TradingState
+from exchange.engine.enums import Side, TimeInForce, TradingState
 from exchange.engine.instrument import Account, Instrument
 from exchange.engine.reasons import Reject
 
 BUY = Side.BUY
-CANCEL_RESTING = StpMode.CANCEL_RESTING
 RESTING_TIFS = (TimeInForce.GTC, TimeInForce.DAY, TimeInForce.GTD)  # may rest on the book
 STATE_REJECT = {TradingState.HALTED: Reject.MARKET_HALTED,
                 TradingState.CLOSED: Reject.MARKET_CLOSED}
@@ -48,28 +47,3 @@ def band_edge(instrument: Instrument, side: Side | int) -> int | None:
         return None
     return band[1] if side == BUY else band[0]
 
-
-def fillable(ladder: Ladder, side: Side | int, limit: int | None, qty: int, firm: str,
-             stp: StpMode | int) -> bool:
-    """Whether matching would fill `qty` entirely by trades (fill-or-kill), given the taker's
-    self-trade mode: same-firm orders are skipped with CANCEL_RESTING and end the fill with any
-    other mode. An iceberg's hidden part counts unless a same-firm order waits behind it."""
-    for level in ladder:
-        if not crosses(side, limit, level.price):
-            return False
-        same_firm_ahead = False
-        for order in level.orders.values():
-            if order.firm == firm:
-                if stp != CANCEL_RESTING:
-                    same_firm_ahead = True
-                    break
-                continue
-            qty -= order.visible
-            if qty <= 0:
-                return True
-        if same_firm_ahead:
-            return False
-        qty -= sum(o.leaves - o.visible for o in level.orders.values() if o.firm != firm)
-        if qty <= 0:
-            return True
-    return False

@@ -16,17 +16,15 @@ from collections.abc import Iterator
 
 import msgpack
 
-from exchange.engine.book import Level, Order
+from exchange.engine.book import Order
 from exchange.engine.commands import AddAccount, AddInstrument, IssueKey
 from exchange.engine.engine import Engine
-from exchange.engine.enums import OrdType, Side, StpMode, TimeInForce, TradingState, members
+from exchange.engine.enums import TradingState
 from exchange.engine.instrument import Account, ApiKey, Firm, Instrument
 
 # 3: firms' net bought and credit limits are money (10**-6 of the currency); 4: API keys;
 # 5: orders grouped by level (symbol, side and price once a level, firm from the account)
 FORMAT = 5
-_SIDE, _ORD_TYPE = members(Side), members(OrdType)
-_TIF, _STP = members(TimeInForce), members(StpMode)
 
 
 class SnapshotError(ValueError):
@@ -102,7 +100,7 @@ def _load(data: bytes) -> Engine:
         firm = engine.firms[name] = Firm(name)
         firm.credit_limit, firm.net_bought, firm.blocked = credit_limit, net_bought, blocked
     for *fields, blocked in accounts:
-        account = Account(AddAccount(0, *fields))
+        account = Account(AddAccount(0, *fields), engine.firms[fields[1]])
         account.blocked = blocked
         engine.accounts[account.account] = account
         engine.firms[account.firm].accounts.append(account)
@@ -113,10 +111,7 @@ def _load(data: bytes) -> Engine:
         key = engine.keys[fields[0]] = ApiKey(IssueKey(0, *fields))
         key.revoked = revoked
         engine.state_digest.mark_member("key", key.key_id, key)
-    engine.state_digest.add_parts(_load_levels(engine, levels))  # hashed as they load
-    for book in engine.books.values():  # levels went in directly, in book order
-        book.bids.reindex()
-        book.asks.reindex()
+    engine.load_levels(levels)
     heapq.heapify(engine.gtd_queue)
     engine.recount_notional()
     engine.digest()  # hash every other part now, as the original had
@@ -132,30 +127,3 @@ def _load_instrument(engine: Engine, spec: list, state: int, reference_price: in
     engine.instruments[instrument.symbol] = instrument
     engine.state_digest.mark_member("instrument", instrument.symbol, instrument)
 
-
-def _load_levels(engine: Engine, levels: list) -> Iterator[tuple[int, tuple]]:
-    """Put every level's orders in, in time priority; yield each order's digest part (its key
-    and canonical tuple, built from the row as `Order.canonical` would)."""
-    accounts, orders, gtd_queue = engine.accounts, engine.orders, engine.gtd_queue
-    books = engine.books
-    for symbol, side_value, price, rows in levels:
-        side = _SIDE[side_value]
-        level = books[symbol].ladder(side).levels[price] = Level(price)
-        queue = level.orders
-        total = 0
-        for (order_id, account, cl_ord_id, ord_type, qty, leaves, visible, display_qty, tif,
-             expire_at_us, post_only, stp, priority) in rows:
-            holder = accounts[account]
-            firm = holder.firm
-            order = Order(order_id, account, firm, cl_ord_id, symbol, side, _ORD_TYPE[ord_type],
-                          price, qty, display_qty, _TIF[tif], expire_at_us, post_only, _STP[stp])
-            order.leaves, order.visible, order.priority = leaves, visible, priority
-            queue[order_id] = orders[order_id] = holder.open_orders[order_id] = order
-            holder.live_cl_ord_ids[cl_ord_id] = order_id
-            total += visible
-            if expire_at_us is not None:
-                gtd_queue.append((expire_at_us, order_id))  # heapified once, after all orders
-            yield order_id, (order_id, account, firm, cl_ord_id, symbol, side_value, ord_type,
-                             price, qty, leaves, visible, display_qty, tif, expire_at_us,
-                             post_only, stp, priority)
-        level.total = total

@@ -63,10 +63,10 @@ def add_instrument(engine: Engine, cmd: AddInstrument) -> None:
     if reason is None and cmd.symbol in engine.instruments:
         reason = Reject.DUPLICATE_INSTRUMENT
     if reason is not None:
-        engine._reject_command(reason, f"add instrument {cmd.symbol!r}")
+        engine.reject_command(reason, f"add instrument {cmd.symbol!r}")
         return
     _list(engine, cmd)
-    engine._emit(InstrumentAdded, cmd.symbol)
+    engine.emit(InstrumentAdded, cmd.symbol)
 
 
 def import_instruments(engine: Engine, cmd: ImportInstruments) -> None:
@@ -92,11 +92,11 @@ def import_instruments(engine: Engine, cmd: ImportInstruments) -> None:
             seen.add(spec.symbol)
             specs.append(spec)
     if reason is not None:
-        engine._reject_command(reason, f"import instruments: row {bad_row}")
+        engine.reject_command(reason, f"import instruments: row {bad_row}")
         return
     for spec in specs:
         _list(engine, spec)
-    engine._emit(InstrumentsImported, len(specs))
+    engine.emit(InstrumentsImported, len(specs))
 
 
 def _list(engine: Engine, spec: AddInstrument) -> None:
@@ -109,12 +109,13 @@ def set_trading_state(engine: Engine, cmd: SetTradingState) -> None:
     if instrument is None:
         return
     instrument.state = state = TradingState(cmd.state)
+    engine.instrument_changed(cmd.symbol)
     engine.state_digest.mark_member("instrument", cmd.symbol, instrument)
-    engine._emit(TradingStateChanged, cmd.symbol, state)
+    engine.emit(TradingStateChanged, cmd.symbol, state)
     if state is TradingState.CLOSED:
         book = engine.books[cmd.symbol]
         for order in [o for o in book.orders() if o.tif is TimeInForce.DAY]:
-            engine._expire(order)
+            engine.expire(order)
 
 
 def set_price_band(engine: Engine, cmd: SetPriceBand) -> None:
@@ -124,11 +125,12 @@ def set_price_band(engine: Engine, cmd: SetPriceBand) -> None:
     reason = validation.band_fields(cmd.reference_price, cmd.band_ticks, instrument.tick_size,
                                     (instrument.min_price, instrument.max_price))
     if reason is not None:
-        engine._reject_command(reason, f"price band {cmd.symbol!r}")
+        engine.reject_command(reason, f"price band {cmd.symbol!r}")
         return
     instrument.set_band(cmd.reference_price, cmd.band_ticks)
+    engine.instrument_changed(cmd.symbol)
     engine.state_digest.mark_member("instrument", cmd.symbol, instrument)
-    engine._emit(PriceBandSet, cmd.symbol, cmd.reference_price, cmd.band_ticks)
+    engine.emit(PriceBandSet, cmd.symbol, cmd.reference_price, cmd.band_ticks)
 
 
 def _instrument_for(
@@ -136,7 +138,7 @@ def _instrument_for(
 ) -> Instrument | None:
     instrument = None if reason else engine.instruments.get(cmd.symbol)
     if instrument is None:
-        engine._reject_command(reason or Reject.UNKNOWN_INSTRUMENT, f"symbol {cmd.symbol!r}")
+        engine.reject_command(reason or Reject.UNKNOWN_INSTRUMENT, f"symbol {cmd.symbol!r}")
     return instrument
 
 
@@ -145,28 +147,28 @@ def add_account(engine: Engine, cmd: AddAccount) -> None:
     if reason is None and cmd.account in engine.accounts:
         reason = Reject.DUPLICATE_ACCOUNT
     if reason is not None:
-        engine._reject_command(reason, f"add account {cmd.account!r}")
+        engine.reject_command(reason, f"add account {cmd.account!r}")
         return
-    engine.accounts[cmd.account] = account = Account(cmd)
     firm = engine.firms.get(cmd.firm)
     if firm is None:
         engine.firms[cmd.firm] = firm = Firm(cmd.firm)
+    engine.accounts[cmd.account] = account = Account(cmd, firm)
     firm.accounts.append(account)
     engine.state_digest.mark_member("account", cmd.account, account)
-    engine._emit(AccountAdded, cmd.account, cmd.firm)
+    engine.emit(AccountAdded, cmd.account, cmd.firm)
 
 
 def set_account_limits(engine: Engine, cmd: SetAccountLimits) -> None:
     reason = validation.account_fields(cmd)
     account = None if reason else engine.accounts.get(cmd.account)
     if account is None:
-        engine._reject_command(reason or Reject.UNKNOWN_ACCOUNT, f"account {cmd.account!r}")
+        engine.reject_command(reason or Reject.UNKNOWN_ACCOUNT, f"account {cmd.account!r}")
         return
     account.max_order_qty = cmd.max_order_qty
     account.max_order_notional = cmd.max_order_notional
     account.max_open_orders = cmd.max_open_orders
     engine.state_digest.mark_member("account", cmd.account, account)
-    engine._emit(
+    engine.emit(
         AccountLimitsSet,
         cmd.account,
         cmd.max_order_qty,
@@ -179,10 +181,10 @@ def set_credit_limit(engine: Engine, cmd: SetCreditLimit) -> None:
     reason = validation.credit_limit_fields(cmd)
     firm = None if reason else engine.firms.get(cmd.firm)
     if firm is None:
-        engine._reject_command(reason or Reject.UNKNOWN_FIRM, f"firm {cmd.firm!r}")
+        engine.reject_command(reason or Reject.UNKNOWN_FIRM, f"firm {cmd.firm!r}")
         return
     firm.credit_limit = cmd.credit_limit
-    engine._emit(CreditLimitSet, cmd.firm, cmd.credit_limit)
+    engine.emit(CreditLimitSet, cmd.firm, cmd.credit_limit)
 
 
 def set_kill_switch(engine: Engine, cmd: SetKillSwitch) -> None:
@@ -206,13 +208,13 @@ def set_kill_switch(engine: Engine, cmd: SetKillSwitch) -> None:
             engine.state_digest.mark_member("account", cmd.name, account)
             holders = [account]
     if reason is not None:
-        engine._reject_command(reason, f"kill switch {cmd.scope!r} {cmd.name!r}")
+        engine.reject_command(reason, f"kill switch {cmd.scope!r} {cmd.name!r}")
         return
-    doomed = engine._orders_of(holders) if cmd.engaged else []
-    engine._emit(KillSwitchSet, cmd.scope, cmd.name, cmd.engaged, len(doomed))
+    doomed = engine.orders_of(holders) if cmd.engaged else []
+    engine.emit(KillSwitchSet, cmd.scope, cmd.name, cmd.engaged, len(doomed))
     for order in doomed:
-        engine._take_out(order)
-        engine._canceled(order, order.leaves, CancelReason.KILL_SWITCH)
+        engine.take_out(order)
+        engine.canceled(order, order.leaves, CancelReason.KILL_SWITCH)
 
 
 def bust_trade(engine: Engine, cmd: BustTrade) -> None:
@@ -223,28 +225,28 @@ def bust_trade(engine: Engine, cmd: BustTrade) -> None:
     if reason is None and cmd.trade_id in engine.busted:
         reason = Reject.TRADE_ALREADY_BUSTED
     if reason is not None or trade is None:
-        engine._reject_command(reason or Reject.UNKNOWN_TRADE, f"bust trade {cmd.trade_id!r}")
+        engine.reject_command(reason or Reject.UNKNOWN_TRADE, f"bust trade {cmd.trade_id!r}")
         return
     symbol, price, qty, buy_account, sell_account = trade
     engine.busted.add(cmd.trade_id)
     notional = engine.instruments[symbol].notional(price, qty)
     engine.firms[engine.accounts[buy_account].firm].net_bought -= notional
     engine.firms[engine.accounts[sell_account].firm].net_bought += notional
-    engine._emit(
+    engine.emit(
         TradeBusted, cmd.trade_id, symbol, price, qty, buy_account, sell_account, cmd.reason
     )
 
 
 def start_trading_day(engine: Engine, cmd: StartTradingDay) -> None:
     if not validation.is_int(cmd.ts_us):
-        engine._reject_command(Reject.INVALID_FIELD, "start trading day")
+        engine.reject_command(Reject.INVALID_FIELD, "start trading day")
         return
     for firm in engine.firms.values():
         firm.net_bought = 0
         firm.day_notional = 0
     engine.day_trades.clear()
     engine.busted.clear()
-    engine._emit(TradingDayStarted)
+    engine.emit(TradingDayStarted)
 
 
 def issue_key(engine: Engine, cmd: IssueKey) -> None:
@@ -254,20 +256,20 @@ def issue_key(engine: Engine, cmd: IssueKey) -> None:
     if reason is None and cmd.account is not None and cmd.account not in engine.accounts:
         reason = Reject.UNKNOWN_ACCOUNT
     if reason is not None:
-        engine._reject_command(reason, f"issue key {cmd.key_id!r}")
+        engine.reject_command(reason, f"issue key {cmd.key_id!r}")
         return
     engine.keys[cmd.key_id] = key = ApiKey(cmd)
     engine.state_digest.mark_member("key", cmd.key_id, key)
-    engine._emit(KeyIssued, cmd.key_id, cmd.role, cmd.account)
+    engine.emit(KeyIssued, cmd.key_id, cmd.role, cmd.account)
 
 
 def revoke_key(engine: Engine, cmd: RevokeKey) -> None:
     valid = validation.is_int(cmd.ts_us) and validation.is_key_id(cmd.key_id)
     key = engine.keys.get(cmd.key_id) if valid else None
     if key is None or key.revoked:
-        engine._reject_command(Reject.UNKNOWN_KEY if valid else Reject.INVALID_FIELD,
+        engine.reject_command(Reject.UNKNOWN_KEY if valid else Reject.INVALID_FIELD,
                                f"revoke key {cmd.key_id!r}")
         return
     key.revoked = True
     engine.state_digest.mark_member("key", cmd.key_id, key)
-    engine._emit(KeyRevoked, cmd.key_id)
+    engine.emit(KeyRevoked, cmd.key_id)

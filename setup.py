@@ -1,0 +1,37 @@
+"""Build of the compiled engine core (the rest of the project is plain setuptools metadata in
+pyproject.toml). `pip install -e .` (what `make install` runs) compiles exchange/engine/book.pyx,
+risk.pyx and core.pyx with Cython and the C compiler; after editing one, build again (`make
+install` does when a source is newer than its build; the package refuses to import a stale
+one)."""
+
+import sys
+import sysconfig
+from pathlib import Path
+
+from setuptools import Extension, setup
+
+
+def _fail(missing: str) -> None:
+    sys.exit(f"exchange: cannot build the compiled engine core: {missing}")
+
+
+try:
+    from Cython.Build import cythonize
+except ImportError:
+    _fail("Cython is missing (pip install 'cython>=3.0'; pip does this from build-system.requires)")
+
+if not (Path(sysconfig.get_paths()["include"]) / "Python.h").exists():
+    _fail(f"the Python headers are missing (Python.h under {sysconfig.get_paths()['include']}; "
+          "install the python3-dev package)")
+
+# The compiled core's own modules, and the field checks (validation.py: plain Python, compiled
+# as it is, so the rules stay in one readable file and run before any typed code at C speed).
+SOURCES = ["exchange/engine/book.pyx", "exchange/engine/risk.pyx", "exchange/engine/core.pyx",
+           "exchange/engine/validation.py"]
+extensions = [Extension(source.rsplit(".", 1)[0].replace("/", "."), [source],
+                        extra_compile_args=["-O2"]) for source in SOURCES]
+setup(ext_modules=cythonize(
+    extensions, quiet=True,
+    # annotation_typing off: a Python annotation is documentation, never a C type (a typed
+    # argument would turn bad input into a TypeError instead of a reject)
+    compiler_directives={"language_level": "3", "annotation_typing": False}))
