@@ -4,11 +4,14 @@ risk.pyx and core.pyx with Cython and the C compiler; after editing one, build a
 install` does when a source is newer than its build; the package refuses to import a stale
 one)."""
 
+import importlib.util
+import json
 import sys
 import sysconfig
 from pathlib import Path
 
 from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
 
 
 def _fail(missing: str) -> None:
@@ -30,7 +33,27 @@ SOURCES = ["exchange/engine/book.pyx", "exchange/engine/risk.pyx", "exchange/eng
            "exchange/engine/validation.py"]
 extensions = [Extension(source.rsplit(".", 1)[0].replace("/", "."), [source],
                         extra_compile_args=["-O2"]) for source in SOURCES]
-setup(ext_modules=cythonize(
+
+
+def _record_sources() -> None:
+    """Note what is being built, for the import-time check (exchange/engine/compiled.py)."""
+    here = Path(__file__).parent / "exchange" / "engine"
+    spec = importlib.util.spec_from_file_location("compiled", here / "compiled.py")
+    compiled = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(compiled)  # type: ignore[union-attr]
+    hashes = {name: compiled.source_hash(here, name) for name in compiled.SOURCES}
+    (here / compiled.RECORD).write_text(json.dumps(hashes, indent=1, sort_keys=True) + "\n")
+
+
+class BuildExt(build_ext):
+    """build_ext that records the sources it built, once they built."""
+
+    def run(self) -> None:
+        super().run()
+        _record_sources()
+
+
+setup(cmdclass={"build_ext": BuildExt}, ext_modules=cythonize(
     extensions, quiet=True,
     # annotation_typing off: a Python annotation is documentation, never a C type (a typed
     # argument would turn bad input into a TypeError instead of a reject)

@@ -1,37 +1,48 @@
 """Which engine modules are compiled (setup.py builds them), and a check, at import, that each
-build is current: an in-place build left over from before an edit would shadow the edited
-source, and run old rules silently. Reads file times once, at import; the engine itself does
-no I/O."""
+build is of the source beside it: an in-place build left over from before an edit would shadow
+the edited source and run old rules silently. setup.py records the SHA-256 of each source (and
+the declarations it cimports) in `compiled.sha256` as it builds; this compares. Reads the
+sources once, at import; the engine itself does no I/O."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 
 # source -> the declarations (.pxd) it cimports; a change to either needs a rebuild
-SOURCES = {
+SOURCES: dict[str, tuple[str, ...]] = {
     "book.pyx": ("book.pxd", "risk.pxd"),
     "risk.pyx": ("risk.pxd",),
     "core.pyx": ("book.pxd", "risk.pxd"),
     "validation.py": (),
 }
+RECORD = "compiled.sha256"
 _HERE = Path(__file__).parent
 
 
+def source_hash(folder: Path, name: str) -> str:
+    """SHA-256 of a source and the declarations it cimports, in a fixed order."""
+    digest = hashlib.sha256()
+    for part in (name, *SOURCES[name]):
+        digest.update(part.encode() + b"\0" + (folder / part).read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
 def check_builds() -> None:
-    """Raise ImportError, saying how to fix it, if a compiled module is missing or older than
-    its source. Without sources beside it (an installed wheel), there is nothing to compare."""
-    for name, headers in SOURCES.items():
-        source = _HERE / name
-        if not source.exists():
+    """Raise ImportError, saying how to fix it, if a compiled module is missing or was built
+    from other source than is here. Without sources or a record beside them (an installed
+    wheel), there is nothing to compare."""
+    record_file = _HERE / RECORD
+    recorded = json.loads(record_file.read_text()) if record_file.exists() else None
+    for name in SOURCES:
+        if not (_HERE / name).exists():
             continue
         stem = name.rsplit(".", 1)[0]
-        built = sorted(_HERE.glob(f"{stem}.*.so")) + sorted(_HERE.glob(f"{stem}.*.pyd"))
-        if not built:
-            if name.endswith(".py"):
-                continue  # runs as plain Python: slower, never wrong
+        built = any(_HERE.glob(f"{stem}.*.so")) or any(_HERE.glob(f"{stem}.*.pyd"))
+        if not built and name.endswith(".pyx"):
             raise ImportError(f"exchange.engine.{stem} is not built: run `make install` "
                               "(pip install -e .) to compile the engine core")
-        newest = max(p.stat().st_mtime for p in (source, *map(_HERE.joinpath, headers)))
-        if any(so.stat().st_mtime < newest for so in built):
-            raise ImportError(f"exchange.engine.{stem} was built before {name} last changed: "
-                              "run `make install` (pip install -e .) to rebuild the engine core")
+        if built and recorded is not None and recorded.get(name) != source_hash(_HERE, name):
+            raise ImportError(f"exchange.engine.{stem} was built from an older {name}: run "
+                              "`make install` (pip install -e .) to rebuild the engine core")
