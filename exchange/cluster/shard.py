@@ -24,6 +24,7 @@ from pathlib import Path
 
 import nats
 from nats.aio.client import Client
+from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
@@ -117,38 +118,48 @@ class Shard:
     async def _consume(self, js: JetStreamContext, store: ObjectStore, outputs: FencedOutputs,
                        live_at: int) -> None:
         """Apply IN from the input after the replica's, publishing each output, until stopped
-        or something goes wrong (Resync)."""
+        or something goes wrong (Resync). Inputs that have arrived are applied in a run without
+        yielding to the event loop, so their outputs leave in one socket write, not one each."""
         self.reconnected.clear()
-        replica = self.replica
+        inbox: asyncio.Queue = asyncio.Queue()
+
+        async def arrived(msg: Msg) -> None:
+            inbox.put_nowait(msg)
         sub = await js.subscribe(
-            in_subject(self.shard), ordered_consumer=True,
+            in_subject(self.shard), cb=arrived, ordered_consumer=True,
             deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
-            config=ConsumerConfig(opt_start_seq=replica.in_seq + 1))
-        every = self.config.snapshot_every
+            config=ConsumerConfig(opt_start_seq=self.replica.in_seq + 1))
         try:
             while not self.stopping.is_set():
                 if self.reconnected.is_set():
                     raise Resync("reconnected")
                 try:
-                    msg = await sub.next_msg(timeout=0.05)
+                    msg = await asyncio.wait_for(inbox.get(), 0.05)
                 except TimeoutError:
                     outputs.idle_check()
                     continue
-                seq = msg.metadata.sequence.stream
-                if seq <= replica.in_seq:
-                    continue
-                if seq != replica.in_seq + 1:
-                    raise Resync(f"IN gave input {seq} after {replica.in_seq}")
-                origin = msg.headers.get(ORIGIN) if msg.headers else None
-                await outputs.send(seq, replica.apply(msg.data, origin))
-                if seq % every == 0:
-                    await outputs.settle()
-                    await store.put(self.shard, replica.dump())
-                if seq == live_at:
-                    self._mark_ready(live_at)
+                await self._apply(msg, store, outputs, live_at)
+                while not inbox.empty():
+                    await self._apply(inbox.get_nowait(), store, outputs, live_at)
         finally:
             with contextlib.suppress(Exception):  # the connection may be gone; the server reaps it
                 await sub.unsubscribe()
+
+    async def _apply(self, msg: Msg, store: ObjectStore, outputs: FencedOutputs,
+                     live_at: int) -> None:
+        replica = self.replica
+        seq = msg.metadata.sequence.stream
+        if seq <= replica.in_seq:
+            return
+        if seq != replica.in_seq + 1:
+            raise Resync(f"IN gave input {seq} after {replica.in_seq}")
+        origin = msg.headers.get(ORIGIN) if msg.headers else None
+        await outputs.send(seq, replica.apply(msg.data, origin))
+        if seq % self.config.snapshot_every == 0:
+            await outputs.settle()
+            await store.put(self.shard, replica.dump())
+        if seq == live_at:
+            self._mark_ready(live_at)
 
     async def _resync(self, outputs: FencedOutputs) -> None:
         while not self.stopping.is_set():
