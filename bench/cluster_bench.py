@@ -29,8 +29,8 @@ from exchange.cluster.order_entry import OrderEntry
 from exchange.cluster.pg_ledger import verify
 from exchange.cluster.replica import replay
 from exchange.cluster.shard import connect
+from exchange.cluster.topology import read_stream
 from exchange.engine.codec import encode
-from tests.cluster.harness import read_stream
 
 
 def flow_by_shard(shards: list[str], per_shard: int) -> dict[str, list[bytes]]:

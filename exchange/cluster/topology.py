@@ -9,6 +9,8 @@ uses 3 (docs/cluster.md).
 
 from __future__ import annotations
 
+from nats.aio.client import Client
+from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import BucketNotFoundError, NotFoundError
@@ -78,3 +80,15 @@ async def read_routes(js: JetStreamContext) -> dict[str, str]:
         if value:
             found[symbol] = value.decode()
     return found
+
+
+async def read_stream(nc: Client, subject: str, count: int) -> list[Msg]:
+    """The first `count` messages of the stream on `subject`, in order (an ordered consumer;
+    for checks and audits, not the hot path). O(count)."""
+    if count == 0:
+        return []
+    sub = await nc.jetstream().subscribe(subject, ordered_consumer=True)
+    try:
+        return [await sub.next_msg(timeout=10) for _ in range(count)]
+    finally:
+        await sub.unsubscribe()

@@ -16,7 +16,7 @@ from nats.aio.client import Client
 
 from exchange.cluster.names import in_stream, in_subject, out_stream, out_subject
 from exchange.cluster.order_entry import OrderEntry
-from exchange.cluster.topology import ensure_shard, set_routes
+from exchange.cluster.topology import ensure_shard, read_stream, set_routes
 from exchange.engine.commands import AddAccount, AddInstrument, SubmitOrder
 from exchange.engine.enums import Side
 
@@ -56,17 +56,6 @@ def order(n: int, symbol: str, rng: Any) -> SubmitOrder:
 
 async def last_seq(nc: Client, stream: str) -> int:
     return int((await nc.jetstream().stream_info(stream)).state.last_seq)
-
-
-async def read_stream(nc: Client, subject: str, count: int) -> list[Any]:
-    """The first `count` messages of the stream on `subject`, in order."""
-    if count == 0:
-        return []
-    sub = await nc.jetstream().subscribe(subject, ordered_consumer=True)
-    try:
-        return [await sub.next_msg(timeout=10) for _ in range(count)]
-    finally:
-        await sub.unsubscribe()
 
 
 async def inputs_of(nc: Client, shard: str) -> list[Any]:
