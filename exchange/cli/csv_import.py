@@ -18,17 +18,29 @@ import msgpack
 
 from exchange.cli.results import REFUSED, Failure, done
 from exchange.client import Client
-from exchange.gateway.reference import RowError, check_rows, read_csv
+from exchange.engine import Engine, ImportInstruments
+from exchange.engine.events import CommandRejected
+from exchange.gateway.reference import RowError, check_rows, engine_row, read_csv
 
 CHUNK_BYTES = 48_000  # under the gateway's 64 KiB frame limit, with room for the envelope
 
 
 def check_file(path: Path) -> int:
-    """The number of rows in the file, all checked as the venue will check them."""
+    """The number of rows in the file, all checked as the venue will check them: each row's
+    columns as the venue converts them, then the whole import through a fresh engine, the same
+    command the venue's commit runs (only symbols the venue lists already are not known here)."""
     try:
-        return len(check_rows(read_rows(path)))
+        checked = check_rows(read_rows(path))
     except RowError as exc:
         raise Failure(REFUSED, f"{path} {exc}") from None
+    events = Engine().apply(ImportInstruments(0, [engine_row(row) for _, row in checked]))
+    for event in events:
+        if type(event) is CommandRejected:
+            lines = [line for line, _ in checked]
+            where = _name_line(event.detail, lines).removeprefix("import instruments: ")
+            raise Failure(REFUSED, f"{path} {where}: {event.reason.name} (the venue's check of "
+                                   "the whole import); nothing imported")
+    return len(checked)
 
 
 def read_rows(path: Path) -> Iterator[tuple[int, list[str | None]]]:

@@ -8,7 +8,8 @@
     exchange trade cancel-all [--sym SYM] [--side BUY|SELL]     (mass cancel)
     exchange trade replace ORDER_ID QTY PX
     exchange trade status ORDER_ID | --cl-ord-id X
-    exchange trade orders [--sym SYM] | fills [--limit N] | instruments [--search TEXT]
+    exchange trade orders [--sym SYM] | fills [--limit N] | account | instruments [--search W]
+    exchange trade ticker SYM | history SYM   (24 h figures; latest trades)
     exchange trade watch SYM                  (live book, spread, own orders, trades; q quits)
 
 `--url` and `--key` default to $EXCHANGE_URL and $EXCHANGE_KEY (as for `exchange admin`);
@@ -39,7 +40,7 @@ from exchange.cli.connection import (
     connect,
     venue_url,
 )
-from exchange.cli.results import AUTH, OK, REFUSED, UNREACHABLE, USAGE, Failure, table
+from exchange.cli.results import AUTH, OK, REFUSED, UNREACHABLE, USAGE, Failure, fields, table
 from exchange.cli.watch import watch
 from exchange.client import Client, ExchangeError
 
@@ -49,9 +50,9 @@ ORDER_COLUMNS = (("ORDER", "order_id"), ("CL_ORD_ID", "cl_ord_id"), ("SYMBOL", "
                  ("SIDE", "side"), ("TIF", "tif"), ("PX", "px"), ("QTY", "order_qty"),
                  ("CUM", "cum_qty"), ("LEAVES", "leaves_qty"), ("AVG", "avg_px"),
                  ("STATUS", "ord_status"))
-FILL_COLUMNS = (("TIME (UTC)", "time"), ("TRADE", "trade_id"), ("ORDER", "order_id"),
-                ("SYMBOL", "sym"), ("SIDE", "side"), ("QTY", "last_qty"), ("PX", "last_px"),
-                ("LIQUIDITY", "liquidity"), ("BUSTED", "busted"))
+FILL_COLUMNS = (("TIME (UTC)", "time"), ("TRADE", "trade_id"), ("SYMBOL", "sym"),
+                ("SIDE", "side"), ("QTY", "qty"), ("PX", "px"), ("LIQUIDITY", "liquidity"),
+                ("BUSTED", "busted"))
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -103,9 +104,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     status.add_argument("--cl-ord-id")
     orders = actions.add_parser("orders", help="list your open orders")
     orders.add_argument("--sym")
-    fills = actions.add_parser("fills", help="your fills (from your execution reports)")
+    fills = actions.add_parser("fills", help="your latest fills (from the venue's ledger)")
     fills.add_argument("--sym")
-    fills.add_argument("--limit", type=int, default=50, help="the latest N (default 50)")
+    fills.add_argument("--limit", type=int, default=50, help="the latest N (default 50, "
+                       "at most 200)")
+    actions.add_parser("account", help="your limits, your firm's credit, kill switches")
+    ticker = actions.add_parser("ticker", help="an instrument's last 24 hours")
+    ticker.add_argument("sym")
+    history = actions.add_parser("history", help="an instrument's latest trades")
+    history.add_argument("sym")
+    history.add_argument("--limit", type=int, default=20, help="the latest N (default 20)")
     instruments = actions.add_parser("instruments", help="list instruments")
     instruments.add_argument("--search", help="only those whose symbol, commodity, grade, "
                              "location or period has every one of these words")
@@ -225,26 +233,26 @@ async def _orders(client: Client, args: argparse.Namespace) -> Any:
 
 
 async def _fills(client: Client, args: argparse.Namespace) -> Any:
-    """Every TRADE (and TRADE_CANCEL: busted) report of the account, replayed from the first
-    exec_seq: the venue sends them from its kept reports or re-derives them from the ledger."""
-    answer = await client.subscribe_exec(resume_from_exec_seq=0)
-    account, last = answer["account"], answer["exec_seq"]
-    fills: dict[str, dict[str, Any]] = {}
-    seen = 0
-    while seen < last:
-        report = await asyncio.wait_for(client.exec_reports.get(), 30)
-        if report["account"] != account:
-            continue
-        seen = report["exec_seq"]
-        trade_id = str(report.get("trade_id"))
-        if args.sym and report["sym"] != args.sym:
-            continue
-        if report["exec_type"] == "TRADE":
-            fills[trade_id] = {**report, "busted": False, "time": _clock(report["transact_time_us"])}
-        elif report["exec_type"] == "TRADE_CANCEL" and trade_id in fills:
-            fills[trade_id]["busted"] = True
-    latest = list(fills.values())[-args.limit:] if args.limit > 0 else []
-    return latest, lambda r: table(r, FILL_COLUMNS)
+    """The account's latest fills, from the venue's ledger (`my_trades`)."""
+    result = await client.request("my_trades", sym=args.sym, limit=args.limit)
+    fills = [{**fill, "time": _clock(fill["ts_us"])} for fill in result["trades"]]
+    return fills, lambda r: table(r, FILL_COLUMNS)
+
+
+async def _account(client: Client, args: argparse.Namespace) -> Any:
+    return await client.request("account_status"), fields
+
+
+async def _ticker(client: Client, args: argparse.Namespace) -> Any:
+    return await client.request("ticker", sym=args.sym), fields
+
+
+async def _history(client: Client, args: argparse.Namespace) -> Any:
+    result = await client.request("trades_history", sym=args.sym, limit=args.limit)
+    trades = [{**trade, "time": _clock(trade["ts_us"])} for trade in result["trades"]]
+    return trades, lambda r: table(r, (("TIME (UTC)", "time"), ("TRADE", "trade_id"),
+                                       ("SIDE", "aggressor_side"), ("QTY", "qty"), ("PX", "px"),
+                                       ("BUSTED", "busted")))
 
 
 async def _instruments(client: Client, args: argparse.Namespace) -> Any:
@@ -261,4 +269,5 @@ def _clock(ts_us: int) -> str:
 
 ACTIONS = {"buy": _new_order, "sell": _new_order, "cancel": _cancel, "cancel-all": _cancel_all,
            "replace": _replace, "status": _status, "orders": _orders, "fills": _fills,
+           "account": _account, "ticker": _ticker, "history": _history,
            "instruments": _instruments}

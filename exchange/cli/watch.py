@@ -172,6 +172,8 @@ async def watch(client: Client, symbol: str, depth: int, account: str | None) ->
     view = View(symbol, specs[symbol], depth, account)
     book = await client.subscribe_book(symbol)
     await client.subscribe("trades", symbol)
+    recent = await client.request("trades_history", sym=symbol, limit=TRADES_SHOWN)
+    view.on_trades({"sym": symbol, "trades": [t for t in recent["trades"] if not t["busted"]]})
     if account is not None:
         await client.subscribe_exec()
         for order in await client.open_orders(symbol):

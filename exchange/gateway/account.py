@@ -18,6 +18,7 @@ from typing import Any
 
 from exchange.engine.instrument import NOTIONAL_DECIMALS, format_price
 from exchange.gateway import protocol
+from exchange.gateway.history import durable_trades_projected
 from exchange.gateway.operators.accounts import account_view, firm_view
 from exchange.gateway.protocol import Code, Request, RequestError
 from exchange.gateway.session import Session
@@ -99,6 +100,7 @@ async def my_trades(venue: Venue, session: Session, request: Request) -> None:
     cursor = _cursor(args)
     limit = protocol.integer(args, "limit", PAGE, low=1, high=PAGE_MAX)
     paging = since_us is not None or cursor is not None
+    await durable_trades_projected(venue)
     try:
         rows = await asyncio.to_thread(
             queries.trades, venue.ledger.path, symbol, since_us or 0,

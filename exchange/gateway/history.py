@@ -61,8 +61,17 @@ def _symbol(venue: Venue, args: dict[str, Any]) -> tuple[str, int]:
     return spec.symbol, spec.price_decimals
 
 
+async def durable_trades_projected(venue: Venue) -> None:
+    """Wait until the ledger's trade table holds every durable trade, where the ledger writes
+    its projections after the commit (a ledger without `projected` writes them with it)."""
+    projected = getattr(venue.ledger, "projected", None)
+    if projected is not None:
+        await projected(venue.ledger.last_seq)
+
+
 async def _read(venue: Venue, symbol: str, since_us: int, limit: int, after_seq: int = 0,
                 newest: bool = False) -> list[queries.TradeRow]:
+    await durable_trades_projected(venue)
     try:
         return await asyncio.to_thread(queries.trades, venue.ledger.path, symbol, since_us,
                                        limit, venue.engine.instruments, after_seq, newest)

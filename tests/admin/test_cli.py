@@ -178,3 +178,21 @@ def test_chunks_stay_under_the_frame_limit_and_since_reads_ages_and_times() -> N
     assert parse_since("15m", 1000.0) == 100_000_000
     assert parse_since("1970-01-01T00:00:01", 0) == 1_000_000
     assert parse_since("123", 0) == 123
+
+
+async def test_import_check_runs_the_venues_own_checks_and_agrees_with_the_venue(
+        tmp_path: Path) -> None:
+    """A file whose every column reads well but whose row the engine refuses (min_qty above
+    max_qty) is refused offline at the line the venue would name, not approved."""
+    bad = tmp_path / "spec.csv"
+    bad.write_text(HEADER + csv_line("U-1") + csv_line("U-2").replace(",1,100,", ",50,10,"))
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["admin", "--url", "ws://127.0.0.1:9", "--key", "k.s", "instruments",
+                     "import", "--check", str(bad)])
+    assert (code, out.getvalue()) == (REFUSED, "")
+    assert err.getvalue() == (f"exchange admin: {bad} line 3: INVALID_INSTRUMENT_SPEC (the "
+                              "venue's check of the whole import); nothing imported\n")
+    async with open_venue(tmp_path / "l.db") as venue:
+        code, _, online = await admin(venue, "instruments", "import", str(bad))
+        assert code == REFUSED and "line 3" in online and "INVALID_INSTRUMENT_SPEC" in online

@@ -82,10 +82,16 @@ async def test_cancel_all_fills_and_json(tmp_path: Path) -> None:
         code, out, _ = await trade(venue, "fills")
         header, line = out.splitlines()
         assert header.split()[:3] == ["TIME", "(UTC)", "TRADE"]
-        assert line.split()[2:] == ["1", "1", WHEAT, "BUY", "2", "209.50", "MAKER", "no"]
+        assert line.split()[2:] == ["1", WHEAT, "BUY", "2", "209.50", "MAKER", "no"]
         code, out, _ = await trade(venue, "--json", "fills", key="MILL-1")
         fill = json.loads(out)[0]
-        assert (fill["liquidity"], fill["last_qty"], fill["busted"]) == ("TAKER", "2", False)
+        assert (fill["liquidity"], fill["qty"], fill["busted"]) == ("TAKER", "2", False)
+        code, out, _ = await trade(venue, "account")
+        assert code == OK and "firm_net_bought" in out and "can_trade" in out
+        code, out, _ = await trade(venue, "--json", "ticker", WHEAT)
+        assert json.loads(out)["volume"] == "2"
+        code, out, _ = await trade(venue, "history", WHEAT)
+        assert out.splitlines()[1].split()[2:] == ["1", "SELL", "2", "209.50", "no"]
         code, out, _ = await trade(venue, "cancel-all", "--sym", WHEAT)
         assert (code, out) == (OK, "canceled 2 orders\n")
         code, out, _ = await trade(venue, "orders")
