@@ -47,6 +47,7 @@ class LocalBook:
     def __init__(self, symbol: str, decimals: int) -> None:
         self.book = LevelBook(symbol, decimals)
         self.seq: int | None = None  # None: waiting for a snapshot
+        self.depth: int | None = None  # a depth-limited stream's depth
         self.resyncs = 0
         self.messages = 0
 
@@ -204,8 +205,9 @@ class Client:
         return await self.request("subscribe", ch="exec", account=account,
                                   resume_from_exec_seq=resume_from_exec_seq)
 
-    async def subscribe_book(self, sym: str) -> LocalBook:
-        """Subscribe and return the local book (synced once its snapshot arrives)."""
+    async def subscribe_book(self, sym: str, depth: int | None = None) -> LocalBook:
+        """Subscribe and return the local book (synced once its snapshot arrives); `depth`
+        keeps only the best levels of each side (one book stream per symbol)."""
         if sym not in self.specs:
             await self.instruments(sym=sym)
         if sym not in self.specs:
@@ -213,7 +215,8 @@ class Client:
         book = self.books.get(sym)
         if book is None:
             book = self.books[sym] = LocalBook(sym, self.specs[sym]["price_decimals"])
-        await self.request("subscribe", ch="book", sym=sym)
+        book.depth = depth
+        await self.request("subscribe", ch="book", sym=sym, depth=depth)
         return book
 
     async def subscribe(self, ch: str, sym: str) -> dict[str, Any]:
@@ -259,4 +262,7 @@ class Client:
         if message.get("type") == "resync_required" or not book.apply(message):
             book.seq = None
             book.resyncs += 1
-            await self.send_request("subscribe", {"ch": "book", "sym": message["sym"]})
+            again = {"ch": "book", "sym": message["sym"]}
+            if book.depth is not None:
+                again["depth"] = book.depth
+            await self.send_request("subscribe", again)

@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 from exchange.engine import SetTradingState
 from exchange.gateway import listing, protocol
 from exchange.gateway.account import ACCOUNT_OPS
+from exchange.gateway.depth import channel_key, parse_depth
 from exchange.gateway.history import HISTORY_OPS
 from exchange.gateway.keys import Principal
 from exchange.gateway.operators import ADMIN_OPS
@@ -286,19 +287,29 @@ async def subscribe(venue: Venue, session: Session, request: Request) -> None:
     if channel not in MARKET_CHANNELS:
         raise RequestError(Code.BAD_REQUEST, "ch must be exec, book, trades or bbo")
     symbol = protocol.spec_for(venue.tracker.specs, args).symbol
+    depth = parse_depth(args) if channel == "book" else None
+    key = channel_key(depth) if channel == "book" else channel
 
     def work(venue: Venue) -> Any:
         # the state now is what the client gets when this batch is durable; it joins the
         # stream then, so the next delta it sees continues this snapshot's seq
         market = venue.market
-        first = {"book": market.snapshot, "bbo": market.bbo}.get(channel)
-        message = None if first is None else first(symbol)
+        feed = market.feeds[symbol]
+        seq = feed.seq
+        if depth is not None:
+            view = venue.depth.view(symbol, depth, feed.book)
+            message: dict[str, Any] | None = view.snapshot(symbol, feed.ts_us)
+            seq = view.seq
+        else:
+            first = {"book": market.snapshot, "bbo": market.bbo}.get(channel)
+            message = None if first is None else first(symbol)
 
         def after() -> None:
-            venue.subscribe_market(session, channel, symbol)
+            venue.subscribe_market(session, key, symbol)
             if message is not None:
                 session.send(message)
-        return {"ch": channel, "sym": symbol, "seq": market.feeds[symbol].seq}, after
+        answer = {"ch": channel, "sym": symbol, "seq": seq}
+        return (answer if depth is None else {**answer, "depth": depth}), after
 
     await _submit(venue, session, request, work, query=True)
 
@@ -364,7 +375,8 @@ async def unsubscribe(venue: Venue, session: Session, request: Request) -> None:
         for account in list(session.exec_accounts):
             venue.unsubscribe_exec(session, account)
     elif channel in MARKET_CHANNELS:
-        venue.unsubscribe_market(session, channel, protocol.name(args, "sym"))
+        key = channel_key(parse_depth(args)) if channel == "book" else channel
+        venue.unsubscribe_market(session, key, protocol.name(args, "sym"))
     else:
         raise RequestError(Code.BAD_REQUEST, "ch must be exec, book, trades or bbo")
     session.send(protocol.ok(request.id, {"ch": channel}))

@@ -48,6 +48,7 @@ from exchange.gateway import protocol
 from exchange.gateway import snapshot as gateway_snapshot
 from exchange.gateway.activity import ActivityMeter
 from exchange.gateway.config import DEFAULT_CONFIG, GatewayConfig
+from exchange.gateway.depth import DepthViews
 from exchange.gateway.jobqueue import JobQueue
 from exchange.gateway.keys import KeyStore
 from exchange.gateway.marketdata import InstrumentFeed, MarketData
@@ -103,6 +104,7 @@ class Venue:
         self.config = config
         self.tracker = OrderTracker()
         self.market = MarketData()
+        self.depth = DepthViews()  # depth-limited book streams (depth.py)
         self.market.feeds = FeedsOnDemand(self._new_feed, self.market.feeds)  # bulk listings
         self.activity = ActivityMeter()  # for operators' stats
         self.queue: JobQueue[Job] = JobQueue(config.queue_limit)
@@ -245,7 +247,7 @@ class Venue:
     def _seal(self, batch: Applied) -> Applied:
         """Close the open batch: its market data, its queries' answers against the state after
         its commands, and the engine digest it ends at."""
-        batch.market.extend(self.market.flush())
+        batch.market.extend(self.depth.follow(self.market.flush(), self.market.feeds))
         for job in batch.queries:
             batch.answers.append((job.session, *self._evaluate(job)))
         return batch._replace(digest=self.engine.digest() if batch.entries else "")
@@ -366,7 +368,7 @@ class Venue:
         """A client too slow for a market-data stream: unsubscribe it and say so."""
         self.unsubscribe_market(session, channel, symbol)
         self.activity.resyncs_required += 1
-        session.send({"ch": channel, "type": "resync_required", "sym": symbol,
+        session.send({"ch": channel.split("/")[0], "type": "resync_required", "sym": symbol,
                       "reason": SLOW_CONSUMER})
 
     # -- subscriptions (called in the engine task, or where nothing else can interleave) -------

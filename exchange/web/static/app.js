@@ -10,6 +10,7 @@
 
 const SUBPROTOCOL = "exchange.json.v1";
 const LADDER_DEPTH = 12;
+const BOOK_DEPTH = 50; // the levels a side the page follows (ladder and depth chart)
 const TAPE_ROWS = 60;
 const LIST_SHOWN = 300;
 const RECONNECT_MS = 2000;
@@ -284,7 +285,7 @@ async function logon(key, again = false) {
 async function show(sym, resubscribe = false) {
   const venue = page.venue;
   if (page.sym && page.sym !== sym && venue.isOpen) {
-    for (const ch of ["book", "trades", "bbo"]) venue.request("unsubscribe", { ch, sym: page.sym }).catch(() => {});
+    for (const ch of ["book", "trades", "bbo"]) venue.request("unsubscribe", { ch, sym: page.sym, depth: ch === "book" ? BOOK_DEPTH : undefined }).catch(() => {});
   }
   if (page.sym !== sym) { page.trades = []; page.bbo = null; page.candles = null; page.ticker = null; }
   page.sym = sym;
@@ -295,7 +296,7 @@ async function show(sym, resubscribe = false) {
   if (!resubscribe && !venue.isOpen) return;
   for (const ch of ["book", "trades", "bbo"]) {
     try {
-      await venue.request("subscribe", { ch, sym });
+      await venue.request("subscribe", ch === "book" ? { ch, sym, depth: BOOK_DEPTH } : { ch, sym });
     } catch (error) {
       notice(`subscribe ${ch}: ${error.code} ${error.msg || ""}`);
     }
@@ -351,7 +352,7 @@ function onPush(message) {
       if (!page.book || message.sym !== page.book.sym) return;
       if (message.type === "resync_required" || !page.book.apply(message)) {
         page.book = new Book(message.sym);
-        page.venue.request("subscribe", { ch: "book", sym: message.sym }).catch(() => {});
+        page.venue.request("subscribe", { ch: "book", sym: message.sym, depth: BOOK_DEPTH }).catch(() => {});
       }
       mark("book");
       break;
