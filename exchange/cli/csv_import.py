@@ -16,6 +16,7 @@ from typing import Any
 
 import msgpack
 
+from exchange.cli.progress import Progress
 from exchange.cli.results import REFUSED, Failure, done
 from exchange.client import Client
 from exchange.engine import Engine, ImportInstruments
@@ -90,7 +91,9 @@ async def import_file(client: Client, args: argparse.Namespace) -> Any:
     answered = 0
     groups = chunks(read_rows(args.file))
     group: tuple[list[int], list[Any]] | None = next(groups, ([], []))
+    progress = Progress(f"import {args.file}")
     while group is not None:
+        progress(len(lines))
         following = next(groups, None)
         lines += group[0]
         last = {"total": str(len(lines))} if following is None else {}
@@ -103,6 +106,7 @@ async def import_file(client: Client, args: argparse.Namespace) -> Any:
     for future in pending[answered:]:  # the first failure is the cause; later ones echo it
         _refused(await future, args.file, lines)
     result = (await pending[-1])["result"]
+    progress.done()
     return result, done(f"imported {result['imported']} instruments from {args.file}")
 
 

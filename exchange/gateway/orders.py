@@ -150,8 +150,7 @@ class OrderTracker:
             elif kind is TradeBusted:
                 self._busted(event, reports)  # type: ignore[arg-type]
             elif kind is OrderCanceled:
-                why: CancelReason = event.reason  # type: ignore[union-attr,assignment]
-                reason = _REPORTED_CANCEL_REASON.get(why, why.name)
+                reason = cancel_reason_name(event.reason)  # type: ignore[union-attr,arg-type]
                 self._ended(event, "CANCELED", reason, reports)  # type: ignore[arg-type]
             elif kind is OrderExpired:
                 self._ended(event, "EXPIRED", None, reports)  # type: ignore[arg-type]
@@ -307,3 +306,8 @@ def _avg_px(record: OrderRecord, decimals: int) -> str | None:
     if 2 * remainder >= record.cum_qty:
         units += 1
     return format_price(-units if numerator < 0 else units, decimals + _AVG_EXTRA_DECIMALS)
+
+
+def cancel_reason_name(why: CancelReason) -> str:
+    """The `cancel_reason` a report (or an answer) gives for the engine's reason."""
+    return _REPORTED_CANCEL_REASON.get(why, why.name)

@@ -52,7 +52,7 @@ from exchange.gateway.depth import DepthViews
 from exchange.gateway.jobqueue import JobQueue
 from exchange.gateway.keys import KeyStore
 from exchange.gateway.marketdata import InstrumentFeed, MarketData
-from exchange.gateway.orders import OrderTracker
+from exchange.gateway.orders import OrderTracker, cancel_reason_name
 from exchange.gateway.protocol import Code, RequestError
 from exchange.gateway.ratelimit import TokenBucket
 from exchange.gateway.reference import FeedsOnDemand, imported_specs
@@ -324,7 +324,12 @@ class Venue:
                 if kind is OrderCanceled and type(command) not in (CancelOrder, AmendOrder):
                     continue  # an expiry or a consequence, not the outcome
                 record = self.tracker.orders[event.order_id]  # type: ignore[union-attr]
-                return protocol.ok(request_id, self.tracker.view(record))
+                view = self.tracker.view(record)
+                if kind is OrderAccepted and record.status == "CANCELED":  # at once: say why
+                    view["cancel_reason"] = next(
+                        cancel_reason_name(e.reason) for e in events  # type: ignore[union-attr]
+                        if type(e) is OrderCanceled and e.order_id == record.order_id)
+                return protocol.ok(request_id, view)
             if kind is OrderRejected:
                 return protocol.error(request_id, event.reason.name,  # type: ignore[union-attr]
                                       explain(event.reason, command, self.engine))  # type: ignore[union-attr,arg-type]

@@ -52,3 +52,18 @@ def test_the_protocol_lists_every_reject_reason() -> None:
     text = DOC.read_text()
     missing = [reason.name for reason in Reject if reason.name not in text]
     assert missing == []
+
+
+async def test_an_order_canceled_at_once_says_why_in_its_answer(tmp_path: Path) -> None:
+    async with open_venue(tmp_path / "l.db") as venue:
+        buyer, seller = await venue.client("AGRO-1"), await venue.client("MILL-1")
+        await seller.new_order(WHEAT, "SELL", "2", "210.00")
+        ioc = await buyer.new_order(WHEAT, "BUY", "5", "210.00", tif="IOC")
+        assert (ioc["ord_status"], ioc["cum_qty"], ioc["cancel_reason"]) == (
+            "CANCELED", "2", "IOC_REMAINDER")
+        await buyer.new_order(WHEAT, "SELL", "1", "211.00")
+        self_trade = await buyer.new_order(WHEAT, "BUY", "1", "211.00")
+        assert (self_trade["ord_status"], self_trade["cancel_reason"]) == (
+            "CANCELED", "STP_INCOMING")
+        resting = await buyer.new_order(WHEAT, "BUY", "1", "205.00")
+        assert "cancel_reason" not in resting
