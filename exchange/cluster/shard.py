@@ -89,10 +89,7 @@ class Shard:
         nc = await connect(self.config.nats_url, self.reconnected)
         try:
             js = nc.jetstream(timeout=self.config.ack_timeout)
-            await ensure_shard(js, self.shard)
-            store = await snapshot_store(js)
-            outputs = await self._restore(js, store)
-            live_at = (await js.stream_info(in_stream(self.shard))).state.last_seq
+            store, outputs, live_at = await self._start(js)
             self._mark_ready(live_at)
             while not self.stopping.is_set():
                 try:
@@ -103,6 +100,23 @@ class Shard:
             await outputs.settle()
         finally:
             await nc.close()
+
+    async def _start(self, js: JetStreamContext) -> tuple[ObjectStore, FencedOutputs, int]:
+        """The streams, the snapshot store, the restored replica and IN's end; retried while
+        the server is away or not ready yet (a shard started beside a restarting nats-server
+        waits for it instead of exiting)."""
+        while True:
+            try:
+                await ensure_shard(js, self.shard)
+                store = await snapshot_store(js)
+                outputs = await self._restore(js, store)
+                live_at = (await js.stream_info(in_stream(self.shard))).state.last_seq
+                return store, outputs, live_at
+            except (TimeoutError, nats.errors.Error) as exc:
+                if self.stopping.is_set():
+                    raise
+                log(self.shard, f"starting: server not ready, retrying: {exc!r}")
+                await asyncio.sleep(0.2)
 
     async def _restore(self, js: JetStreamContext, store: ObjectStore) -> FencedOutputs:
         found = await load_snapshot(store, self.shard)
