@@ -32,7 +32,8 @@ if not (Path(sysconfig.get_paths()["include"]) / "Python.h").exists():
 SOURCES = ["exchange/engine/book.pyx", "exchange/engine/risk.pyx", "exchange/engine/core.pyx",
            "exchange/engine/validation.py"]
 extensions = [Extension(source.rsplit(".", 1)[0].replace("/", "."), [source],
-                        extra_compile_args=["-O2"]) for source in SOURCES]
+                        include_dirs=["exchange/engine"], extra_compile_args=["-O2"])
+               for source in SOURCES]
 
 
 def _record_sources() -> None:

@@ -13,6 +13,10 @@ cdef class Order:
     cdef public bint post_only
     cdef bint has_price, has_display, has_expire
     cdef bint dirty  # in the core's list of orders changed since the digest last looked
+    cdef bint counted  # its digest part, `part`, is in the core's sum of order parts
+    cdef unsigned long long part[4]
+    cdef int digest_part(self, unsigned long long *out) except -1
+    cdef int digest_part_slowly(self, unsigned long long *out) except -1
     cdef public Account account_ref  # the Account and Firm it belongs to
     cdef public Firm firm_ref
     cdef Order prev, next  # neighbours in its level's FIFO while it rests
@@ -44,6 +48,7 @@ cdef class Ladder:
     cdef Level at(self, long long price)
     cdef Level make(self, long long price)
     cdef void remove_level(self, Level level)
+    cpdef set_levels(self, list best_first)
 
 
 cdef class Book:

@@ -16,8 +16,19 @@ Empty books are small (a book holds two ladders with no arrays until a level is 
 a venue may list 150,000 instruments and most never see an order.
 """
 
+from cpython.unicode cimport PyUnicode_AsUTF8AndSize
+from libc.stdint cimport uint64_t
 from libc.stdlib cimport realloc, free
-from libc.string cimport memmove
+from libc.string cimport memcpy, memmove
+
+import hashlib
+
+import msgpack
+
+cdef extern from "c/sha256.h":
+    void exchange_sha256_limbs(const unsigned char *data, size_t n, uint64_t *out)
+
+_pack = msgpack.Packer(autoreset=True).pack
 
 from exchange.engine.enums import OrdType, Side, StpMode, TimeInForce
 
@@ -90,9 +101,137 @@ cdef class Order:
             self.c_tif, self.expire_at_us, self.post_only, self.c_stp, self.priority,
         )
 
+    cdef int digest_part(self, unsigned long long *out) except -1:
+        """This order's part of the state digest: SHA-256 of the MessagePack of (order_id,
+        canonical()), as a 256-bit big-endian integer in four limbs. The encoding is written
+        here, in C, byte for byte as msgpack-python writes it (ints in their shortest form,
+        str8 for 32..255 bytes of text); anything longer goes through msgpack itself."""
+        cdef unsigned char buffer[1536]
+        cdef _Writer w
+        w.data, w.n, w.cap = buffer, 0, sizeof(buffer)
+        _array(&w, 2)
+        _int(&w, self.order_id)
+        _array(&w, 17)
+        _int(&w, self.order_id)
+        if not (_text(&w, self.account) and _text(&w, self.firm) and _text(&w, self.cl_ord_id)
+                and _text(&w, self.symbol)):
+            return self.digest_part_slowly(out)
+        _int(&w, self.c_side)
+        _int(&w, self.c_ord_type)
+        _opt_int(&w, self.has_price, self.c_price)
+        _int(&w, self.qty)
+        _int(&w, self.leaves)
+        _int(&w, self.visible)
+        _opt_int(&w, self.has_display, self.c_display)
+        _int(&w, self.c_tif)
+        _opt_int(&w, self.has_expire, self.c_expire)
+        _byte(&w, 0xc3 if self.post_only else 0xc2)
+        _int(&w, self.c_stp)
+        _int(&w, self.priority)
+        exchange_sha256_limbs(buffer, w.n, <uint64_t *>out)
+        return 0
+
+    cdef int digest_part_slowly(self, unsigned long long *out) except -1:
+        value = int.from_bytes(hashlib.sha256(_pack((self.order_id, self.canonical()))).digest(),
+                               "big")
+        for i in range(4):
+            out[3 - i] = (value >> (64 * i)) & 0xFFFFFFFFFFFFFFFF
+        return 0
+
+    def digest_part_value(self):
+        """The digest part as a Python int (for tests: it equals what msgpack and hashlib
+        give)."""
+        cdef unsigned long long limbs[4]
+        self.digest_part(limbs)
+        value = 0
+        for i in range(4):
+            value = (value << 64) | limbs[i]
+        return value
+
     def __repr__(self):
         return (f"Order({self.order_id} {self.account} {self.side.name} {self.leaves}/{self.qty}"
                 f" @ {self.price} {self.symbol})")
+
+
+cdef struct _Writer:
+    unsigned char *data
+    Py_ssize_t n, cap
+
+
+cdef inline void _byte(_Writer *w, unsigned char value):
+    w.data[w.n] = value
+    w.n += 1
+
+
+cdef inline void _big_endian(_Writer *w, unsigned long long value, int size):
+    cdef int i
+    for i in range(size):
+        w.data[w.n + i] = (value >> (8 * (size - 1 - i))) & 0xFF
+    w.n += size
+
+
+cdef inline void _array(_Writer *w, int length):
+    if length < 16:
+        _byte(w, 0x90 | length)
+    else:
+        _byte(w, 0xdc)
+        _big_endian(w, length, 2)
+
+
+cdef void _int(_Writer *w, long long value):
+    """An int as msgpack-python packs it: the shortest of fixint, int8..64 or uint8..64."""
+    if value < -32:
+        if value < -32768:
+            if value < -2147483648:
+                _byte(w, 0xd3)
+                _big_endian(w, <unsigned long long>value, 8)
+            else:
+                _byte(w, 0xd2)
+                _big_endian(w, <unsigned long long>value & 0xFFFFFFFF, 4)
+        elif value < -128:
+            _byte(w, 0xd1)
+            _big_endian(w, <unsigned long long>value & 0xFFFF, 2)
+        else:
+            _byte(w, 0xd0)
+            _big_endian(w, <unsigned long long>value & 0xFF, 1)
+    elif value < 128:
+        _byte(w, <unsigned char>(value & 0xFF))
+    elif value < 65536:
+        if value < 256:
+            _byte(w, 0xcc)
+            _big_endian(w, value, 1)
+        else:
+            _byte(w, 0xcd)
+            _big_endian(w, value, 2)
+    elif value < 4294967296:
+        _byte(w, 0xce)
+        _big_endian(w, value, 4)
+    else:
+        _byte(w, 0xcf)
+        _big_endian(w, value, 8)
+
+
+cdef inline void _opt_int(_Writer *w, bint present, long long value):
+    if present:
+        _int(w, value)
+    else:
+        _byte(w, 0xc0)
+
+
+cdef bint _text(_Writer *w, str value) except -1:
+    """A str as fixstr or str8, if it fits the buffer (else False: the caller packs slowly)."""
+    cdef Py_ssize_t size
+    cdef const char *utf8 = PyUnicode_AsUTF8AndSize(value, &size)
+    if size > 255 or w.n + size + 2 > w.cap - 200:  # room kept for the fields after
+        return False
+    if size < 32:
+        _byte(w, 0xa0 | size)
+    else:
+        _byte(w, 0xd9)
+        _byte(w, size)
+    memcpy(&w.data[w.n], utf8, size)
+    w.n += size
+    return True
 
 
 cdef class Level:
@@ -239,6 +378,25 @@ cdef class Ladder:
             self.lvls.pop()
         else:
             del self.lvls[i]
+
+    cpdef set_levels(self, list best_first):
+        """Replace the ladder's levels by these (a snapshot load): best first, strictly, each
+        of this side. O(L); ValueError if they are not in order."""
+        cdef Py_ssize_t n = len(best_first), i
+        cdef Level level
+        cdef long long *keys = <long long *>realloc(self.keys, (n + 8) * sizeof(long long))
+        if keys == NULL:
+            raise MemoryError()
+        self.keys, self.cap = keys, n + 8
+        self.lvls = best_first[::-1]
+        self.n = n
+        for i in range(n):
+            level = self.lvls[i]
+            if level.c_side != self.c_side or level.symbol != self.symbol:
+                raise ValueError(f"a level of another ladder at {level.price}")
+            keys[i] = level.price * self.sign
+            if i and keys[i - 1] >= keys[i]:
+                raise ValueError(f"levels out of order at {level.price}")
 
     # -- for Python: views, tests, snapshots -----------------------------------------------
 

@@ -12,7 +12,10 @@ instrument, whose bounds keep any order's notional within MAX_ORDER_NOTIONAL (10
 firm's totals below 2**63 (instrument.py), so C arithmetic cannot overflow.
 """
 
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 from cpython.long cimport PyLong_AsLongLongAndOverflow
+from cpython.unicode cimport PyUnicode_AsUTF8AndSize, PyUnicode_DecodeUTF8
+from libc.string cimport memcpy
 from cpython.ref cimport Py_INCREF
 from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE, PyTuple_SET_ITEM
 
@@ -83,6 +86,50 @@ cdef inline object _event(type cls, tuple fields):
     return made
 
 
+# A resting order in a snapshot: seven int64 (order_id, qty, leaves, visible, priority,
+# display_qty, expire_at_us; 0 when absent), the account's number (int64), flags (has display,
+# has expiry, post-only), ord_type, tif, stp (a byte each), the cl_ord_id's UTF-8 length (two
+# bytes); then the cl_ord_id. Little-endian throughout.
+cdef Py_ssize_t _ORDER_RECORD = 70
+
+
+cdef inline void _put64(unsigned char *at, long long value):
+    cdef unsigned long long bits = <unsigned long long>value
+    cdef int i
+    for i in range(8):
+        at[i] = (bits >> (8 * i)) & 0xFF
+
+
+cdef inline long long _get64(const unsigned char *at):
+    cdef unsigned long long bits = 0
+    cdef int i
+    for i in range(8):
+        bits |= (<unsigned long long>at[i]) << (8 * i)
+    return <long long>bits
+
+
+cdef inline void _add(unsigned long long *total, unsigned long long *part):
+    """total += part, modulo 2**256 (four limbs, most significant first)."""
+    cdef unsigned long long carry = 0, step, after
+    cdef int i
+    for i in range(3, -1, -1):
+        step = total[i] + part[i]
+        after = step + carry
+        carry = (step < part[i]) | (after < step)
+        total[i] = after
+
+
+cdef inline void _subtract(unsigned long long *total, unsigned long long *part):
+    """total -= part, modulo 2**256."""
+    cdef unsigned long long borrow = 0, step, after
+    cdef int i
+    for i in range(3, -1, -1):
+        step = total[i] - part[i]
+        after = step - borrow
+        borrow = (part[i] > total[i]) | (borrow > step)
+        total[i] = after
+
+
 cdef inline object _field(object record, Py_ssize_t i):
     """Field i of a command whose type is known (a NamedTuple: a tuple of fixed length)."""
     return <object>PyTuple_GET_ITEM(record, i)
@@ -117,8 +164,8 @@ cdef class Core:
     cdef public set busted
     cdef public list gtd_queue  # heap of (expire_at_us, order_id), lazy
     cdef public object books, state_digest
-    cdef dict changed  # the digest's record of changed parts (state_digest.changed)
-    cdef list dirty  # orders changed since the last flush_changes(), each once
+    cdef list dirty  # orders changed since the last order_parts(), each once
+    cdef unsigned long long order_sum[4]  # the sum of every resting order's digest part
     cdef list events, touched
     cdef long long command_no
 
@@ -129,10 +176,6 @@ cdef class Core:
         self.busted, self.gtd_queue = set(), []
         self.books = Books(self.instruments)  # a listed instrument's book: made at first use
         self.events, self.touched, self.dirty = [], [], []
-
-    def use_digest(self, state_digest):
-        self.state_digest = state_digest
-        self.changed = state_digest.changed
 
     # -- the one entry point ---------------------------------------------------------------
 
@@ -485,16 +528,26 @@ cdef class Core:
             order.dirty = True
             self.dirty.append(order)
 
-    def flush_changes(self):
-        """Hand the orders changed since the last call to the digest's record of changed
-        parts: each live one as itself, each gone one as None. O(orders changed)."""
+    def order_parts(self):
+        """The sum, modulo 2**256, of the digest parts of every resting order (digest.py),
+        brought up to date first: each order changed since the last call is hashed again, in
+        C, and one that left the book is taken out. O(orders changed)."""
         cdef Order order
-        changed, orders = self.changed, self.orders
+        orders = self.orders
         for order in self.dirty:
             order.dirty = False
-            key = order.order_id
-            changed[key] = order if orders.get(key) is order else None
+            if order.counted:
+                _subtract(self.order_sum, order.part)
+                order.counted = False
+            if orders.get(order.order_id) is order:
+                order.digest_part(order.part)
+                _add(self.order_sum, order.part)
+                order.counted = True
         self.dirty = []
+        total = 0
+        for i in range(4):
+            total = (total << 64) | self.order_sum[i]
+        return total
 
     # -- levels this command changed ---------------------------------------------------------
 
@@ -607,39 +660,123 @@ cdef class Core:
         found = [order for account in accounts for order in account.open_orders.values()]
         return sorted(found, key=_order_id)
 
-    def load_levels(self, levels):
-        """Put resting orders back level by level, in time priority (a snapshot load): rows
-        (order_id, account, cl_ord_id, ord_type, qty, leaves, visible, display_qty, tif,
-        expire_at_us, post_only, stp, priority) under (symbol, side, price). Indexes them and
-        marks them for the digest; the firms' running totals are the caller's (a recount)."""
-        cdef Book book
+    def dump_orders(self, dict account_numbers):
+        """Every resting order, level by level, as (levels, blob) for a snapshot: `levels` a
+        list of (symbol, side, price, order count), book by book in the order books were made,
+        bids best first then asks best first; `blob` the orders of those levels in time
+        priority, one binary record each (`_ORDER_RECORD` bytes, then the cl_ord_id). Accounts
+        are given by their number in `account_numbers`. One C loop; O(orders)."""
         cdef Ladder ladder
         cdef Level level
         cdef Order order
+        cdef Py_ssize_t size = 0, length, i
+        cdef const char *text
+        levels = []
+        for symbol, book in self.books.items():
+            for ladder in ((<Book>book).bids, (<Book>book).asks):
+                for i in range(ladder.n - 1, -1, -1):
+                    level = ladder.lvls[i]
+                    levels.append((symbol, level.c_side, level.price, level.count))
+                    order = level.head
+                    while order is not None:
+                        PyUnicode_AsUTF8AndSize(order.cl_ord_id, &length)
+                        size += _ORDER_RECORD + length
+                        order = order.next
+        blob = PyBytes_FromStringAndSize(NULL, size)
+        cdef unsigned char *out = <unsigned char *>PyBytes_AS_STRING(blob)
+        cdef Py_ssize_t at = 0
+        for symbol, book in self.books.items():
+            for ladder in ((<Book>book).bids, (<Book>book).asks):
+                for i in range(ladder.n - 1, -1, -1):
+                    order = (<Level>ladder.lvls[i]).head
+                    while order is not None:
+                        text = PyUnicode_AsUTF8AndSize(order.cl_ord_id, &length)
+                        _put64(out + at, order.order_id)
+                        _put64(out + at + 8, order.qty)
+                        _put64(out + at + 16, order.leaves)
+                        _put64(out + at + 24, order.visible)
+                        _put64(out + at + 32, order.priority)
+                        _put64(out + at + 40, order.c_display)
+                        _put64(out + at + 48, order.c_expire)
+                        _put64(out + at + 56, account_numbers[order.account])
+                        out[at + 64] = order.has_display | (order.has_expire << 1) | (
+                            order.post_only << 2)
+                        out[at + 65] = order.c_ord_type
+                        out[at + 66] = order.c_tif
+                        out[at + 67] = order.c_stp
+                        out[at + 68] = length & 0xFF
+                        out[at + 69] = length >> 8
+                        memcpy(out + at + _ORDER_RECORD, text, length)
+                        at += _ORDER_RECORD + length
+                        order = order.next
+        return levels, blob
+
+    def load_orders(self, list levels, bytes blob, list accounts):
+        """Put back what `dump_orders` wrote (accounts by number), indexing every order and
+        marking it for the digest; the firms' running totals are the caller's (a recount).
+        ValueError on a blob that does not match its levels. One C loop; O(orders)."""
+        cdef const unsigned char *data = <const unsigned char *>PyBytes_AS_STRING(blob)
+        cdef Py_ssize_t size = len(blob), at = 0, length, count, n
+        cdef Book book
+        cdef Level level
+        cdef Order order
         cdef Account account
-        for symbol, side, price, rows in levels:
+        cdef int flags
+        cdef list made = []
+        ladder_key = None
+        for symbol, side, price, count in levels:
+            if (symbol, side) != ladder_key:
+                self.set_levels(ladder_key, made)
+                ladder_key, made = (symbol, side), []
             book = self.books[symbol]
-            ladder = book.bids if side == BUY else book.asks
-            level = ladder.make(price)
-            for row in rows:
-                account = self.accounts[row[1]]
+            if side != BUY and side != SELL:
+                raise ValueError(f"level side {side!r}")
+            level = Level(symbol, side, price)
+            made.append(level)
+            for n in range(count):
+                if at + _ORDER_RECORD > size:
+                    raise ValueError("the order records end early")
+                length = data[at + 68] | (data[at + 69] << 8)
+                if at + _ORDER_RECORD + length > size:
+                    raise ValueError("the order records end early")
+                account = accounts[_get64(data + at + 56)]
                 order = Order.__new__(Order)
-                (order.order_id, _, order.cl_ord_id, order.c_ord_type, order.qty, order.leaves,
-                 order.visible, display, order.c_tif, expire, order.post_only, order.c_stp,
-                 order.priority) = row
+                order.order_id = _get64(data + at)
+                order.qty = _get64(data + at + 8)
+                order.leaves = _get64(data + at + 16)
+                order.visible = _get64(data + at + 24)
+                order.priority = _get64(data + at + 32)
+                order.c_display = _get64(data + at + 40)
+                order.c_expire = _get64(data + at + 48)
+                flags = data[at + 64]
+                order.has_display, order.has_expire = flags & 1, (flags >> 1) & 1
+                order.post_only = (flags >> 2) & 1
+                order.c_ord_type, order.c_tif, order.c_stp = data[at + 65], data[at + 66], data[at + 67]
+                order.cl_ord_id = PyUnicode_DecodeUTF8(<const char *>data + at + _ORDER_RECORD,
+                                                       length, NULL)
+                at += _ORDER_RECORD + length
                 order.account, order.firm, order.symbol = account.account, account.firm, symbol
                 order.account_ref, order.firm_ref = account, account.firm_ref
                 order.c_side, order.has_price, order.c_price, order.scale = (
                     side, True, price, book.scale)
-                order.has_display, order.c_display = display is not None, display or 0
-                order.has_expire, order.c_expire = expire is not None, expire or 0
                 level.push(order)
-                self.orders[order.order_id] = account.open_orders[order.order_id] = order
-                account.live_cl_ord_ids[order.cl_ord_id] = order.order_id
+                key = order.order_id
+                self.orders[key] = order
+                account.open_orders[key] = order
+                account.live_cl_ord_ids[order.cl_ord_id] = key
                 self.mark(order)
-                if expire is not None:
-                    self.gtd_queue.append((expire, order.order_id))  # heapified by the caller
+                if order.has_expire:
+                    self.gtd_queue.append((order.c_expire, key))  # heapified by the caller
+        self.set_levels(ladder_key, made)
+        if at != size:
+            raise ValueError("order records beyond the levels")
 
+    cdef set_levels(self, key, list best_first):
+        """Give a ladder its levels, best first, at once (a snapshot load)."""
+        if key is None:
+            return
+        book = self.books[key[0]]
+        (<Book>book).ladder(key[1]).set_levels(best_first)
 
 def _order_id(Order order):
     return order.order_id

@@ -71,8 +71,11 @@ class StateDigest:
             total += own
         self._sum = (self._sum + total) % _MODULUS
 
-    def value(self, header: tuple) -> str:
-        """The digest (hex) of the header and every part. O(size of the parts marked since)."""
+    def value(self, header: tuple, order_parts: int = 0) -> str:
+        """The digest (hex) of the header, every part, and `order_parts`: the sum of the
+        resting orders' parts, which the compiled core keeps (each order's part is the SHA-256
+        of the MessagePack of (order_id, its canonical tuple), as for any part here; summed in
+        C, in `Core.order_parts`). O(size of the parts marked since)."""
         for key, part in self.changed.items():
             self._sum -= self._parts.pop(key, 0)
             if part is not None:
@@ -81,4 +84,5 @@ class StateDigest:
                 self._sum += own
         self.changed.clear()
         self._sum %= _MODULUS
-        return hashlib.sha256(msgpack.packb((header, self._sum.to_bytes(32, "big")))).hexdigest()
+        total = (self._sum + order_parts) % _MODULUS
+        return hashlib.sha256(msgpack.packb((header, total.to_bytes(32, "big")))).hexdigest()

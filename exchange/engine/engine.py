@@ -67,7 +67,6 @@ class Engine(Core):
 
     def __init__(self) -> None:
         self.state_digest = StateDigest()
-        self.use_digest(self.state_digest)
         self.handlers = _HANDLERS
 
     def digest(self) -> str:
@@ -77,8 +76,7 @@ class Engine(Core):
         trades = (len(day), next(iter(day), 0), next(reversed(day), 0), tuple(sorted(self.busted)))
         header = (self.seq, self.now_us, self.next_order_id, self.next_trade_id,
                   self.next_priority, firms, trades)
-        self.flush_changes()
-        return self.state_digest.value(header)
+        return self.state_digest.value(header, self.order_parts())
 
     def day_notional_of(self, firm: str) -> int:
         """The firm's notional traded today, counted afresh from the day's trades. O(trades)."""
