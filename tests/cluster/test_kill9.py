@@ -1,5 +1,5 @@
 """Kill -9 under load, at random moments, of an engine shard, a ledger writer and nats-server
-(R1), two shards: afterwards every acknowledged order is in IN exactly once, every input has
+(R1), and zombie engines (paused, replaced, then resumed beside their replacement), two shards: afterwards every acknowledged order is in IN exactly once, every input has
 exactly one output in OUT at its slot, OUT is byte-identical to a single-process replay of IN
 through a fresh engine, and PostgreSQL holds every output exactly once in a chain that
 verifies."""
@@ -91,9 +91,11 @@ async def test_kill_9_of_shards_writers_and_nats_loses_and_repeats_nothing(
     try:
         for _ in range(ROUNDS):
             await asyncio.sleep(rng.uniform(0.15, 0.6))
-            victim = rng.choice([*processes, "nats-server"])
+            victim = rng.choice([*processes, "nats-server", *(f"zombie {s}" for s in SHARDS)])
             kills[victim] = kills.get(victim, 0) + 1
-            if victim == "nats-server":
+            if victim.startswith("zombie"):
+                await zombie(processes, victim.split()[1], nats_server.url, tmp_path, rng)
+            elif victim == "nats-server":
                 nats_server.kill()
                 await asyncio.sleep(rng.uniform(0, 0.3))
                 nats_server.start()
@@ -116,6 +118,20 @@ async def test_kill_9_of_shards_writers_and_nats_loses_and_repeats_nothing(
     assert len(kills) >= 3 and load.resends > 0
     await check_everything(nc, pg_dsn, load.receipts, signing_key[1].public_hex)
     await nc.close()
+
+
+async def zombie(processes: dict[str, Process], shard: str, url: str, log_dir: Path,
+                 rng: random.Random) -> None:
+    """Pause shard's engine, start its replacement, resume the old one beside it for a while
+    (both consuming IN and publishing to OUT), then kill -9 the old one."""
+    old = processes[f"shard {shard}"]
+    old.pause()
+    await asyncio.sleep(rng.uniform(0.1, 0.4))
+    processes[f"shard {shard}"] = shard_process(url, shard, log_dir, 150).start()
+    await asyncio.sleep(rng.uniform(0.2, 0.6))
+    old.resume()
+    await asyncio.sleep(rng.uniform(0.1, 0.5))
+    old.kill()
 
 
 async def all_written(nc: object, dsn: str) -> None:
