@@ -1,14 +1,20 @@
 """Ledger benchmarks: append throughput, verify throughput, restart time. `python -m
-bench.ledger_bench [--quick] [--only append,verify,restart] [--profile]`.
+bench.ledger_bench [--quick] [--only append,verify,restart] [--profile] [--against TREE
+--rounds N]`.
+
+`--against TREE` runs the chosen phases side by side with another checkout (e.g. a clone of
+main before a change): each round runs this tree's benchmark and TREE's, alternately, each in
+its own process with `PYTHONPATH=TREE` (so the same venv), reads their tables, and prints the
+medians and the ratios (this tree / TREE).
 
 Workloads (fixed seeds; bench/README.md has the figures):
 
 append   `demo.order_flow(N, seed=7)` after `demo.setup()`: limit orders around the three demo
-         instruments' reference prices (one row per command, holding the command and its
-         events: its acceptance, trades, book changes; about 2.3 events per command). Entries
-         are made by the engine beforehand; the timing covers `Ledger.append` (encoding,
-         hashing, the trades projection, fsync'd commit) at 1, 64 and 1024 commands per batch,
-         on a fresh file each, and apart from it the orders projection written after the
+         instruments' reference prices (each command with its events: its acceptance, trades,
+         book changes; about 2.3 events per command). Entries are made by the engine
+         beforehand; the timing covers `Ledger.append` (encoding, hashing, signing, the fsync'd
+         commit: what a batch's acknowledgement waits for) at 1, 64 and 1024 commands per
+         batch, on a fresh file each, and apart from it the projections written after the
          batches (a background write after each append, none of its own fsync'd).
 verify   the 1024-per-batch file from `append` (about 300k rows, 1M seqs): `audit.verify`,
          i.e. the chain, the row hashes, a fresh engine re-matching every command, byte
@@ -60,7 +66,7 @@ def make_entries(commands: list, engine: Engine) -> tuple[list[Entry], dict[int,
 async def append_all(path: Path, entries: list[Entry], digests: dict[int, str], size: int,
                      snapshot_every: int = 10**12) -> tuple[float, float, int]:
     """Append `entries` in batches of `size`; (seconds spent in append, seconds spent in the
-    orders projection after them — background writes between appends and the rest at
+    projections after them — background writes between appends and the rest at
     `close` — and the last seq)."""
     ledger = await Ledger.open(path, snapshot_every=snapshot_every)
     appending = projecting = 0.0
@@ -89,7 +95,7 @@ def bench_append(workdir: Path, commands: int) -> Path:
     print(f"  {len(entries)} commands (rows), {events_total} events, "
           f"{len(entries) + events_total} seqs")
     print(f"  {'batch':>6} {'batches':>8} {'commands/s':>10} {'events/s':>10} {'commits/s':>9}"
-          f"   {'with the orders projection':>26}")
+          f"   {'with the projections':>26}")
     for size, limit in SIZES:
         part = entries[:limit]
         appending, projecting, seqs = asyncio.run(
@@ -105,9 +111,9 @@ def bench_append(workdir: Path, commands: int) -> Path:
 
 
 def bench_verify(path: Path, profile: bool) -> None:
-    conn = sqlite3.connect(path)
-    rows, seqs = conn.execute("SELECT count(*), (SELECT max(last_seq) FROM batches) "
-                              "FROM events").fetchone()
+    conn = reader.connect(path)
+    rows = sum(1 for _ in reader.rows(conn))
+    seqs = conn.execute("SELECT max(last_seq) FROM batches").fetchone()[0]
     conn.close()
     print(f"verify: {path.name}, {rows} rows (commands), {seqs} seqs", flush=True)
     began = time.perf_counter()
@@ -130,6 +136,12 @@ def bench_verify(path: Path, profile: bool) -> None:
     engine_s = engine_alone(path)
     print(f"  the engine alone (the same commands applied, a digest per batch): {engine_s:.2f} s, "
           f"{100 * engine_s / full_s:.0f}% of the full verify", flush=True)
+    reading_s = ledger_alone(path)
+    print(f"  the ledger's reading alone (batches streamed, unpacked, hashed, signatures "
+          f"checked, commands decoded): {reading_s:.2f} s, {100 * reading_s / full_s:.0f}%; "
+          f"the rest (re-encoding and comparing the replay, projections rebuilt and compared, "
+          f"snapshots): {full_s - engine_s - reading_s:.2f} s, "
+          f"{100 * (full_s - engine_s - reading_s) / full_s:.0f}%", flush=True)
     if profile:
         pstats.Stats(profiler).sort_stats("tottime").print_stats(12)
 
@@ -153,6 +165,29 @@ def engine_alone(path: Path) -> float:
     elapsed = time.perf_counter() - began
     assert digest is not None and engine.digest() == digest.digest
     return elapsed
+
+
+def ledger_alone(path: Path) -> float:
+    """Seconds the ledger side of `verify` takes without the engine: stream the batches, unpack
+    their entries, hash them, check every signature, decode every command. The same calls
+    `walk` and `Replayer.row` make (O(bytes))."""
+    from exchange.engine import codec
+    from exchange.ledger import schema, signing
+    began = time.perf_counter()
+    conn = reader.connect(path)
+    try:
+        key = reader.public_key(conn)
+        count = 0
+        for batch, index, body in reader.batch_blobs(conn):
+            assert signing.batch_fault(key, batch) is None
+            for seq, _, _, _, entry in schema.unpack_batch(index, body, batch.first_seq):
+                codec.decode(schema.command_record(entry))
+                count += 1
+            assert schema.events_hash(index, body) == batch.events_hash
+    finally:
+        conn.close()
+    assert count > 0
+    return time.perf_counter() - began
 
 
 def resting_orders(count: int) -> list:
@@ -220,7 +255,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default="append,verify,restart")
     parser.add_argument("--profile", action="store_true", help="profile the full verify")
     parser.add_argument("--dir", help="work folder (default: a temporary one)")
+    parser.add_argument("--against", metavar="TREE", help="side by side with this checkout")
+    parser.add_argument("--rounds", type=int, default=3, help="alternated rounds (--against)")
     args = parser.parse_args(argv)
+    if args.against:
+        return side_by_side(Path(args.against), args, argv or [])
     scale = 10 if args.quick else 1
     phases = set(args.only.split(","))
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
@@ -231,6 +270,51 @@ def main(argv: list[str] | None = None) -> int:
                 bench_verify(path, args.profile)
         if "restart" in phases:
             bench_restart(workdir, 1_000_000 // scale)
+    return 0
+
+
+FIGURES = {  # what the side-by-side reads from each run's output: name -> (pattern, group)
+    "append 64/batch, events/s": (r"^\s+64\s+\d+\s+[\d,]+\s+([\d,]+)", 1),
+    "append 1024/batch, events/s": (r"^\s+1024\s+\d+\s+[\d,]+\s+([\d,]+)", 1),
+    "append 1024/batch + projections, events/s": (
+        r"^\s+1024\s+\d+\s+[\d,]+\s+[\d,]+\s+[\d,]+\s+([\d,]+) events/s", 1),
+    "verify full, events/s": (r"full \(replay.*?([\d,]+) events/s", 1),
+    "verify chain only, s": (r"chain only: ([\d.]+) s", 1),
+    "verify full, s": (r"full \(replay.*?: ([\d.]+) s", 1),
+}
+
+
+def side_by_side(other: Path, args: argparse.Namespace, argv: list[str]) -> int:
+    """Alternate this tree's benchmark with `other`'s, `args.rounds` times; print medians and
+    ratios. Each run is a fresh process (one at a time: wrap the whole in flock)."""
+    import os
+    import re
+    import statistics
+    import subprocess
+    import sys
+    here = Path(__file__).resolve().parent.parent
+    passed = [a for a in (argv or sys.argv[1:]) if not a.startswith(("--against", "--rounds"))
+              and a not in (str(other), str(args.rounds))]
+    found: dict[str, dict[str, list[float]]] = {"this": {}, "other": {}}
+    for round_no in range(args.rounds):
+        for name, tree in (("this", here), ("other", other)) if round_no % 2 == 0 else (
+                ("other", other), ("this", here)):
+            env = {**os.environ, "PYTHONPATH": str(tree)}
+            done = subprocess.run([sys.executable, "-m", "bench.ledger_bench", *passed],
+                                  cwd=tree, env=env, capture_output=True, text=True, check=True)
+            print(f"--- round {round_no + 1}, {name} ({tree})\n{done.stdout}", flush=True)
+            for figure, (pattern, group) in FIGURES.items():
+                match = re.search(pattern, done.stdout, re.MULTILINE)
+                if match:
+                    value = float(match.group(group).replace(",", ""))
+                    found[name].setdefault(figure, []).append(value)
+    print(f"side by side, medians of {args.rounds} alternated rounds: this tree {here} vs "
+          f"{other}")
+    for figure in FIGURES:
+        ours, theirs = found["this"].get(figure), found["other"].get(figure)
+        if ours and theirs:
+            a, b = statistics.median(ours), statistics.median(theirs)
+            print(f"  {figure:45} {a:>12,.2f} vs {b:>12,.2f}   ratio {a / b:.2f}")
     return 0
 
 

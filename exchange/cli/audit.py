@@ -59,7 +59,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     checkpoint.add_argument("file")
     checkpoint.set_defaults(handler=run_checkpoint)
 
-    rebuild = tools.add_parser("rebuild", help="regenerate the trades/orders projections")
+    rebuild = tools.add_parser("rebuild", help="regenerate the accounts/trades/orders projections")
     rebuild.add_argument("file")
     rebuild.set_defaults(handler=run_rebuild)
 
@@ -97,9 +97,9 @@ def run_verify(args: argparse.Namespace) -> int:
           f"{summary.instruments} instruments, {summary.accounts} accounts")
     print(f"time {span}")
     print(f"batches and {summary.snapshots} snapshots {signer}")
-    behind = ("" if summary.orders_projected_seq == summary.last_seq else
-              f" (orders up to its mark, seq {summary.orders_projected_seq}: the writer's "
-              "next open catches it up)")
+    behind = ("" if summary.projected_seq == summary.last_seq else
+              f" (up to their mark, seq {summary.projected_seq}: the writer's next open "
+              "catches them up)")
     print(f"projections accounts, trades, orders equal a rebuild{behind}")
     print(f"head {summary.head_hash or '(empty ledger)'}")
     return 0

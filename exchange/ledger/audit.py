@@ -6,7 +6,7 @@ is signed by the venue's key (the one given, or else the one the ledger's meta n
 row of every batch hashes to the batch's `events_hash`, every recorded event is byte for byte
 what a fresh engine produces from the recorded commands, the engine digest after each batch
 equals the recorded one, every snapshot's bytes match its signed hash, and the projections
-(`accounts`, `trades`, `orders` up to its mark) equal a rebuild from the replayed events. The
+(`accounts`, `trades`, `orders`, up to their mark) equal a rebuild from the replayed events. The
 first failure raises LedgerError naming its seq.
 """
 
@@ -43,7 +43,7 @@ class Summary(NamedTuple):
     public_key: str  # the key every batch and snapshot was checked against
     key_given: bool  # it was given (--pubkey), not taken from the ledger's meta
     snapshots: int  # snapshots checked against their signed hashes
-    orders_projected_seq: int | None  # the orders projection's mark (None: not checked)
+    projected_seq: int | None  # the projections' mark (None: not checked)
 
 
 def verify(path: str | Path, progress: Callable[[int, int], None] | None = None,
@@ -62,7 +62,7 @@ def verify(path: str | Path, progress: Callable[[int, int], None] | None = None,
         key = reader.public_key(conn) if key is None else key
         head = reader.head(conn)
         last_seq = 0 if head is None else head.last_seq
-        rebuilt = _Rebuilt(path, _orders_mark(conn)) if replay else None
+        rebuilt = _Rebuilt(path, _projected_mark(conn)) if replay else None
         replayer = Replayer(collect=None if rebuilt is None else rebuilt.events)
         matched: list[BatchRecord] = []
 
@@ -74,10 +74,7 @@ def verify(path: str | Path, progress: Callable[[int, int], None] | None = None,
             if progress is not None:
                 progress(batch.last_seq, last_seq)
 
-        last, orphan = walk(reader.batches(conn), reader.rows(conn),
-                            replayer if replay else None, key, None, on_batch)
-        if orphan is not None:
-            raise LedgerError(f"seq {orphan}: row is not covered by any batch", orphan)
+        last = walk(reader.batch_blobs(conn), replayer if replay else None, key, None, on_batch)
         if expect is not None:
             _check_expected(expect, matched)
         snapshots = _check_snapshots(conn, key)
@@ -88,7 +85,7 @@ def verify(path: str | Path, progress: Callable[[int, int], None] | None = None,
                        replayer.events, replayer.trades, len(engine.instruments),
                        len(engine.accounts), replayer.first_ts, replayer.last_ts,
                        None if last is None else last.hash, signing.public_hex(key), given,
-                       snapshots, None if rebuilt is None else rebuilt.orders_mark)
+                       snapshots, None if rebuilt is None else rebuilt.mark)
     finally:
         conn.close()
 
@@ -102,31 +99,32 @@ def _check_snapshots(conn: sqlite3.Connection, key: Ed25519PublicKey) -> int:
     return len(seals)
 
 
-def _orders_mark(conn: sqlite3.Connection) -> int:
+def _projected_mark(conn: sqlite3.Connection) -> int:
     try:
-        found = conn.execute("SELECT seq FROM projected WHERE name = 'orders'").fetchone()
+        found = conn.execute(writes.GET_PROJECTED).fetchone()
     except sqlite3.DatabaseError:
         found = None
     if found is None or type(found[0]) is not int:
-        raise LedgerError("the orders projection has no valid mark (`exchange audit rebuild` "
-                          "regenerates the projections)")
+        raise LedgerError("the projections have no valid mark (`exchange audit rebuild` "
+                          "regenerates them)")
     return int(found[0])
 
 
 class _Rebuilt:
-    """The projections rebuilt in memory from the replayed events, batch by batch (orders up
-    to the file's mark), then compared with the file's tables in SQL."""
+    """The projections rebuilt in memory from the replayed events, batch by batch up to the
+    file's mark (they trail the chain), then compared with the file's tables in SQL."""
 
-    def __init__(self, path: str | Path, orders_mark: int) -> None:
+    def __init__(self, path: str | Path, mark: int) -> None:
         self.path = Path(path)
-        self.orders_mark = orders_mark
+        self.mark = mark
         self.events: list[Any] = []
         self._db = sqlite3.connect("file::memory:", uri=True, isolation_level=None)
         self._db.executescript(PROJECTION_TABLES)
         self._db.execute("BEGIN")
 
     def end_batch(self, batch: BatchRecord) -> None:
-        writes.project(self._db, self.events, orders=batch.last_seq <= self.orders_mark)
+        if batch.last_seq <= self.mark:
+            writes.project(self._db, self.events)
         self.events.clear()
 
     def compare(self) -> None:

@@ -23,7 +23,6 @@ from exchange.engine.commands import AddAccount, AddInstrument
 from exchange.engine.events import AccountAdded, TradeExecuted
 from exchange.engine.instrument import format_price
 from exchange.ledger import reader
-from exchange.ledger.schema import SELECT_ROWS
 
 TRADE_FIELDS = ("trade_id", "seq", "ts_us", "time", "symbol", "price", "qty", "aggressor_side",
                 "buyer_account", "buyer_firm", "seller_account", "seller_firm",
@@ -63,8 +62,10 @@ def export(path: str | Path, what: str, fmt: str, out: TextIO, from_seq: int = 1
 
 
 def _entries(conn: Any, name: str) -> Iterator[Any]:
-    for row in conn.execute(SELECT_ROWS + " WHERE kind = ? ORDER BY seq", (_KIND[name],)):
-        yield reader.entry_of(row)
+    kind = _KIND[name]
+    for row in reader.rows(conn):
+        if row[2] == kind:  # the index says; only these bodies are decoded
+            yield reader.entry_of(row)
 
 
 def _records(conn: Any, from_seq: int, to_seq: int) -> Iterator[tuple[int, int, str | None, Any]]:

@@ -1,14 +1,13 @@
 """Query tables derived from events: `accounts`, `trades`, and every order's latest state.
 
-They hold nothing the `events` table does not: `project_trades(events)` and
-`project_orders(events)` turn a run of events into the rows and updates to write, and applying
-those in seq order, from empty tables, rebuilds them (`exchange audit rebuild`). `accounts` and
-`trades` are written in the same transaction as each batch, so they are exactly as current as
-the chain (the gateway lists trades from them). `orders` trails it: it is written after each
-batch's commit (several batches at once when the writer is behind), and the `projected` table
-says up to which seq it is current (writes.py keeps it so; a crash can leave it behind, and
-the next open catches up). Pure: SQL text
-and parameters only; writes.py executes them.
+They hold nothing the batches do not: `project_trades(events)` and `project_orders(events)` turn
+a run of events into the rows and updates to write, and applying those in seq order, from
+empty tables, rebuilds them (`exchange audit rebuild`). They trail the chain: the writer thread
+writes them after each batch's commit (several batches at once when it is behind), off the
+engine's path, and the `projected` table says up to which seq they are current (writes.py keeps
+it so; a crash can leave them behind, and the next open catches up). So `list_trades` may miss
+the trades of the last few milliseconds' batches. Pure: SQL text and parameters only; writes.py
+executes them.
 
 Order status uses FIX words: NEW, PARTIALLY_FILLED, FILLED, CANCELED, EXPIRED.
 """

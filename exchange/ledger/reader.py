@@ -17,10 +17,12 @@ for them. Only `audit verify` checks those, every snapshot's signature, and the 
 from __future__ import annotations
 
 import sqlite3
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import msgpack
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from exchange.engine import Engine, codec
@@ -31,8 +33,8 @@ from exchange.ledger import signing
 from exchange.ledger.records import Entry
 from exchange.ledger.replay import Replayer, walk
 from exchange.ledger.schema import (
+    SELECT_BATCH_BLOBS,
     SELECT_BATCHES,
-    SELECT_ROWS,
     SELECT_SNAPSHOT_SEALS,
     BatchRecord,
     LedgerError,
@@ -40,12 +42,14 @@ from exchange.ledger.schema import (
     SnapshotSeal,
     body_records,
     check_meta,
+    unpack_batch,
 )
 from exchange.ledger.signing import batch_fault, snapshot_fault
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 SELECT_HEAD = SELECT_BATCHES + " ORDER BY id DESC LIMIT 1"
-ENTRY_START = "SELECT coalesce(max(seq), 1) FROM events WHERE seq <= ?"
+ENTRY_START = ("SELECT first_seq, entries FROM batches WHERE last_seq >= ? ORDER BY last_seq "
+               "LIMIT 1")
 
 
 def check_file(path: Path) -> None:
@@ -97,18 +101,49 @@ def batches(conn: sqlite3.Connection, after_id: int = 0) -> Iterator[BatchRecord
     return (BatchRecord(*row) for row in cursor)
 
 
+def batch_blobs(conn: sqlite3.Connection, after_id: int = 0
+                ) -> Iterator[tuple[BatchRecord, bytes, bytes]]:
+    """Each batch after `after_id` in order, with its (index, body) blobs, streamed: one SQLite
+    row per batch."""
+    cursor = conn.execute(SELECT_BATCH_BLOBS + " WHERE id > ? ORDER BY id", (after_id,))
+    return ((BatchRecord(*row[:8]), row[8], row[9]) for row in cursor)
+
+
 def rows(conn: sqlite3.Connection, after_seq: int = 0,
          to_seq: int | None = None) -> Iterator[Row]:
-    """Rows with seq in (after_seq, to_seq], in seq order, streamed."""
-    if to_seq is None:
-        return conn.execute(SELECT_ROWS + " WHERE seq > ? ORDER BY seq", (after_seq,))
-    return conn.execute(SELECT_ROWS + " WHERE seq > ? AND seq <= ? ORDER BY seq",
-                        (after_seq, to_seq))
+    """The entries whose command seq is in (after_seq, to_seq], in seq order, as rows
+    `(seq, ts_us, kind, origin, body)`, streamed batch by batch. LedgerError for a batch whose
+    blobs do not unpack. O(entries of the batches read)."""
+    sql = "SELECT first_seq, entries, body FROM batches WHERE last_seq > ?"
+    params: tuple[int, ...] = (after_seq,)
+    if to_seq is not None:
+        sql += " AND first_seq <= ?"
+        params = (after_seq, to_seq)
+    for first_seq, index, body in conn.execute(sql + " ORDER BY last_seq", params):
+        for row in unpack_batch(index, body, first_seq):
+            if row[0] > after_seq and (to_seq is None or row[0] <= to_seq):
+                yield row
 
 
 def entry_start(conn: sqlite3.Connection, seq: int) -> int:
-    """The seq of the command whose entry holds `seq` (1 if none does). O(log rows)."""
-    return int(conn.execute(ENTRY_START, (seq,)).fetchone()[0])
+    """The seq of the command whose entry holds `seq` (the last command's past the end, 1 if
+    there is none). O(log batches) plus one batch's index."""
+    found = conn.execute(ENTRY_START, (seq,)).fetchone() or conn.execute(
+        "SELECT first_seq, entries FROM batches ORDER BY last_seq DESC LIMIT 1").fetchone()
+    if found is None or seq < found[0]:
+        return 1
+    starts = command_seqs(found[1], found[0])
+    return starts[bisect_right(starts, seq) - 1]
+
+
+def command_seqs(index: bytes, first_seq: int) -> list[int]:
+    """The command seqs a batch's index lists. LedgerError naming `first_seq` if it does not
+    decode."""
+    try:
+        return [int(entry[0]) for entry in msgpack.unpackb(index)]
+    except (msgpack.UnpackException, ValueError, TypeError, IndexError):
+        raise LedgerError(f"seq {first_seq}: the batch's entry index does not decode",
+                          first_seq) from None
 
 
 def entry_of(row: Row) -> Entry:
@@ -139,9 +174,7 @@ def recovery(path: str | Path) -> Recovery:
         key = public_key(conn)
         engine, start, edge = _newest_snapshot(conn, key, last.last_seq)
         replayer = Replayer(engine)
-        walk(batches(conn, 0 if start is None else start.id),
-             rows(conn, 0 if start is None else start.last_seq, last.last_seq),
-             replayer, key, start)
+        walk(batch_blobs(conn, 0 if start is None else start.id), replayer, key, start)
         return Recovery(replayer.engine, 0 if start is None else start.last_seq, edge)
     finally:
         conn.close()

@@ -2,7 +2,7 @@
 
 The invariant checked: every row's body is byte for byte the command it records followed by
 the events the engine produces when the recorded commands before it are applied in order;
-every batch links to the one before it (hash chain), its rows hash to its `events_hash`, and
+every batch links to the one before it (hash chain), its blobs hash to its `events_hash`, and
 the engine digest after it equals the recorded digest. Recovery (reader.py) and the auditor's
 `verify` (audit.py) both use `walk`, so a file that recovers is one that verifies from the same
 point. Pure: no I/O; rows and batches come in as iterators. Cost per row: decoding its command,
@@ -34,6 +34,7 @@ from exchange.ledger.schema import (
     events_hash,
     record_count,
     record_ts,
+    unpack_batch,
 )
 from exchange.ledger.signing import batch_fault
 
@@ -138,51 +139,49 @@ def _cut_like(body: bytes, replayed: list[bytes]) -> list[bytes | None]:
     return cut
 
 
-def walk(batches: Iterator[BatchRecord], rows: Iterator[Row], replayer: Replayer | None,
+def walk(batches: Iterator[tuple[BatchRecord, bytes, bytes]], replayer: Replayer | None,
          key: Ed25519PublicKey, previous: BatchRecord | None = None,
-         on_batch: Callable[[BatchRecord], None] | None = None
-         ) -> tuple[BatchRecord | None, int | None]:
-    """Check `batches` in order against `rows` (seq order, starting after `previous`), each
-    batch signed by `key`.
+         on_batch: Callable[[BatchRecord], None] | None = None) -> BatchRecord | None:
+    """Check `batches` (each with its index and body blobs) in order, starting after
+    `previous`, each signed by `key`.
 
-    With `replayer` None, checks the chain, that the rows tile each batch, and the rows'
-    hashes only (no replay, no digest). Returns the last batch checked and the seq of the first
-    row after it that no batch covers, if any (a write that never committed cannot leave one:
-    the caller decides what it means). Raises LedgerError naming the first bad seq. Cost:
-    O(rows) plus the replay."""
-    row = next(rows, None)
-    for batch in batches:
+    With `replayer` None, checks the chain, the signatures, that the entries tile each batch,
+    and the blobs' hashes only (no replay, no digest). Returns the last batch checked. Raises
+    LedgerError naming the first bad seq. Cost: O(bytes) plus the replay."""
+    for batch, index, body in batches:
         fault = chain_fault(batch, previous) or batch_fault(key, batch)
         if fault is not None:
             raise LedgerError(f"seq {batch.first_seq}: {fault}", batch.first_seq)
-        own: list[Row] = []
-        next_seq = batch.first_seq
-        while row is not None and row[0] <= batch.last_seq:
-            seq, ts_us, kind, _, body = row
-            if replayer is not None:
-                replayer.row(seq, ts_us, kind, body)
-            elif seq != next_seq:
-                raise LedgerError(f"seq {next_seq}: missing (the next row is seq {seq})",
-                                  next_seq)
-            else:
-                next_seq = seq + _count(seq, body)
-            own.append(row)
-            row = next(rows, None)
+        rows = unpack_batch(index, body, batch.first_seq)
         if replayer is not None:
+            check = replayer.row
+            for seq, ts_us, kind, _, entry in rows:
+                check(seq, ts_us, kind, entry)
             replayer.end_batch(batch)
-        elif next_seq <= batch.last_seq:
-            raise LedgerError(f"seq {next_seq}: missing (batch {batch.id} ends at "
-                              f"{batch.last_seq})", next_seq)
-        elif next_seq > batch.last_seq + 1:
-            raise LedgerError(f"seq {batch.last_seq + 1}: recorded in batch {batch.id}, which "
-                              f"ends at {batch.last_seq}", batch.last_seq + 1)
-        if events_hash(own) != batch.events_hash:
-            raise LedgerError(f"seq {batch.first_seq}: batch {batch.id}'s rows do not match its "
-                              "events hash", batch.first_seq)
+        else:
+            _tiles(batch, rows)
+        if events_hash(index, body) != batch.events_hash:
+            raise LedgerError(f"seq {batch.first_seq}: batch {batch.id}'s entries do not match "
+                              "its events hash", batch.first_seq)
         previous = batch
         if on_batch is not None:
             on_batch(batch)
-    return previous, None if row is None else row[0]
+    return previous
+
+
+def _tiles(batch: BatchRecord, rows: list[Row]) -> None:
+    """LedgerError unless the rows' entries cover exactly `batch`'s seqs, in order."""
+    next_seq = batch.first_seq
+    for seq, _, _, _, body in rows:
+        if seq != next_seq:
+            raise LedgerError(f"seq {next_seq}: missing (the next entry is seq {seq})", next_seq)
+        next_seq = seq + _count(seq, body)
+    if next_seq <= batch.last_seq:
+        raise LedgerError(f"seq {next_seq}: missing (batch {batch.id} ends at "
+                          f"{batch.last_seq})", next_seq)
+    if next_seq > batch.last_seq + 1:
+        raise LedgerError(f"seq {batch.last_seq + 1}: recorded in batch {batch.id}, which "
+                          f"ends at {batch.last_seq}", batch.last_seq + 1)
 
 
 def _count(seq: int, body: bytes) -> int:

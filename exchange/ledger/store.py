@@ -21,7 +21,7 @@ refuses a ledger cut short behind its back.
 Background writes, in order and between appends: snapshots (`snapshot(engine)` serializes the
 engine at once, the only part that holds the caller, O(state); `append` does the same every
 `snapshot_every` seqs when it has the engine, from `recover` or `attach`, and that engine is
-exactly at the batch's end) and the orders projection (projections.py: it trails the chain).
+exactly at the batch's end) and the projections (projections.py: they trail the chain).
 The projection write for a batch is queued when its append returns and takes every batch
 appended until it starts, so a busy writer merges them; `open` catches up after a crash.
 
@@ -47,11 +47,10 @@ from exchange.engine import Engine
 from exchange.engine import snapshot as engine_snapshot
 from exchange.ledger import headmark, reader, signing, writes
 from exchange.ledger.records import Batch, Entry
-from exchange.ledger.schema import GENESIS, SELECT_ROWS, BatchRecord, LedgerError, Row
+from exchange.ledger.schema import GENESIS, BatchRecord, LedgerError, Row
 
 T = TypeVar("T")
 log = logging.getLogger("exchange.ledger")
-SELECT_CHUNK = SELECT_ROWS + " WHERE seq >= ? AND seq <= ? ORDER BY seq LIMIT ?"
 
 
 class Ledger:
@@ -68,7 +67,7 @@ class Ledger:
         self._head = head
         self._snapshot_every = snapshot_every
         self._since_snapshot = 0
-        self._unprojected: list[list[Entry]] = []  # batches after the orders projection's mark
+        self._unprojected: list[list[Entry]] = []  # batches after the projections' mark
         self._projection_queued = False
         self._engine: Engine | None = None
         self.recovered = reader.Recovery(Engine(), 0, None)  # what `recover` started from
@@ -77,6 +76,8 @@ class Ledger:
         self.background_failures = 0  # background writes that failed, this run
         self.background_error: str | None = None  # the last failure, while they fail
         self._failing = 0  # consecutive failures
+        self.projected_seq = self.last_seq  # the projections are current to here (open caught up)
+        self._projection_moved = asyncio.Event()
 
     @classmethod
     async def open(cls, path: str | Path, *, snapshot_every: int = 100_000,
@@ -85,7 +86,7 @@ class Ledger:
         key in `key_file` (default `PATH.key`; made for a new ledger) and keeping the head mark
         in `mark_file` (default `PATH.head`). LedgerError for a file that is not a ledger this
         code reads, a key that is not the one the ledger names, or a ledger shorter than (or
-        other than) its head mark. Cost: the orders projection's catch-up, if a crash left it
+        other than) its head mark. Cost: the projections' catch-up, if a crash left them
         behind (the last batches before the crash)."""
         path = Path(path)
         key_file = signing.key_path_for(path) if key_file is None else Path(key_file)
@@ -200,21 +201,39 @@ class Ledger:
         snapshot's signature (LedgerError if it does not match)."""
         return await self._call(_edge, self._conn, seq)
 
+    async def projected(self, seq: int, timeout: float = 2.0) -> bool:
+        """Wait until the projections are current to `seq` (at most `timeout` seconds, so a
+        failing projection cannot hold a reader forever): whether they are. A reader of them
+        that must see every committed batch (`list_trades`) asks first."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self.projected_seq < seq:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return False
+            moved = self._projection_moved
+            try:
+                await asyncio.wait_for(moved.wait(), remaining)
+            except TimeoutError:
+                return False
+        return True
+
     def health(self) -> dict[str, Any]:
         """What operators watch (`stats`): the background writes' failures this run, the last
-        one's error while they fail (None once one succeeds), and the last committed seq."""
-        return {"ledger_last_seq": self.last_seq,
+        one's error while they fail (None once one succeeds), the last committed seq and the
+        seq the projections are current to."""
+        return {"ledger_last_seq": self.last_seq, "ledger_projected_seq": self.projected_seq,
                 "ledger_background_failures": self.background_failures,
                 "ledger_background_error": self.background_error}
 
     async def settle(self) -> None:
-        """Wait for the background writes queued so far (snapshots, the orders projection).
+        """Wait for the background writes queued so far (snapshots, the projections).
         Their failures are reported (`health`, the log), not raised."""
         if self._background is not None:
             await self._background
 
     async def close(self) -> None:
-        """Finish the background writes (so the orders projection is up to date), make the
+        """Finish the background writes (so the projections are up to date), make the
         head mark durable, close."""
         try:
             await self.settle()
@@ -245,11 +264,11 @@ class Ledger:
         writes.put_snapshot(conn, self._key, *snapshot)
 
     def _project_later(self) -> None:
-        """Queue the orders projection of the batches not yet projected, unless a queued one
+        """Queue the projection of the batches not yet projected, unless a queued one
         that has not started will take them."""
         if not self._projection_queued:
             self._projection_queued = True
-            self._later("orders projection", self._unprojected_batches, self._project)
+            self._later("projection", self._unprojected_batches, self._project)
 
     def _unprojected_batches(self) -> tuple[list[list[Entry]], int]:
         batches, self._unprojected = self._unprojected, []
@@ -258,7 +277,8 @@ class Ledger:
 
     def _project(self, conn: Connection, batches: list[list[Entry]], to_seq: int) -> None:
         try:
-            writes.project_orders(conn, batches, to_seq)
+            writes.project_batches(conn, batches, to_seq)
+            self.projected_seq = to_seq  # an int, read by the loop after this call returns
         except BaseException:
             # give them back (the transaction rolled back): the next projection retries them.
             # (The writer thread runs one call at a time, and this list is only touched
@@ -295,6 +315,8 @@ class Ledger:
         self._failing += 1
 
     def _succeeded(self, what: str) -> None:
+        self._projection_moved.set()  # wake readers waiting for the projections
+        self._projection_moved = asyncio.Event()
         if self._failing:
             log.warning("ledger %s: background writes work again (%s) after %d failures",
                         self.path, what, self._failing)
@@ -340,7 +362,14 @@ def _edge(conn: Connection, seq: int) -> bytes:
 
 
 def _fetch(conn: Connection, first: int, last: int, limit: int) -> list[Row]:
-    return conn.execute(SELECT_CHUNK, (first, last, limit)).fetchall()
+    """The entries from command seq `first` to `last`, at least `limit` of them if there are
+    (whole batches: the last one read is not cut)."""
+    found: list[Row] = []
+    for row in reader.rows(conn, first - 1, last):
+        found.append(row)
+        if len(found) >= limit:
+            break
+    return found
 
 
 async def _run(thread: ThreadPoolExecutor, function: Callable[..., T], *args: Any) -> T:

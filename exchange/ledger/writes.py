@@ -4,11 +4,13 @@ functions writes every file.
 
 Each public function but `open_file` is one transaction (BEGIN IMMEDIATE … COMMIT, rolled back
 on any error), committed with `synchronous=FULL` in WAL mode: durable when it returns (the
-orders projection excepted, see `project_orders`).
+projections excepted, see `project_batches`).
 
-The `orders` projection trails the chain (projections.py): `projected` says up to which seq it
-is current; `project_orders` advances it with entries the caller holds (the writer's batches
-since), `catch_up_orders` from the rows in the file (after a crash), `rebuild` from scratch.
+The projections trail the chain (projections.py): `projected` says up to which seq they are
+current; `project_batches` advances them with entries the caller holds (the writer's batches
+since), `catch_up` from the entries in the file (after a crash), `rebuild` from scratch. So an
+append is the batch's two blobs and its record, nothing else: the projections are written by
+the writer thread after the commit, off the engine's path.
 """
 
 from __future__ import annotations
@@ -28,7 +30,6 @@ from exchange.ledger.records import Entry
 from exchange.ledger.schema import (
     GENESIS,
     INSERT_BATCH,
-    INSERT_EVENT,
     INSERT_SNAPSHOT,
     PRAGMAS,
     PROJECTION_TABLES,
@@ -40,6 +41,7 @@ from exchange.ledger.schema import (
     Row,
     entry_body,
     meta_rows,
+    pack_batch,
     record_ts,
     seal,
     sha256_hex,
@@ -47,8 +49,8 @@ from exchange.ledger.schema import (
 )
 from exchange.ledger.signing import VenueKey
 
-SET_PROJECTED = "UPDATE projected SET seq = ? WHERE name = 'orders'"
-GET_PROJECTED = "SELECT seq FROM projected WHERE name = 'orders'"
+SET_PROJECTED = "UPDATE projected SET seq = ? WHERE name = 'projections'"
+GET_PROJECTED = "SELECT seq FROM projected WHERE name = 'projections'"
 SYNCHRONOUS_DERIVED = "PRAGMA synchronous=NORMAL"
 
 
@@ -56,8 +58,8 @@ def open_file(path: Path, create: bool, public_key: str
               ) -> tuple[sqlite3.Connection, BatchRecord | None]:
     """The writer's connection to the ledger at `path` (made with its tables if `create`,
     naming `public_key` in its meta; the caller has checked an existing file), and its last
-    batch. LedgerError if an existing ledger names another public key. Brings the orders
-    projection up to that batch."""
+    batch. LedgerError if an existing ledger names another public key. Brings the
+    projections up to that batch."""
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     try:
         for pragma in PRAGMAS:
@@ -75,7 +77,7 @@ def open_file(path: Path, create: bool, public_key: str
                                   f"key's {public_key}: wrong --signing-key, or a foreign ledger")
             conn.executescript(PROJECTION_TABLES)
         head = reader.head(conn)
-        catch_up_orders(conn, 0 if head is None else head.last_seq)
+        catch_up(conn, 0 if head is None else head.last_seq)
     except BaseException:
         conn.close()
         raise
@@ -86,16 +88,14 @@ def append(conn: sqlite3.Connection, key: VenueKey, entries: list[Entry],
            head: BatchRecord | None, digest: str) -> BatchRecord:
     """Write `entries` as the batch after `head` with the engine `digest` after them, signed
     with `key`; return its record. The entries must continue the sequence exactly. Cost: one
-    `entry_body` per entry, one hash over the batch, one signature, one row per entry and per
-    trade, one fsync'd commit."""
+    `entry_body` per entry, one hash over the batch's bytes, one signature, one row, one
+    fsync'd commit."""
     rows, last_seq = _rows(entries, 1 if head is None else head.last_seq + 1)
+    index, body = pack_batch(rows)
     record = seal(1 if head is None else head.id + 1, GENESIS if head is None else head.hash,
-                  rows, last_seq, digest, key.sign_batch)
-    trades = trade_writes(event for entry in entries for event in entry.events)
+                  rows[0][0], index, body, last_seq, digest, key.sign_batch)
     with _transaction(conn):
-        conn.executemany(INSERT_EVENT, rows)
-        _execute(conn, trades)
-        conn.execute(INSERT_BATCH, record)
+        conn.execute(INSERT_BATCH, (*record, index, body))
     return record
 
 
@@ -114,29 +114,29 @@ def put_snapshot(conn: sqlite3.Connection, key: VenueKey, seq: int, digest: str,
                                        edge_hash, own, key.sign_snapshot(own)))
 
 
-def project_orders(conn: sqlite3.Connection, batches: list[list[Entry]], to_seq: int) -> None:
-    """Bring the orders projection to `to_seq` with `batches`: the entries from its mark to
-    there. O(events). Committed without an fsync of its own (`synchronous=NORMAL` for this
+def project_batches(conn: sqlite3.Connection, batches: list[list[Entry]], to_seq: int) -> None:
+    """Bring the projections to `to_seq` with `batches`: the entries from their mark to there.
+    O(events). Committed without an fsync of its own (`synchronous=NORMAL` for this
     transaction only): it is derived data, the next batch's fsync'd commit makes it durable,
     and a crash before that loses all of it or none (the mark is in the same transaction), so
     `open` catches up."""
     conn.execute(SYNCHRONOUS_DERIVED)
     try:
         with _transaction(conn):
-            _execute(conn, order_writes(event for entries in batches for entry in entries
-                                        for event in entry.events))
+            project(conn, [event for entries in batches for entry in entries
+                           for event in entry.events])
             conn.execute(SET_PROJECTED, (to_seq,))
     finally:
         conn.execute(SYNCHRONOUS)
 
 
-def catch_up_orders(conn: sqlite3.Connection, to_seq: int, chunk: int = 20_000) -> None:
-    """Bring the orders projection to `to_seq` from the rows after its mark. O(rows read)."""
+def catch_up(conn: sqlite3.Connection, to_seq: int, chunk: int = 20_000) -> None:
+    """Bring the projections to `to_seq` from the entries after their mark. O(rows read)."""
     (mark,) = conn.execute(GET_PROJECTED).fetchone()
     if mark >= to_seq:
         return
     with _transaction(conn):
-        _project_rows(conn, mark, to_seq, chunk, trades=False)
+        _project_rows(conn, mark, to_seq, chunk)
 
 
 def rebuild(conn: sqlite3.Connection, to_seq: int, chunk: int = 20_000) -> dict[str, int]:
@@ -148,7 +148,7 @@ def rebuild(conn: sqlite3.Connection, to_seq: int, chunk: int = 20_000) -> dict[
         for statement in PROJECTION_TABLES.split(";"):
             if statement.strip():
                 conn.execute(statement)
-        _project_rows(conn, 0, to_seq, chunk, trades=True)
+        _project_rows(conn, 0, to_seq, chunk)
     return {name: conn.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
             for name in PROJECTIONS}
 
@@ -163,10 +163,9 @@ def project(conn: sqlite3.Connection, events: list[Any], trades: bool = True,
         _execute(conn, order_writes(events))
 
 
-def _project_rows(conn: sqlite3.Connection, after_seq: int, to_seq: int, chunk: int,
-                  trades: bool) -> None:
+def _project_rows(conn: sqlite3.Connection, after_seq: int, to_seq: int, chunk: int) -> None:
     for events in _events(conn, after_seq, to_seq, chunk):
-        project(conn, events, trades)
+        project(conn, events)
     conn.execute(SET_PROJECTED, (to_seq,))
 
 

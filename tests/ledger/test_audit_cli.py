@@ -16,6 +16,7 @@ import pytest
 
 from exchange.ledger import Ledger, LedgerError
 from tests.ledger.history import history, write
+from tests.ledger.rowtable import entry_table
 
 
 def audit(*args: str | Path) -> subprocess.CompletedProcess[str]:
@@ -42,12 +43,11 @@ def test_verify_prints_a_summary_and_exits_zero(ledger: Path) -> None:
 def test_verify_of_a_tampered_file_names_the_seq_in_one_line(ledger: Path, tmp_path: Path) -> None:
     copy = tmp_path / "copy.db"
     shutil.copy(ledger, copy)
-    conn = sqlite3.connect(copy)
-    gone, after = conn.execute("SELECT seq, (SELECT min(seq) FROM events b WHERE b.seq > a.seq) "
-                               "FROM events a WHERE seq >= 777 ORDER BY seq LIMIT 1").fetchone()
-    conn.execute("DROP TRIGGER events_no_delete")
-    conn.execute(f"DELETE FROM events WHERE seq = {gone}")
-    conn.commit()
+    with entry_table(copy) as conn:
+        gone, after = conn.execute(
+            "SELECT seq, (SELECT min(seq) FROM events b WHERE b.seq > a.seq) "
+            "FROM events a WHERE seq >= 777 ORDER BY seq LIMIT 1").fetchone()
+        conn.execute(f"DELETE FROM events WHERE seq = {gone}")
     done = audit("verify", copy, "--quiet")
     assert done.returncode == 1
     assert done.stderr.strip() == (f"exchange: verify FAILED: seq {gone}: missing (the next row "
@@ -75,9 +75,10 @@ def test_a_sqlite_file_of_another_schema_is_refused(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("version, message", [
-    ("1", "schema version 1 (one row per event, unsigned), this program reads 3"),
-    ("2", "schema version 2 (unsigned batches), this program reads 3 and does not migrate"),
-    ("4", "schema version 4, this program reads 3"),
+    ("1", "schema version 1 (one row per event, unsigned), this program reads 4"),
+    ("2", "schema version 2 (unsigned batches), this program reads 4 and does not migrate"),
+    ("3", "schema version 3 (one row per command), this program reads 4 and does not migrate"),
+    ("5", "schema version 5, this program reads 4"),
 ])
 def test_another_schema_version_is_refused_by_the_cli_and_the_writer(
         ledger: Path, tmp_path: Path, version: str, message: str) -> None:

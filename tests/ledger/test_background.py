@@ -62,8 +62,9 @@ def test_a_failed_projection_and_snapshot_are_reported_retried_and_do_not_stop_l
 
     engine = asyncio.run(scenario())
     conn = sqlite3.connect(path)
-    mark, snapshots = conn.execute("SELECT (SELECT seq FROM projected WHERE name = 'orders'), "
-                                   "(SELECT max(seq) FROM snapshots)").fetchone()
+    mark, snapshots = conn.execute(
+        "SELECT (SELECT seq FROM projected WHERE name = 'projections'), "
+        "(SELECT max(seq) FROM snapshots)").fetchone()
     conn.close()
     assert mark == engine.seq  # the failed batches were projected by a later write
     assert snapshots is not None and snapshots > 400  # snapshots were taken after the failures

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import sqlite3
 from pathlib import Path
 
 import msgpack
@@ -13,6 +12,7 @@ from exchange.engine import SubmitOrder, codec
 from exchange.ledger import LedgerError, audit
 from exchange.ledger.schema import COMMAND_KINDS, body_records
 from tests.ledger.history import history, write
+from tests.ledger.rowtable import entry_table, query
 
 
 @pytest.fixture(scope="module")
@@ -31,14 +31,10 @@ def ledger(pristine: Path, tmp_path: Path) -> Path:
 
 
 def tamper(path: Path, *sql: str, params: tuple = ()) -> None:
-    conn = sqlite3.connect(path)
-    for trigger in ("events_no_update", "events_no_delete", "batches_no_update",
-                    "batches_no_delete"):
-        conn.execute(f"DROP TRIGGER IF EXISTS {trigger}")
-    for statement in sql:
-        conn.execute(statement, params if "?" in statement else ())
-    conn.commit()
-    conn.close()
+    """Run `sql` on the ledger's entries as a table `events` (rowtable.py) and its batches."""
+    with entry_table(path) as conn:
+        for statement in sql:
+            conn.execute(statement, params if "?" in statement else ())
 
 
 def first_bad_seq(path: Path, replay: bool = True) -> int:
@@ -50,7 +46,7 @@ def first_bad_seq(path: Path, replay: bool = True) -> int:
 
 
 def row(path: Path, sql: str) -> tuple:
-    return sqlite3.connect(path).execute(sql).fetchone()
+    return query(path, sql)[0]
 
 
 def body_of(records: list[bytes]) -> bytes:
@@ -64,8 +60,8 @@ def test_the_untouched_ledger_verifies(ledger: Path) -> None:
 
 def a_trade(ledger: Path) -> tuple[int, bytes, int]:
     """(row seq, row body, index of a trade record in it) for a row that traded."""
-    for seq, body in sqlite3.connect(ledger).execute(
-            "SELECT seq, body FROM events WHERE kind = 101 AND seq > 500 ORDER BY seq"):
+    for seq, body in query(
+            ledger, "SELECT seq, body FROM events WHERE kind = 101 AND seq > 500 ORDER BY seq"):
         records = body_records(body)
         kinds = [codec.decode(record) for record in records]
         found = [i for i, record in enumerate(kinds) if type(record).__name__ == "TradeExecuted"]
@@ -136,8 +132,8 @@ def test_two_reordered_rows_are_named_within_the_first(ledger: Path) -> None:
 
 
 def test_two_reordered_commands_are_named_at_the_first(ledger: Path) -> None:
-    first, second = [s for (s,) in sqlite3.connect(ledger).execute(
-        "SELECT seq FROM events WHERE seq > 1000 LIMIT 2 OFFSET 5")]
+    first, second = [s for (s,) in query(
+        ledger, "SELECT seq FROM events WHERE seq > 1000 LIMIT 2 OFFSET 5")]
     tamper(ledger,
            f"UPDATE events SET seq = -1 WHERE seq = {first}",
            f"UPDATE events SET seq = {first} WHERE seq = {second}",
@@ -155,10 +151,16 @@ def test_a_truncated_last_batch_is_named_at_its_first_missing_seq(ledger: Path,
     assert first_bad_seq(ledger, replay) == cut
 
 
-def test_a_removed_last_batch_record_leaves_rows_no_batch_covers(ledger: Path) -> None:
-    first, batch_id = row(ledger, "SELECT first_seq, id FROM batches ORDER BY id DESC LIMIT 1")
-    tamper(ledger, f"DELETE FROM batches WHERE id = {batch_id}")
-    assert first_bad_seq(ledger) == first
+def test_a_removed_last_batch_is_a_clean_truncation_that_a_checkpoint_catches(
+        ledger: Path) -> None:
+    """A batch holds its entries, so removing it leaves no trace in the file (schema 3 left its
+    rows behind): only a checkpoint recorded earlier, or the writer's head mark, tell."""
+    head = audit.checkpoint(ledger)
+    assert head is not None
+    tamper(ledger, f"DELETE FROM batches WHERE id = {head.id}")
+    audit.verify(ledger, replay=False)
+    with pytest.raises(LedgerError, match=f"seq {head.last_seq}: no batch ends there"):
+        audit.verify(ledger, expect=(head.last_seq, head.hash), replay=False)
 
 
 def test_a_rewritten_batch_digest_is_named_within_that_batch(ledger: Path) -> None:

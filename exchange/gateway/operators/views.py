@@ -78,13 +78,15 @@ async def list_orders(venue: Venue, session: Session, request: Request) -> None:
 
 
 async def list_trades(venue: Venue, session: Session, request: Request) -> None:
-    """Trades from the ledger's trade table (durable by definition), oldest first."""
+    """Trades from the ledger's trade table (durable; it trails the chain by the batches being
+    projected, a few ms), oldest first."""
     args = request.args
     symbol = protocol.name(args, "sym", None)
     if symbol is not None and symbol not in venue.engine.instruments:
         raise RequestError(Code.UNKNOWN_INSTRUMENT, f"no instrument {symbol!r}")
     since_us = protocol.integer(args, "since_us", 0)
     limit = protocol.integer(args, "limit", DEFAULT_LIST, low=1, high=MAX_LIST)
+    await venue.ledger.projected(venue.ledger.last_seq)  # every durable trade is listed
     try:
         rows = await asyncio.to_thread(queries.trades, venue.ledger.path, symbol, since_us,
                                        limit, venue.engine.instruments)
