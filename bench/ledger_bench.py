@@ -183,7 +183,7 @@ def ledger_alone(path: Path) -> float:
             for seq, _, _, _, entry in schema.unpack_batch(index, body, batch.first_seq):
                 codec.decode(schema.command_record(entry))
                 count += 1
-            assert schema.events_hash(index, body) == batch.events_hash
+            assert schema.blob_hash(index, body) == batch.events_hash
     finally:
         conn.close()
     assert count > 0

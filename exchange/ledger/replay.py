@@ -27,11 +27,11 @@ from exchange.ledger.schema import (
     BatchRecord,
     LedgerError,
     Row,
+    blob_hash,
     body_records,
     chain_fault,
     command_record,
     entry_body,
-    events_hash,
     record_count,
     record_ts,
     unpack_batch,
@@ -160,7 +160,7 @@ def walk(batches: Iterator[tuple[BatchRecord, bytes, bytes]], replayer: Replayer
             replayer.end_batch(batch)
         else:
             _tiles(batch, rows)
-        if events_hash(index, body) != batch.events_hash:
+        if blob_hash(index, body) != batch.events_hash:
             raise LedgerError(f"seq {batch.first_seq}: batch {batch.id}'s entries do not match "
                               "its events hash", batch.first_seq)
         previous = batch

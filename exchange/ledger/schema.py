@@ -271,8 +271,14 @@ def _array_length(unpacker: msgpack.Unpacker) -> int:
     return int(length)
 
 
-def events_hash(index: bytes, body: bytes) -> str:
-    """SHA-256 of a batch's two blobs (see the module docstring). O(bytes)."""
+def events_hash(rows: Sequence[Row]) -> str:
+    """SHA-256 of the MessagePack array of rows in seq order (the row-per-entry hash that
+    schema 3 used and the cluster's PostgreSQL ledger uses). O(bytes)."""
+    return hashlib.sha256(msgpack.packb(rows)).hexdigest()
+
+
+def blob_hash(index: bytes, body: bytes) -> str:
+    """SHA-256 of a batch's two blobs, its `events_hash` (see the module docstring). O(bytes)."""
     digest = hashlib.sha256(len(index).to_bytes(8, "big"))
     digest.update(index)
     digest.update(body)
@@ -326,11 +332,18 @@ def batch_hash(batch_id: int, first_seq: int, last_seq: int, prev_hash: str, row
     return hashlib.sha256(msgpack.packb(record)).hexdigest()
 
 
-def seal(batch_id: int, prev_hash: str, first_seq: int, index: bytes, body: bytes,
-         last_seq: int, digest: str, sign: Callable[[str], str]) -> BatchRecord:
-    """The batch record for the blobs of entries from `first_seq` to `last_seq` (non-empty,
-    contiguous) following `prev_hash`, its hash signed by `sign` (VenueKey.sign_batch)."""
-    rows_hash = events_hash(index, body)
+def seal(batch_id: int, prev_hash: str, rows: Sequence[Row], last_seq: int,
+         digest: str, sign: Callable[[str], str]) -> BatchRecord:
+    """The batch record for `rows` (non-empty, contiguous, their last record at `last_seq`)
+    following `prev_hash`, hashed by `events_hash`, signed by `sign` (VenueKey.sign_batch)."""
+    return seal_hashed(batch_id, prev_hash, rows[0][0], last_seq, events_hash(rows), digest,
+                       sign)
+
+
+def seal_hashed(batch_id: int, prev_hash: str, first_seq: int, last_seq: int, rows_hash: str,
+                digest: str, sign: Callable[[str], str]) -> BatchRecord:
+    """The batch record for entries from `first_seq` to `last_seq` (non-empty, contiguous)
+    whose bytes hash to `rows_hash`, following `prev_hash`, its hash signed by `sign`."""
     own = batch_hash(batch_id, first_seq, last_seq, prev_hash, rows_hash, digest)
     return BatchRecord(batch_id, first_seq, last_seq, prev_hash, rows_hash, digest, own,
                        sign(own))

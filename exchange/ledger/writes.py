@@ -39,11 +39,12 @@ from exchange.ledger.schema import (
     BatchRecord,
     LedgerError,
     Row,
+    blob_hash,
     entry_body,
     meta_rows,
     pack_batch,
     record_ts,
-    seal,
+    seal_hashed,
     sha256_hex,
     snapshot_hash,
 )
@@ -92,8 +93,9 @@ def append(conn: sqlite3.Connection, key: VenueKey, entries: list[Entry],
     fsync'd commit."""
     rows, last_seq = _rows(entries, 1 if head is None else head.last_seq + 1)
     index, body = pack_batch(rows)
-    record = seal(1 if head is None else head.id + 1, GENESIS if head is None else head.hash,
-                  rows[0][0], index, body, last_seq, digest, key.sign_batch)
+    record = seal_hashed(1 if head is None else head.id + 1,
+                         GENESIS if head is None else head.hash, rows[0][0], last_seq,
+                         blob_hash(index, body), digest, key.sign_batch)
     with _transaction(conn):
         conn.execute(INSERT_BATCH, (*record, index, body))
     return record
