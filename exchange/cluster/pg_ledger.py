@@ -235,6 +235,35 @@ async def verify(conn: asyncpg.Connection, shard: str, public_key: str) -> tuple
     return count, None
 
 
+async def verify_ledger(dsn: str, shards: list[str] | None, pubkey: Path | None) -> int:
+    """`exchange ledger-verify`: verify each shard (all by default), print one line each;
+    0 if every one verifies, 1 otherwise."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        named = await conn.fetchval("SELECT value FROM meta WHERE key = 'public_key'")
+        if pubkey is None:
+            key, whose = named, "the key the ledger names (give --pubkey to prove origin)"
+        else:
+            key = signing.public_hex(signing.public_key(pubkey.read_text(), str(pubkey)))
+            whose = f"the venue key {key[:16]}…"
+        found = [row[0] for row in await conn.fetch("SELECT DISTINCT shard FROM batches")]
+        failed = 0
+        for shard in shards or sorted(found):
+            checked, fault = await verify(conn, shard, key)
+            if fault is None and shard not in found:
+                fault = "no batches"
+            print(f"shard {shard}: {checked} outputs "
+                  + ("verify" if fault is None else f"FAIL: {fault}"))
+            failed += fault is not None
+        print(f"checked against {whose}")
+        return 1 if failed else 0
+    except (asyncpg.UndefinedTableError, LedgerError) as exc:
+        print(f"ledger-verify: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        await conn.close()
+
+
 def parse(argv: list[str] | None) -> WriterConfig:
     parser = argparse.ArgumentParser(prog="exchange ledger-writer", description=options.WRITER)
     options.add_writer_arguments(parser)

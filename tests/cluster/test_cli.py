@@ -30,6 +30,7 @@ def test_the_cli_knows_the_cluster_commands_without_importing_their_clients() ->
     code = ("import sys; from exchange.cli.main import build_parser; p = build_parser(); "
             "p.parse_args(['shard', '--shard', 'A']); "
             "p.parse_args(['ledger-writer', '--shard', 'A', '--dsn', 'x', '--signing-key', 'k']); "
+            "p.parse_args(['ledger-verify', 'postgresql://x', '--shard', 'A']); "
             "print(sorted({'nats', 'asyncpg'} & set(sys.modules)))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True)

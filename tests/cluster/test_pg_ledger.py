@@ -10,7 +10,7 @@ from pathlib import Path
 import asyncpg
 
 from exchange.cluster.names import WriterConfig, out_stream
-from exchange.cluster.pg_ledger import LedgerWriter, head, verify
+from exchange.cluster.pg_ledger import LedgerWriter, head, verify, verify_ledger
 from exchange.cluster.servers import NatsServer
 from exchange.cluster.shard import connect
 from exchange.ledger.signing import VenueKey
@@ -126,3 +126,24 @@ async def test_verify_names_a_changed_row_and_a_foreign_key(
     checked, fault = await verify(conn, "A", signing_key[1].public_hex)
     assert fault is not None and "rows do not match" in fault and checked < 30
     await conn.close()
+
+
+async def test_ledger_verify_checks_every_shard_and_says_whose_key(
+        nats_server: NatsServer, pg_dsn: str, signing_key: tuple[Path, VenueKey],
+        tmp_path: Path, capsys: object) -> None:
+    await venue_with_outputs(nats_server.url, 60)
+    writer, task = await run_writer(nats_server.url, pg_dsn, signing_key[0])
+    await written(pg_dsn, 60)
+    writer.stopping.set()
+    await task
+    pub = signing_key[0].with_name(signing_key[0].name + ".pub")
+    assert await verify_ledger(pg_dsn, None, pub) == 0
+    assert await verify_ledger(pg_dsn, ["A", "B"], None) == 1  # B has no batches: said so
+    other = tmp_path / "other.pub"
+    other.write_text(VenueKey.generate().public_hex)
+    assert await verify_ledger(pg_dsn, None, other) == 1
+    out = capsys.readouterr().out.splitlines()  # type: ignore[attr-defined]
+    assert out[0].startswith("shard A: ") and out[0].endswith(" outputs verify")
+    assert out[1].startswith("checked against the venue key")
+    assert "shard B: 0 outputs FAIL: no batches" in out
+    assert any("not signed by the venue key" in line for line in out)
