@@ -36,12 +36,14 @@ from exchange.cluster import options
 from exchange.cluster.names import WriterConfig, check_shard, out_stream, out_subject
 from exchange.cluster.pg_schema import (
     EVENT_COLUMNS,
+    GENESIS,
     INSERT_BATCH,
     LOCK,
     SCHEMA_VERSION,
     SELECT_BATCHES,
     SELECT_HEAD,
     SELECT_ROWS,
+    START,
     TABLES,
     TRADE_COLUMNS,
 )
@@ -52,7 +54,6 @@ from exchange.engine.enums import Side
 from exchange.engine.events import TradeExecuted
 from exchange.ledger import signing
 from exchange.ledger.schema import (
-    GENESIS,
     BatchRecord,
     LedgerError,
     Row,
@@ -211,7 +212,7 @@ async def verify(conn: asyncpg.Connection, shard: str, public_key: str) -> tuple
     """(outputs checked, the first fault or None) for one shard's ledger, from its first row.
     O(rows + their replay)."""
     key = signing.public_key(public_key, "public key")
-    replica, previous, count = Replica(), None, 0
+    replica, previous, count = Replica(), START, 0
     for found in await conn.fetch(SELECT_BATCHES, shard):
         batch = BatchRecord(*found)
         fault = chain_fault(batch, previous) or signing.batch_fault(key, batch)

@@ -6,17 +6,23 @@ command's codec record, then its events': `schema.entry_body`), `seq` the engine
 the command (derived from the body, not hashed), `digest` the engine digest after it. An input
 that was not a command has `kind` 0 and an empty body. `trades` has one row per trade event,
 keyed by `(shard, out_seq, idx)` (`idx`: the event's place in the body) and unique by
-`(shard, trade_id)`. `batches` chains each shard's rows as the SQLite ledger does
+`(shard, trade_id)`. `batches` chains each shard's rows with the SQLite ledger's batch records
 (schema.seal): a batch's `hash` covers `[id, first_seq, last_seq, prev_hash, events_hash,
 digest]` with `events_hash` over its rows `[out_seq, ts_us, kind, origin, body]` in order,
-`prev_hash` is the shard's previous batch's hash (`GENESIS` first), and `signature` is the
-venue key's (signing.py). Triggers refuse UPDATE and DELETE on all three. Keys make every
+`prev_hash` is the shard's previous batch's hash (this module's `GENESIS` first), and
+`signature` is the venue key's (signing.py). Triggers refuse UPDATE and DELETE on all three. Keys make every
 write idempotent: a batch written twice fails whole, on its first row.
 """
 
 from __future__ import annotations
 
+import hashlib
+
+from exchange.ledger.schema import BatchRecord
+
 SCHEMA_VERSION = "cluster-1"
+# The chain's own start, so that a change of the SQLite ledger's schema never moves it.
+GENESIS = hashlib.sha256(b"exchange cluster ledger genesis, cluster-1").hexdigest()
 LOCK = 0x65786368  # advisory lock id taken while creating the tables ("exch")
 
 TABLES = """
@@ -72,6 +78,9 @@ CREATE OR REPLACE TRIGGER batches_append_only BEFORE UPDATE OR DELETE ON batches
 CREATE OR REPLACE TRIGGER trades_append_only BEFORE UPDATE OR DELETE ON trades
     FOR EACH ROW EXECUTE FUNCTION ledger_append_only();
 """
+
+# What the first batch of a shard follows: chain_fault(first, START) checks it links to GENESIS.
+START = BatchRecord(0, 0, 0, "", "", "", GENESIS, "")
 
 EVENT_COLUMNS = ("shard", "out_seq", "seq", "ts_us", "kind", "origin", "body", "digest")
 TRADE_COLUMNS = ("shard", "out_seq", "idx", "trade_id", "seq", "ts_us", "symbol", "price", "qty",

@@ -9,10 +9,12 @@ from pathlib import Path
 
 import asyncpg
 
+from exchange.cluster import pg_schema
 from exchange.cluster.names import WriterConfig, out_stream
 from exchange.cluster.pg_ledger import LedgerWriter, head, verify, verify_ledger
 from exchange.cluster.servers import NatsServer
 from exchange.cluster.shard import connect
+from exchange.ledger import schema as sqlite_schema
 from exchange.ledger.signing import VenueKey
 from tests.cluster.harness import eventually, last_seq, open_venue, order, outputs_of
 from tests.cluster.test_shard import caught_up, run_shard, stop
@@ -69,6 +71,9 @@ async def test_the_writer_copies_out_once_in_signed_batches_that_verify(
     assert await conn.fetchval("SELECT count(*) FROM batches WHERE shard = 'A'") > 1
     assert await conn.fetchval("SELECT count(*) FROM trades WHERE shard = 'A'") > 0
     assert await verify(conn, "A", signing_key[1].public_hex) == (end, None)
+    # the chain starts at its own genesis, whatever the SQLite ledger's schema does
+    first = await conn.fetchval("SELECT prev_hash FROM batches WHERE shard = 'A' AND id = 1")
+    assert first == pg_schema.GENESIS != sqlite_schema.GENESIS
     await conn.close()
     await nc.close()
 
