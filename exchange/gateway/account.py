@@ -53,9 +53,7 @@ def _cursor(args: dict[str, Any]) -> int | None:
     cursor = args.get("cursor")
     if cursor is None:
         return None
-    if type(cursor) is not str or not cursor.isdigit():
-        raise RequestError(Code.BAD_REQUEST, "cursor must be a next_cursor from an answer")
-    return int(cursor)
+    return protocol.whole_number(cursor, "cursor")
 
 
 def _money(value: int | None) -> str | None:

@@ -89,12 +89,11 @@ async def trades_history(venue: Venue, session: Session, request: Request) -> No
     symbol, decimals = _symbol(venue, args)
     since_us = protocol.integer(args, "since_us", None)
     cursor = args.get("cursor")
-    if cursor is not None and (type(cursor) is not str or not cursor.isdigit()):
-        raise RequestError(Code.BAD_REQUEST, "cursor must be a next_cursor from an answer")
+    after_seq = 0 if cursor is None else protocol.whole_number(cursor, "cursor")
     limit = protocol.integer(args, "limit", TRADES_PAGE, low=1, high=TRADES_PAGE_MAX)
     paging = since_us is not None or cursor is not None
     rows = await _read(venue, symbol, since_us or 0, limit + 1 if paging else limit,
-                       after_seq=int(cursor or 0), newest=not paging)
+                       after_seq=after_seq, newest=not paging)
     more = paging and len(rows) > limit
     rows = rows[:limit]
     busted = venue.engine.busted

@@ -50,8 +50,9 @@ class KeyStore:
 
     def verify(self, api_key: object) -> Principal | None:
         """Who the key speaks for, or None (unknown, revoked, malformed)."""
-        if type(api_key) is not str or "." not in api_key or len(api_key) > MAX_API_KEY_LENGTH:
-            return None
+        if type(api_key) is not str or len(api_key) > MAX_API_KEY_LENGTH \
+                or not api_key.isascii() or "." not in api_key:
+            return None  # keys are ASCII (hex id, urlsafe secret): a surrogate never hashes
         key_id, secret = api_key.split(".", 1)
         key = self._keys.get(key_id)
         if key is None or key.revoked:

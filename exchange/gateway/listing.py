@@ -57,9 +57,7 @@ async def instruments(venue: Venue, session: Session, request: Request) -> None:
     symbol = protocol.name(args, "sym", None)
     limit = protocol.integer(args, "limit", PAGE_MAX, low=1, high=PAGE_MAX)
     cursor = args.get("cursor")
-    if cursor is not None and (type(cursor) is not str or not cursor.isdigit()):
-        raise RequestError(Code.BAD_REQUEST, "cursor must be a next_cursor from an answer")
-    start = int(cursor or 0)
+    start = 0 if cursor is None else protocol.whole_number(cursor, "cursor")
 
     def work(venue: Venue) -> Any:
         specs, states = venue.tracker.specs, venue.engine.instruments

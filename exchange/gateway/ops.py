@@ -38,9 +38,13 @@ Handler = Callable[[Venue, Session, Request], Awaitable[None]]
 
 
 class Op(NamedTuple):
+    """An op: its handler, who may call it, and the argument names it defines (`fields`; a
+    request with any other is UNKNOWN_FIELD before the handler runs)."""
+
     handler: Handler
     roles: tuple[str, ...] | None  # None: allowed before logon
     order_op: bool = False  # counts against the account's order rate limit
+    fields: frozenset[str] = frozenset()
 
 
 async def receive(venue: Venue, session: Session, frame: str | bytes) -> None:
@@ -66,6 +70,7 @@ async def receive(venue: Venue, session: Session, frame: str | bytes) -> None:
             _limited(session)
             raise RequestError(Code.RATE_LIMITED, "account order rate exceeded")
         session.limited_in_a_row = 0
+        protocol.check_fields(request.args, op.fields)
         await op.handler(venue, session, request)
     except RequestError as exc:
         request_id = getattr(exc, "request_id", request_id)
@@ -392,21 +397,42 @@ async def set_trading_state(venue: Venue, session: Session, request: Request) ->
     await _submit(venue, session, request, command)
 
 
+fields = protocol.fields
+ORDER_FIELDS = fields("cl_ord_id", "sym", "side", "qty", "px", "ord_type", "tif", "expire_at_us",
+                      "post_only", "display_qty", "stp")
+ORDER_REF = ("order_id", "orig_cl_ord_id", "cl_ord_id")
+
+# Each op names the argument fields it defines: any other is UNKNOWN_FIELD (docs/protocol.md).
 OPS: dict[str, Op] = {
-    "logon": Op(logon, None),
+    "logon": Op(logon, None, fields=fields("api_key", "cancel_on_disconnect")),
     "ping": Op(ping, None),
-    "instruments": Op(listing.instruments, PUBLIC),  # filtered and paged (listing.py)
-    "new_order": Op(new_order, (TRADER,), order_op=True),
-    "cancel_order": Op(cancel_order, (TRADER,), order_op=True),
-    "replace_order": Op(replace_order, (TRADER,), order_op=True),
-    "mass_cancel": Op(mass_cancel, (TRADER,), order_op=True),
-    "cancel_all_after": Op(cancel_all_after, (TRADER,)),
-    "order_status": Op(order_status, ANYONE),
-    "open_orders": Op(open_orders, ANYONE),
-    "subscribe": Op(subscribe, PUBLIC),  # exec needs a logon (_subscribe_exec)
-    "unsubscribe": Op(unsubscribe, PUBLIC),
-    "set_trading_state": Op(set_trading_state, (OPERATOR,)),
+    "instruments": Op(listing.instruments, PUBLIC, fields=fields(  # filtered, paged (listing.py)
+        *(arg for arg, _ in listing.EXACT), "prefix", "search", "sym", "limit", "cursor")),
+    "new_order": Op(new_order, (TRADER,), order_op=True, fields=ORDER_FIELDS),
+    "cancel_order": Op(cancel_order, (TRADER,), order_op=True, fields=fields(*ORDER_REF)),
+    "replace_order": Op(replace_order, (TRADER,), order_op=True,
+                        fields=fields(*ORDER_REF, "qty", "px")),
+    "mass_cancel": Op(mass_cancel, (TRADER,), order_op=True, fields=fields("sym", "side")),
+    "cancel_all_after": Op(cancel_all_after, (TRADER,), fields=fields("timeout_ms")),
+    "order_status": Op(order_status, ANYONE, fields=fields(*ORDER_REF, "account")),
+    "open_orders": Op(open_orders, ANYONE, fields=fields("sym", "account")),
+    "subscribe": Op(subscribe, PUBLIC,  # exec needs a logon (_subscribe_exec)
+                    fields=fields("ch", "sym", "depth", "account", "resume_from_exec_seq")),
+    "unsubscribe": Op(unsubscribe, PUBLIC, fields=fields("ch", "sym", "depth")),
+    "set_trading_state": Op(set_trading_state, (OPERATOR,), fields=fields("sym", "state")),
 }
 OPS.update({name: Op(*op) for name, op in ADMIN_OPS.items()})  # operators (operators/)
-OPS.update({name: Op(handler, PUBLIC) for name, handler in HISTORY_OPS.items()})  # history.py
-OPS.update({name: Op(handler, ANYONE) for name, handler in ACCOUNT_OPS.items()})  # account.py
+HISTORY_FIELDS = {
+    "trades_history": fields("sym", "since_us", "cursor", "limit"),
+    "candles": fields("sym", "interval", "since_us", "until_us", "limit"),
+    "ticker": fields("sym"),
+}
+OPS.update({name: Op(handler, PUBLIC, fields=HISTORY_FIELDS[name])  # history.py
+            for name, handler in HISTORY_OPS.items()})
+ACCOUNT_FIELDS = {
+    "account_status": fields("account"),
+    "my_trades": fields("account", "sym", "since_us", "cursor", "limit"),
+    "order_history": fields("account", "sym", "cursor", "limit"),
+}
+OPS.update({name: Op(handler, ANYONE, fields=ACCOUNT_FIELDS[name])  # account.py
+            for name, handler in ACCOUNT_OPS.items()})

@@ -47,6 +47,7 @@ class Code:
     BAD_ENCODING = "BAD_ENCODING"  # not JSON / MessagePack, or not a map
     BAD_REQUEST = "BAD_REQUEST"  # missing or mistyped field
     UNKNOWN_OP = "UNKNOWN_OP"
+    UNKNOWN_FIELD = "UNKNOWN_FIELD"  # a field the op (or the envelope) does not define
     UNAUTHENTICATED = "UNAUTHENTICATED"  # before logon, or a bad key
     FORBIDDEN = "FORBIDDEN"  # the role or account may not do this
     RATE_LIMITED = "RATE_LIMITED"
@@ -68,6 +69,26 @@ class RequestError(Exception):
         super().__init__(f"{code}: {msg}")
         self.code = code
         self.msg = msg
+
+
+ENVELOPE_FIELDS = frozenset(("op", "id", "args"))
+
+
+def fields(*names: str) -> frozenset[str]:
+    """The argument names an op defines (`Op.fields`); any other is UNKNOWN_FIELD."""
+    return frozenset(names)
+
+
+def check_fields(args: Mapping[Any, Any], defined: frozenset[str], where: str = "args") -> None:
+    """RequestError(UNKNOWN_FIELD) naming the first field not in `defined`. O(fields)."""
+    for key in args:
+        if key not in defined:
+            raise RequestError(Code.UNKNOWN_FIELD, f"unknown field {where}.{_shown(key)}")
+
+
+def _shown(value: Any) -> str:
+    """A client's value in an error message: short, and always encodable (repr escapes)."""
+    return ascii(value)[:70]
 
 
 class Request:
@@ -105,10 +126,14 @@ def decode_frame(frame: str | bytes) -> Request:
     if not _is_name(request_id):
         raise RequestError(Code.BAD_REQUEST, "id must be a string of 1-64 printable characters")
     op, args = message.get("op"), message.get("args", {})
-    if type(op) is not str or type(args) is not dict:
-        error = RequestError(Code.BAD_REQUEST, "op must be a string and args a map")
+    try:
+        if type(op) is not str or type(args) is not dict:
+            raise RequestError(Code.BAD_REQUEST, "op must be a string and args a map")
+        if len(message) > 2 + ("args" in message):
+            check_fields(message, ENVELOPE_FIELDS, "request")
+    except RequestError as error:
         error.request_id = request_id  # type: ignore[attr-defined]
-        raise error
+        raise
     return Request(op, request_id, args)
 
 
@@ -220,10 +245,21 @@ def quantity(args: Mapping[str, Any], key: str, required: bool = True) -> int | 
     try:
         lots = parse_qty(value)  # type: ignore[arg-type]
     except ValueError:
-        raise RequestError(Code.INVALID_QUANTITY, f"{key} must be a string of digits") from None
+        raise RequestError(Code.INVALID_QUANTITY, f"{key} must be a string of ASCII digits "
+                                                  "without leading zeros") from None
     if lots <= 0:
         raise RequestError(Code.INVALID_QUANTITY, f"{key} must be at least 1")
     return lots
+
+
+def whole_number(value: Any, key: str) -> int:
+    """The one rule for every number sent as a string (ids, counts, limits): ASCII digits
+    without leading zeros, at most 18 (`parse_qty`); "¹", "١", "01", "+1" are BAD_REQUEST."""
+    try:
+        return parse_qty(value)
+    except ValueError:
+        raise RequestError(Code.BAD_REQUEST, f"{key} must be a string of ASCII digits "
+                                             "without leading zeros") from None
 
 
 def order_ref(args: Mapping[str, Any]) -> tuple[int | None, str | None]:
@@ -231,9 +267,7 @@ def order_ref(args: Mapping[str, Any]) -> tuple[int | None, str | None]:
     `orig_cl_ord_id`/`cl_ord_id`; exactly one is set."""
     order_id = args.get("order_id")
     if order_id is not None:
-        if type(order_id) is not str or not order_id.isdigit() or len(order_id) > 18:
-            raise RequestError(Code.BAD_REQUEST, "order_id must be a string of digits")
-        return int(order_id), None
+        return whole_number(order_id, "order_id"), None
     cl_ord_id = args.get("orig_cl_ord_id", args.get("cl_ord_id"))
     if cl_ord_id is None:
         raise RequestError(Code.BAD_REQUEST, "order_id or orig_cl_ord_id is required")

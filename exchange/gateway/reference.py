@@ -26,7 +26,8 @@ from typing import Any, TextIO
 from exchange.engine import Event, ImportInstruments, InstrumentsImported
 from exchange.engine.commands import AddInstrument
 from exchange.engine.enums import TradingState
-from exchange.engine.instrument import Instrument, format_price, parse_price
+from exchange.engine.instrument import Instrument, format_price, parse_price, parse_qty
+from exchange.engine.validation import MAX_ID_LENGTH, MAX_TEXT_LENGTH, is_name, is_text
 
 COLUMNS = ("symbol", "commodity", "grade", "location", "delivery_period", "unit", "lot_size",
            "tick", "price_decimals", "min_qty", "max_qty", "reference_px", "band_ticks",
@@ -36,7 +37,6 @@ REQUIRED = frozenset(COLUMNS[:9])
 ALIASES = {"sym": "symbol", "period": "delivery_period", "lot": "lot_size",
            "tick_size": "tick", "decimals": "price_decimals", "min": "min_qty", "max": "max_qty",
            "reference_price": "reference_px", "reference": "reference_px", "band": "band_ticks"}
-_MAX_DIGITS = 18
 
 
 class RowError(ValueError):
@@ -51,9 +51,11 @@ class RowError(ValueError):
 
 
 def _count(column: str, text: Any) -> int:
-    if type(text) is str and text.isdigit() and len(text) <= _MAX_DIGITS:
-        return int(text)
-    raise ValueError(f"{column}: {text!r} is not a whole number")
+    """A whole number by the gateway's one rule (`parse_qty`: ASCII digits, no leading zeros)."""
+    try:
+        return parse_qty(text)
+    except ValueError:
+        raise ValueError(f"{column}: {ascii(text)[:40]} is not a whole number") from None
 
 
 def engine_row(row: Sequence[Any]) -> list[Any]:
@@ -67,6 +69,11 @@ def engine_row(row: Sequence[Any]) -> list[Any]:
     for column, text in zip(COLUMNS, (symbol, commodity, grade, location, period, unit)):
         if type(text) is not str or not text:
             raise ValueError(f"{column}: required")
+        if not is_text(text):  # printable, so encodable: no lone surrogate, no control
+            raise ValueError(f"{column}: {ascii(text)[:40]} is not printable text "
+                             f"of at most {MAX_TEXT_LENGTH} characters")
+    if not is_name(symbol):
+        raise ValueError(f"symbol: at most {MAX_ID_LENGTH} characters")
     places = _count("price_decimals", decimals)
     return [symbol, commodity, grade, location, period, unit, _count("lot_size", lot),
             _price("tick", tick, places), places,

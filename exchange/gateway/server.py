@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from websockets.asyncio.server import ServerConnection, serve
+from websockets.exceptions import NegotiationError
 from websockets.frames import CloseCode, Frame, Opcode
 
 from exchange.engine import Command
@@ -177,8 +178,9 @@ def _select_subprotocol(connection: ServerConnection, offered: Any) -> Any:
     for subprotocol in offered:
         if subprotocol in SUBPROTOCOLS:
             return subprotocol
-    if offered:
-        raise ValueError(f"unsupported subprotocols {list(offered)}; use one of {SUBPROTOCOLS}")
+    if offered:  # a NegotiationError is the client's fault: websockets answers 400, not 500
+        raise NegotiationError(f"unsupported subprotocols {list(offered)[:4]}; "
+                               f"use one of {SUBPROTOCOLS}")
     return None
 
 

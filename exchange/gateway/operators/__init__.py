@@ -28,6 +28,7 @@ operator key from outside `GatewayConfig.operator_networks` (loopback by default
 
 from __future__ import annotations
 
+from exchange.gateway import protocol
 from exchange.gateway.operators.accounts import (
     add_account,
     list_accounts,
@@ -47,6 +48,7 @@ from exchange.gateway.operators.controls import (
     start_trading_day,
 )
 from exchange.gateway.operators.instruments import (
+    INSTRUMENT_FIELDS,
     add_instrument,
     import_instruments,
     list_instruments,
@@ -55,28 +57,34 @@ from exchange.gateway.operators.instruments import (
 )
 from exchange.gateway.operators.views import book, list_orders, list_trades, stats
 
+fields = protocol.fields
+LIMITS = ("max_order_qty", "max_order_notional", "max_open_orders")
+
 ADMIN_OPS: dict[str, Op] = {
-    "logon": Op(logon, None),
-    "add_instrument": Op(add_instrument),
-    "import_instruments": Op(import_instruments),
-    "list_instruments": Op(list_instruments),
-    "show_instrument": Op(show_instrument),
-    "set_price_band": Op(set_price_band),
-    "add_account": Op(add_account),
-    "set_account_limits": Op(set_account_limits),
-    "set_credit_limit": Op(set_credit_limit),
+    "logon": Op(logon, None, fields=fields("api_key", "cancel_on_disconnect")),
+    "add_instrument": Op(add_instrument, fields=fields(*INSTRUMENT_FIELDS, "state")),
+    "import_instruments": Op(import_instruments,
+                             fields=fields("import_id", "rows", "more", "total")),
+    "list_instruments": Op(list_instruments, fields=fields(
+        "commodity", "location", "period", "state", "limit", "offset")),
+    "show_instrument": Op(show_instrument, fields=fields("sym")),
+    "set_price_band": Op(set_price_band,
+                         fields=fields("sym", "reference_px", "band_ticks", "clear")),
+    "add_account": Op(add_account, fields=fields("account", "firm", *LIMITS)),
+    "set_account_limits": Op(set_account_limits, fields=fields("account", *LIMITS)),
+    "set_credit_limit": Op(set_credit_limit, fields=fields("firm", "credit_limit")),
     "list_firms": Op(list_firms),
-    "show_firm": Op(show_firm),
-    "list_accounts": Op(list_accounts),
-    "show_account": Op(show_account),
-    "set_kill_switch": Op(set_kill_switch),
-    "bust_trade": Op(bust_trade),
+    "show_firm": Op(show_firm, fields=fields("firm")),
+    "list_accounts": Op(list_accounts, fields=fields("firm")),
+    "show_account": Op(show_account, fields=fields("account")),
+    "set_kill_switch": Op(set_kill_switch, fields=fields("scope", "name", "engaged")),
+    "bust_trade": Op(bust_trade, fields=fields("trade_id", "reason")),
     "start_trading_day": Op(start_trading_day),
-    "issue_key": Op(issue_key),
-    "revoke_key": Op(revoke_key),
+    "issue_key": Op(issue_key, fields=fields("role", "account")),
+    "revoke_key": Op(revoke_key, fields=fields("key_id")),
     "list_keys": Op(list_keys),
-    "book": Op(book),
-    "list_orders": Op(list_orders),
-    "list_trades": Op(list_trades),
+    "book": Op(book, fields=fields("sym", "depth")),
+    "list_orders": Op(list_orders, fields=fields("account", "firm", "sym", "closed", "limit")),
+    "list_trades": Op(list_trades, fields=fields("sym", "since_us", "limit")),
     "stats": Op(stats),
 }

@@ -33,6 +33,7 @@ class Op(NamedTuple):
     handler: Handler
     roles: tuple[str, ...] | None = (OPERATOR,)
     order_op: bool = False
+    fields: frozenset[str] = frozenset()  # the argument names it defines
 
 
 # -- sending commands --------------------------------------------------------------------------
@@ -89,9 +90,7 @@ def _count(args: dict[str, Any], key: str, default: Any = ..., none_ok: bool = F
         raise RequestError(Code.BAD_REQUEST, f"{key} is required")
     if value is default or (none_ok and value == "none"):
         return None if value == "none" else value
-    if type(value) is not str or not value.isdigit() or len(value) > 18:
-        raise RequestError(Code.BAD_REQUEST, f"{key} must be a string of digits")
-    return int(value)
+    return protocol.whole_number(value, key)
 
 
 def _money(args: dict[str, Any], key: str, none_ok: bool = False) -> int | None:

@@ -32,9 +32,12 @@ from exchange.gateway.reference import COLUMNS, engine_row, instrument_view
 from exchange.gateway.session import Session
 from exchange.gateway.venue import Venue, now_us
 
+# add_instrument's arguments: the wire row's columns by name (`sym` for the symbol)
+INSTRUMENT_FIELDS = tuple("sym" if column == "symbol" else column for column in COLUMNS)
+
 
 def _wire_row(args: dict[str, Any]) -> list[Any]:
-    return [args.get("sym" if column == "symbol" else column) for column in COLUMNS]
+    return [args.get(field) for field in INSTRUMENT_FIELDS]
 
 
 def _row_fields(row: Any, where: str) -> list[Any]:
