@@ -19,7 +19,7 @@ from exchange.engine import Engine
 from exchange.engine.book import Order
 from exchange.engine.instrument import format_price
 from exchange.ledger import LedgerError, audit, signing
-from exchange.ledger.export import export, iso_time
+from exchange.ledger.export import busted_trade_ids, export, iso_time
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -92,8 +92,10 @@ def run_verify(args: argparse.Namespace) -> int:
         print(f"batches and {summary.snapshots} snapshots {signer}")
         print(f"head {summary.head_hash or '(empty ledger)'}")
         return 0
+    busted = len(_ledger_call(busted_trade_ids, args.file))
     print(f"OK {args.file}: {summary.batches} batches, seqs 1..{summary.last_seq}, "
-          f"{summary.commands} commands, {summary.events} events, {summary.trades} trades, "
+          f"{summary.commands} commands, {summary.events} events, {summary.trades} trades "
+          f"({busted} busted), "
           f"{summary.instruments} instruments, {summary.accounts} accounts")
     print(f"time {span}")
     print(f"batches and {summary.snapshots} snapshots {signer}")

@@ -19,20 +19,20 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from exchange.engine import codec
-from exchange.engine.commands import AddAccount, AddInstrument
-from exchange.engine.events import AccountAdded, TradeExecuted
+from exchange.engine.commands import AddAccount, AddInstrument, BustTrade
+from exchange.engine.events import AccountAdded, TradeBusted, TradeExecuted
 from exchange.engine.instrument import format_price
 from exchange.ledger import reader
 
 TRADE_FIELDS = ("trade_id", "seq", "ts_us", "time", "symbol", "price", "qty", "aggressor_side",
                 "buyer_account", "buyer_firm", "seller_account", "seller_firm",
-                "maker_order_id", "taker_order_id")
+                "maker_order_id", "taker_order_id", "busted")
 ROW_FIELDS = ("seq", "ts_us", "time", "batch", "type", "origin", "fields")
 PRICE_FIELDS = frozenset({"price", "reference_price", "tick_size"})
 QTY_FIELDS = frozenset({"qty", "canceled_qty", "expired_qty", "leaves", "maker_leaves",
                         "taker_leaves", "display_qty", "min_qty", "max_qty", "max_order_qty"})
 _KIND = {name: codec.KIND_OF[cls] for name, cls in
-         (("instrument", AddInstrument), ("account", AddAccount))}
+         (("instrument", AddInstrument), ("account", AddAccount), ("bust", BustTrade))}
 
 
 def export(path: str | Path, what: str, fmt: str, out: TextIO, from_seq: int = 1,
@@ -51,7 +51,8 @@ def export(path: str | Path, what: str, fmt: str, out: TextIO, from_seq: int = 1
                  for added in entry.events if type(added) is AccountAdded}
         records = _records(conn, from_seq, to_seq)
         if what == "trades":
-            trades = (_trade(record, decimals, firms) for _, _, _, record in records
+            busted = _busted(conn)
+            trades = (_trade(record, decimals, firms, busted) for _, _, _, record in records
                       if type(record) is TradeExecuted)
             return _write(trades, TRADE_FIELDS, fmt, out)
         batch_ends = [batch.last_seq for batch in reader.batches(conn)]
@@ -59,6 +60,20 @@ def export(path: str | Path, what: str, fmt: str, out: TextIO, from_seq: int = 1
                       fmt, out)
     finally:
         conn.close()
+
+
+def busted_trade_ids(path: str | Path) -> set[int]:
+    """The ids of every trade an operator busted in the ledger (accepted busts only)."""
+    conn = reader.connect(path)
+    try:
+        return _busted(conn)
+    finally:
+        conn.close()
+
+
+def _busted(conn: Any) -> set[int]:
+    return {event.trade_id for entry in _entries(conn, "bust") for event in entry.events
+            if type(event) is TradeBusted}
 
 
 def _entries(conn: Any, name: str) -> Iterator[Any]:
@@ -98,8 +113,8 @@ def _write(records: Iterator[dict[str, Any]], fields: tuple[str, ...], fmt: str,
     return count
 
 
-def _trade(trade: TradeExecuted, decimals: dict[str, int],
-           firms: dict[str, str]) -> dict[str, Any]:
+def _trade(trade: TradeExecuted, decimals: dict[str, int], firms: dict[str, str],
+           busted: set[int]) -> dict[str, Any]:
     buy = trade.aggressor_side.name == "BUY"
     buyer = trade.taker_account if buy else trade.maker_account
     seller = trade.maker_account if buy else trade.taker_account
@@ -110,7 +125,7 @@ def _trade(trade: TradeExecuted, decimals: dict[str, int],
         "aggressor_side": trade.aggressor_side.name, "buyer_account": buyer,
         "buyer_firm": firms.get(buyer, ""), "seller_account": seller,
         "seller_firm": firms.get(seller, ""), "maker_order_id": trade.maker_order_id,
-        "taker_order_id": trade.taker_order_id,
+        "taker_order_id": trade.taker_order_id, "busted": trade.trade_id in busted,
     }
 
 
