@@ -62,11 +62,9 @@ def _symbol(venue: Venue, args: dict[str, Any]) -> tuple[str, int]:
 
 
 async def durable_trades_projected(venue: Venue) -> None:
-    """Wait until the ledger's trade table holds every durable trade, where the ledger writes
-    its projections after the commit (a ledger without `projected` writes them with it)."""
-    projected = getattr(venue.ledger, "projected", None)
-    if projected is not None:
-        await projected(venue.ledger.last_seq)
+    """Wait (at most the ledger's 2 s) until its trade table holds every durable trade: the
+    ledger writes its projections after the commit, off the engine's path."""
+    await venue.ledger.projected(venue.ledger.last_seq)
 
 
 async def _read(venue: Venue, symbol: str, since_us: int, limit: int, after_seq: int = 0,
