@@ -75,7 +75,7 @@ def test_python_dash_m_exchange_is_the_exchange_command() -> None:
     assert done.returncode == 0 and done.stdout.startswith("usage: exchange")
 
 
-async def _list_many(path: Path, count: int) -> None:
+async def list_many(path: Path, count: int) -> None:
     async with open_venue(path) as venue:
         await _add(venue, count)
 
@@ -91,7 +91,7 @@ def test_a_big_venue_prints_a_few_instruments_and_says_old_demo_keys_were_revoke
     import asyncio
 
     ledger = tmp_path / "v.db"
-    asyncio.run(_list_many(ledger, 40))
+    asyncio.run(list_many(ledger, 40))
     process, printed = serve_demo(ledger)
     stop(process)
     assert "instruments (43):" in printed

@@ -18,6 +18,7 @@ from exchange.cli.connection import Unreachable, check_url, describe_close
 from exchange.cli.main import main
 from exchange.cli.results import AUTH, OK, REFUSED, UNREACHABLE, USAGE
 from exchange.cli.trade import expire_at_us
+from exchange.cli.watch import Screen
 from exchange.engine import AddInstrument
 from tests.gateway.conftest import WHEAT, Venue, eventually, open_venue
 
@@ -245,3 +246,16 @@ async def test_watch_stays_alive_until_q_in_a_terminal(tmp_path: Path) -> None:
                 process.kill()
             os.close(master)
             os.close(slave)
+
+
+def test_the_watch_screen_rewrites_only_the_lines_that_changed() -> None:
+    out = io.StringIO()
+    screen = Screen(out)
+    assert screen.draw(["title", "bid 1", "ask 2"]) == 3
+    out.truncate(0), out.seek(0)
+    assert screen.draw(["title", "bid 1", "ask 2"]) == 0 and out.getvalue() == ""
+    assert screen.draw(["title", "bid 3", "ask 2"]) == 1
+    assert out.getvalue() == "\x1b[2;1Hbid 3\x1b[K"  # row 2 only
+    out.truncate(0), out.seek(0)
+    assert screen.draw(["title"]) == 1  # two rows gone: cleared below the first
+    assert out.getvalue().endswith("\x1b[2;1H\x1b[J")

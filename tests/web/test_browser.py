@@ -28,7 +28,7 @@ from typing import Any
 import pytest
 
 from exchange.client import Client
-from tests.admin.test_run_lines import serve_demo, stop
+from tests.admin.test_run_lines import list_many, serve_demo, stop
 
 WHEAT = "WHEAT-M2-CTA-2703"
 CHECKOUT = Path(__file__).resolve().parents[2]
@@ -183,3 +183,32 @@ def _session(page: Any, expect: Any, url: str, keys: dict[str, str]) -> None:
     expect(bid).to_have_count(0)
     assert trade_cli(url, keys["AGRO-1"], "orders") == []
     page.screenshot(path=str(SCREENSHOTS / "market-page-after-cancel.png"), full_page=True)
+
+
+def test_a_big_venue_is_searched_on_the_venue_from_the_page(tmp_path: Path) -> None:
+    """More instruments than one page of `instruments`: the page lists the first ones and asks
+    the venue as the trader types."""
+    api, executable = sync_api(), chromium()
+    ledger = tmp_path / "v.db"
+    asyncio.run(list_many(ledger, 700))
+    venue, printed = serve_demo(ledger)
+    url, _ = demo_keys(printed)
+    try:
+        with api.sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=executable,
+                                                 args=["--no-sandbox", "--disable-gpu"])
+            try:
+                page = browser.new_page(viewport={"width": 1400, "height": 980})
+                page.set_default_timeout(ACTION_TIMEOUT_MS)
+                page.goto(url.replace("ws://", "http://") + "/")
+                expect = api.expect
+                expect(page.locator("#instrument-count")).to_contain_text("search to narrow")
+                page.fill("#search", "barley 0650")
+                expect(page.locator("#instrument-list li")).to_have_count(1)
+                page.click('#instrument-list li[data-sym="BARLEY-0650"]')
+                expect(page.locator("#sym")).to_have_text("BARLEY-0650")
+                expect(page.locator("#book-status")).to_contain_text("checksum ok")
+            finally:
+                browser.close()
+    finally:
+        stop(venue)
