@@ -30,7 +30,8 @@ if not (Path(sysconfig.get_paths()["include"]) / "Python.h").exists():
 # The compiled core's own modules, and the field checks (validation.py: plain Python, compiled
 # as it is, so the rules stay in one readable file and run before any typed code at C speed).
 SOURCES = ["exchange/engine/book.pyx", "exchange/engine/risk.pyx", "exchange/engine/core.pyx",
-           "exchange/engine/validation.py"]
+           "exchange/engine/validation.py",
+           "exchange/engine/recordpack.pyx"]  # the codec's fast path (codec.py)
 extensions = [Extension(source.rsplit(".", 1)[0].replace("/", "."), [source],
                         include_dirs=["exchange/engine"], extra_compile_args=["-O2"])
                for source in SOURCES]

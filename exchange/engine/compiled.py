@@ -16,6 +16,7 @@ SOURCES: dict[str, tuple[str, ...]] = {
     "risk.pyx": ("risk.pxd",),
     "core.pyx": ("book.pxd", "risk.pxd"),
     "validation.py": (),
+    "recordpack.pyx": (),
 }
 RECORD = "compiled.sha256"
 _HERE = Path(__file__).parent
