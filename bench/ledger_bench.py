@@ -4,8 +4,8 @@ bench.ledger_bench [--quick] [--only append,verify,restart] [--profile] [--again
 
 `--against TREE` runs the chosen phases side by side with another checkout (e.g. a clone of
 main before a change): each round runs this tree's benchmark and TREE's, alternately, each in
-its own process with `PYTHONPATH=TREE` (so the same venv), reads their tables, and prints the
-medians and the ratios (this tree / TREE).
+its own process with `PYTHONPATH=TREE` and TREE's own `.venv` if it has one (its build of the
+compiled engine), reads their tables, and prints the medians and the ratios (this tree / TREE).
 
 Workloads (fixed seeds; bench/README.md has the figures):
 
@@ -300,7 +300,9 @@ def side_by_side(other: Path, args: argparse.Namespace, argv: list[str]) -> int:
         for name, tree in (("this", here), ("other", other)) if round_no % 2 == 0 else (
                 ("other", other), ("this", here)):
             env = {**os.environ, "PYTHONPATH": str(tree)}
-            done = subprocess.run([sys.executable, "-m", "bench.ledger_bench", *passed],
+            own = tree / ".venv" / "bin" / "python"  # its own build of the compiled engine
+            python = str(own) if own.exists() else sys.executable
+            done = subprocess.run([python, "-m", "bench.ledger_bench", *passed],
                                   cwd=tree, env=env, capture_output=True, text=True, check=True)
             print(f"--- round {round_no + 1}, {name} ({tree})\n{done.stdout}", flush=True)
             for figure, (pattern, group) in FIGURES.items():
