@@ -207,13 +207,17 @@ def check_meta(tables: Iterable[str], meta: dict[str, str], where: str) -> None:
 
 
 def entry_body(command: Any, events: Sequence[Any]) -> bytes:
-    """The body of an entry's row: the MessagePack array of the command's codec record, then
-    its events' records in seq order (each exactly `codec.encode`'s bytes). One pack call:
-    O(fields)."""
-    kinds = codec.KIND_OF
-    records = [(kinds[type(event)], event) for event in events]
-    records.insert(0, (kinds[type(command)], command))
-    return _packer.pack(records)
+    """The body of an entry: the MessagePack array of the command's codec record, then its
+    events' records in seq order, each exactly `codec.encode`'s bytes (the array header, then
+    the records joined: the compiled codec encodes each, ~1.5x faster than one msgpack pack of
+    them all). O(fields)."""
+    count = len(events) + 1
+    head = _SMALL_HEADERS[count] if count < 16 else _packer.pack_array_header(count)
+    encode = codec.encode
+    return head + encode(command) + b"".join(map(encode, events))
+
+
+_SMALL_HEADERS = tuple(bytes((0x90 + n,)) for n in range(16))  # fixarray headers
 
 
 def body_records(body: bytes) -> list[bytes]:
