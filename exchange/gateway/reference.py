@@ -20,13 +20,21 @@ Costs: `engine_row` O(row); `read_csv` O(file); `FeedsOnDemand` O(1) per lookup.
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from itertools import repeat
 from typing import Any, TextIO
 
 from exchange.engine import Event, ImportInstruments, InstrumentsImported
 from exchange.engine.commands import AddInstrument
 from exchange.engine.enums import TradingState
-from exchange.engine.instrument import Instrument, format_price, parse_price, parse_qty
+from exchange.engine.instrument import (
+    INT64_MAX,
+    Instrument,
+    format_price,
+    parse_price,
+    parse_qty,
+)
 from exchange.engine.validation import MAX_ID_LENGTH, MAX_TEXT_LENGTH, is_name, is_text
 
 COLUMNS = ("symbol", "commodity", "grade", "location", "delivery_period", "unit", "lot_size",
@@ -85,6 +93,99 @@ def engine_row(row: Sequence[Any]) -> list[Any]:
             None if max_px is None else _price("max_px", max_px, places)]
 
 
+def engine_rows(rows: Sequence[Any]) -> list[list[Any]]:
+    """`[engine_row(row) for row in rows]`, column by column at C speed where the rows hold
+    the usual spellings (each check below is narrower than `engine_row`'s, so it accepts
+    nothing that one refuses); anything else, and every error, is `engine_row`'s, row by row,
+    so the first bad row raises what it raises. Cost: O(values), a few C calls per column."""
+    try:
+        return _columns_to_rows(rows)
+    except _NotCanonical:
+        return [engine_row(row) for row in rows]
+
+
+class _NotCanonical(Exception):
+    """Internal: a column the bulk path leaves to engine_row."""
+
+
+_COUNTS = re.compile(r"(?:0|[1-9][0-9]{0,17})(?:\n(?:0|[1-9][0-9]{0,17}))*", re.ASCII)
+_PRICES = re.compile(r"(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:\n(?:0|[1-9][0-9]*)(?:\.[0-9]+)?)*",
+                     re.ASCII)
+_MAX_BULK_DECIMALS = 18
+
+
+def _canonical(texts: Sequence[Any], pattern: re.Pattern[str]) -> None:
+    """_NotCanonical unless every value is a str and all of them, one a line, match."""
+    if not texts:
+        return
+    if set(map(type, texts)) != {str}:
+        raise _NotCanonical
+    joined = "\n".join(texts)
+    if joined.count("\n") != len(texts) - 1 or pattern.fullmatch(joined) is None:
+        raise _NotCanonical
+
+
+def _counts(texts: Sequence[Any]) -> list[int]:
+    _canonical(texts, _COUNTS)
+    return list(map(int, texts))
+
+
+def _units(text: str, decimals: int) -> int:
+    whole, _, fraction = text.partition(".")
+    if len(fraction) > decimals:
+        raise _NotCanonical
+    return int(whole + fraction.ljust(decimals, "0"))
+
+
+def _prices_of(texts: Sequence[Any], places: Sequence[int]) -> list[int]:
+    _canonical(texts, _PRICES)
+    units = list(map(_units, texts, places))
+    if units and max(units) > INT64_MAX:
+        raise _NotCanonical
+    return units
+
+
+def _optional(column: Sequence[Any], convert: Callable[..., list[Any]], default: Any,
+              places: Sequence[int] | None = None) -> list[Any]:
+    """convert over the values present; `default` where a value is None."""
+    if None not in column:
+        return convert(column) if places is None else convert(column, places)
+    present = [value for value in column if value is not None]
+    if places is None:
+        converted = iter(convert(present))
+    else:
+        converted = iter(convert(present, [p for v, p in zip(column, places) if v is not None]))
+    return [default if value is None else next(converted) for value in column]
+
+
+def _columns_to_rows(rows: Sequence[Any]) -> list[list[Any]]:
+    if not rows:
+        return []
+    if set(map(type, rows)) - {list, tuple}:
+        raise _NotCanonical
+    widths = set(map(len, rows))
+    if widths not in ({len(COLUMNS)}, {len(COLUMNS) - 2}):
+        raise _NotCanonical
+    columns = list(zip(*rows))
+    if len(columns) == len(COLUMNS) - 2:
+        columns += [(None,) * len(rows)] * 2
+    for text in columns[:6]:  # symbol .. unit: required printable text (is_text, is_name)
+        if (set(map(type, text)) != {str} or "" in text or not "".join(text).isprintable()
+                or max(map(len, text)) > MAX_TEXT_LENGTH):
+            raise _NotCanonical
+    if max(map(len, columns[0])) > MAX_ID_LENGTH:
+        raise _NotCanonical
+    places = _counts(columns[8])
+    if max(places) > _MAX_BULK_DECIMALS:
+        raise _NotCanonical
+    return list(map(list, zip(
+        *columns[:6], _counts(columns[6]), _prices_of(columns[7], places), places,
+        _optional(columns[9], _counts, 1), _optional(columns[10], _counts, 1_000_000),
+        _optional(columns[11], _prices_of, None, places), _optional(columns[12], _counts, None),
+        [TradingState.OPEN] * len(rows), _optional(columns[13], _prices_of, None, places),
+        _optional(columns[14], _prices_of, None, places))))
+
+
 _prices: dict[tuple[Any, int], int] = {}  # (text, decimals) -> units: ticks repeat a lot
 
 
@@ -107,27 +208,50 @@ def _price(column: str, text: Any, decimals: int) -> int:
 def read_csv(handle: TextIO) -> Iterator[tuple[int, list[str | None]]]:
     """(line number, wire row) for each data line of a CSV file with a header line naming the
     columns (any order; `ALIASES` accepted; unknown columns are an error). Blank lines are
-    skipped. RowError for a bad header or a line with the wrong number of values. Checks no
-    values: that is `engine_row`'s job."""
+    skipped. RowError for a bad header or a line with the wrong number of values (after the
+    rows before it). Checks no values: that is `engine_row`'s job. Rows are picked and
+    stripped a block at a time, column by column (C-speed map/zip, no per-value Python code)."""
     reader = csv.reader(handle)
     header = next(reader, None)
     if header is None:
         raise RowError(1, "header", "empty file")
     places = _header_places(header)
     width = len(header)
-    picks = [places.get(column) for column in COLUMNS]
-    required = [column in REQUIRED for column in COLUMNS]
+    picks = [(places.get(column), column in REQUIRED) for column in COLUMNS]
+    lines: list[int] = []
+    block: list[list[str]] = []
     for values in reader:
         if len(values) != width:
             if not any(value.strip() for value in values):
                 continue  # a blank line
+            yield from _wire_rows(lines, block, picks)
             raise RowError(reader.line_num, "row",
                            f"{len(values)} values, the header names {width}")
-        row: list[str | None] = []
-        for place, needed in zip(picks, required):
-            text = None if place is None else values[place].strip()
-            row.append(text if text or needed else None)  # None: the default
-        yield reader.line_num, row
+        block.append(values)
+        lines.append(reader.line_num)
+        if len(block) == _BLOCK_ROWS:
+            yield from _wire_rows(lines, block, picks)
+            lines, block = [], []
+    yield from _wire_rows(lines, block, picks)
+
+
+_BLOCK_ROWS = 256
+
+
+def _wire_rows(lines: list[int], block: list[list[str]], picks: list[tuple[int | None, bool]]
+               ) -> Iterator[tuple[int, list[str | None]]]:
+    """The block's values in COLUMNS order, stripped; an empty optional value is None."""
+    if not block:
+        return
+    values = list(zip(*block))
+    columns: list[Iterable[str | None]] = []
+    for place, needed in picks:
+        if place is None:
+            columns.append(repeat(None))
+            continue
+        stripped = list(map(str.strip, values[place]))
+        columns.append(stripped if needed else [text or None for text in stripped])
+    yield from zip(lines, map(list, zip(*columns)))
 
 
 def _header_places(header: list[str]) -> dict[str, int]:

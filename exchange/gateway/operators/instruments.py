@@ -28,7 +28,7 @@ from exchange.gateway.operators.base import (
     _query,
 )
 from exchange.gateway.protocol import Code, Request, RequestError
-from exchange.gateway.reference import COLUMNS, engine_row, instrument_view
+from exchange.gateway.reference import COLUMNS, engine_row, engine_rows, instrument_view
 from exchange.gateway.session import Session
 from exchange.gateway.venue import Venue, now_us
 
@@ -108,12 +108,32 @@ async def import_instruments(venue: Venue, session: Session, request: Request) -
 
 def _stage(staged: _Staged, rows: Any, listed: Mapping[str, Any]) -> None:
     """Convert and check a chunk's rows as they arrive; a symbol twice in the import, or one
-    already listed, is named now (the engine would refuse the whole import at the commit)."""
+    already listed, is named now (the engine would refuse the whole import at the commit).
+    The chunk is converted and checked in bulk (`engine_rows`, set operations); a chunk with
+    anything wrong in it goes through `_stage_rows`, which names the first bad row."""
     if type(rows) is not list:
         raise RequestError(Code.BAD_REQUEST, "rows must be a list")
     start = len(staged.rows)
     if start + len(rows) > MAX_IMPORT_ROWS:
         raise RequestError(Code.BAD_REQUEST, f"an import holds at most {MAX_IMPORT_ROWS} rows")
+    try:
+        converted = engine_rows(rows)
+    except ValueError:
+        _stage_rows(staged, rows, listed)
+        return
+    symbols = [fields[0] for fields in converted]
+    known = staged.symbols
+    if (len(set(symbols)) != len(symbols) or not known.keys().isdisjoint(symbols)
+            or any(map(listed.__contains__, symbols))):
+        _stage_rows(staged, rows, listed)
+        return
+    known.update(zip(symbols, range(start + 1, start + 1 + len(symbols))))
+    staged.rows += converted
+
+
+def _stage_rows(staged: _Staged, rows: list[Any], listed: Mapping[str, Any]) -> None:
+    """_stage row by row: RequestError for the first bad row, naming it."""
+    start = len(staged.rows)
     append, symbols = staged.rows.append, staged.symbols
     for number, row in enumerate(rows, start + 1):
         fields = _row_fields(row, f"row {number}: ")
