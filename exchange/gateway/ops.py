@@ -50,6 +50,8 @@ class Op(NamedTuple):
 async def receive(venue: Venue, session: Session, frame: str | bytes) -> None:
     """Handle one frame: decode, rate-limit, authorize, dispatch. Answers every request."""
     request_id = None
+    if session.drain is not None:
+        return  # closing for abuse: what was accepted is answered, nothing more is taken
     try:
         request = protocol.decode_frame(frame)
         request_id = request.id
@@ -80,7 +82,7 @@ async def receive(venue: Venue, session: Session, frame: str | bytes) -> None:
 def _limited(session: Session) -> None:
     session.limited_in_a_row += 1
     if session.limited_in_a_row > session.config.abuse_limit:
-        session.close(1008, "rate limit abuse")
+        session.close_when_answered(1008, "rate limit abuse")
 
 
 # -- session -------------------------------------------------------------------------------
@@ -130,8 +132,8 @@ def _origin(principal: Principal) -> str:
 
 
 async def _submit(venue: Venue, session: Session, request: Request, work: Any,
-                  query: bool = False) -> None:
-    job = Job(session, request.id, work, session.origin, query)
+                  query: bool = False, at_seal: bool = False) -> None:
+    job = Job(session, request.id, work, session.origin, query, at_seal)
     if not venue.offer(job):  # the queue is full (or the venue stopped): wait for room
         await venue.submit(job)
 
@@ -316,7 +318,7 @@ async def subscribe(venue: Venue, session: Session, request: Request) -> None:
         answer = {"ch": channel, "sym": symbol, "seq": seq}
         return (answer if depth is None else {**answer, "depth": depth}), after
 
-    await _submit(venue, session, request, work, query=True)
+    await _submit(venue, session, request, work, query=True, at_seal=True)
 
 
 async def _subscribe_exec(venue: Venue, session: Session, request: Request) -> None:
@@ -360,7 +362,7 @@ async def _subscribe_exec(venue: Venue, session: Session, request: Request) -> N
                 session.send(report)
         return {"ch": "exec", "account": account, "exec_seq": last}, after
 
-    await _submit(venue, session, request, work, query=True)
+    await _submit(venue, session, request, work, query=True, at_seal=True)
 
 
 async def _catch_up(venue: Venue, session: Session, account: str, after: int, upto: int,

@@ -71,6 +71,8 @@ class Session:
         self.last_md_s = time.monotonic()
         self.closing = False
         self.posted: list[bytes] = []  # framed, waiting for flush
+        self.pending = 0  # requests handed to the engine task, not yet answered
+        self.drain: tuple[int, str] | None = None  # close (code, reason) once pending is 0
 
     @property
     def account(self) -> str | None:
@@ -113,6 +115,17 @@ class Session:
             self.exec_backlog.append(report)
             return False
         return self.post(report)
+
+    def close_when_answered(self, code: int, reason: str) -> None:
+        """Close, but only after every request already handed to the engine is answered (the
+        venue calls `closed_if_answered` as it publishes); nothing more is read meanwhile."""
+        if self.drain is None and not self.closing:
+            self.drain = (code, reason)
+            self.closed_if_answered()
+
+    def closed_if_answered(self) -> None:
+        if self.drain is not None and self.pending <= 0:
+            self.close(*self.drain)
 
     def close(self, code: int, reason: str) -> None:
         """Close with a code and reason, without waiting (the handler sees the end)."""

@@ -3,13 +3,16 @@
 Connections put `Job`s on one queue. The engine task applies each job as soon as it is taken:
 it either answers it from what the gateway knows (a resent cl_ord_id) or applies its command to
 the engine, folding the events into the order tracker and the market data. Applied jobs form
-the open batch. When no append is in flight, the open batch is sealed (market data flushed,
-queries evaluated against the state after its commands, the engine digest taken) and appended to
-the ledger; jobs arriving while that append is in flight are applied into the next open batch
-(group commit, and the engine works while the disk does). Only after an append returns does it
-send that batch's responses, execution reports and market data, and answer its queries (order
-status, open orders, subscriptions), so every answer reflects exactly the durable state:
-nothing a client was told can be missing after a crash. An idle venue seals at once: a lone
+the open batch. A query (order status, open orders, an operator's read) is evaluated as it is
+taken, at its place among the batch's commands, so it sees exactly the requests sent before it;
+a subscription is evaluated when the batch is sealed (it joins the streams after the batch's
+market data). When no append is in flight, the open batch is sealed (market data flushed,
+subscriptions evaluated, the engine digest taken) and appended to the ledger; jobs arriving
+while that append is in flight are applied into the next open batch (group commit, and the
+engine works while the disk does). Only after an append returns does it send that batch's
+responses and query answers (in the order the requests arrived), execution reports and market
+data, so every answer reflects a durable state: nothing a client was told can be missing after
+a crash. An idle venue seals at once: a lone
 order waits for one append, not for a batch to fill. If the ledger fails, the venue stops:
 clients whose requests were not yet durable get STATUS_UNKNOWN, and every connection is closed.
 """
@@ -75,6 +78,10 @@ class Job(NamedTuple):
     work: Any
     origin: str
     query: bool = False
+    at_seal: bool = False  # a query evaluated when its batch is sealed (subscriptions)
+
+
+Reply = tuple[Any, dict[str, Any] | None, Callable[[], None] | None]  # (to, message, then)
 
 
 class Applied(NamedTuple):
@@ -82,17 +89,21 @@ class Applied(NamedTuple):
     will publish."""
 
     jobs: list[Job]
-    replies: list[tuple[Session | None, dict[str, Any]]]
+    replies: list[Reply]  # one per job, in arrival order: responses and query answers
     reports: list[tuple[str, dict[str, Any]]]
     market: list[tuple[str, str, dict[str, Any]]]
-    answers: list[tuple[Session | None, dict[str, Any], Callable[[], None] | None]]
     entries: list[Entry]
     digest: str
-    queries: list[Job]  # evaluated when the batch is sealed
+    late: list[tuple[int, Job]]  # (its place in replies, job): evaluated when sealed
 
 
 def _new_batch() -> Applied:
-    return Applied([], [], [], [], [], [], "", [])
+    return Applied([], [], [], [], [], "", [])
+
+
+def _owner(target: Any) -> Session | None:
+    """The session a reply goes to (an operator op's stand-in wraps one)."""
+    return target if type(target) is Session else getattr(target, "session", None)
 
 
 class Venue:
@@ -174,11 +185,19 @@ class Venue:
     async def submit(self, job: Job) -> None:
         if self.failed is not None:
             raise RequestError(Code.STATUS_UNKNOWN, "the venue is stopped")
+        owner = _owner(job.session)
+        if owner is not None:
+            owner.pending += 1  # before waiting: a drain-close waits for this answer too
         await self.queue.put(job)
 
     def offer(self, job: Job) -> bool:
         """`submit` without waiting: False if the venue is stopped or its queue is full."""
-        return self.failed is None and self.queue.offer(job)
+        if self.failed is not None or not self.queue.offer(job):
+            return False
+        owner = _owner(job.session)
+        if owner is not None:
+            owner.pending += 1
+        return True
 
     async def run(self) -> None:
         """Apply jobs as they come, one append in flight at a time; stop the venue if the
@@ -237,19 +256,24 @@ class Venue:
             self.stopped.set()
 
     def _absorb(self, batch: Applied, job: Job) -> None:
-        """Apply one job into the open batch (queries wait for the seal); nothing is sent."""
+        """Apply one job into the open batch; nothing is sent. A query is evaluated here, at its
+        place among the batch's commands (it sees exactly the commands sent before it); a
+        subscription at the seal (it joins the streams after the batch's market data)."""
         batch.jobs.append(job)
-        if job.query:
-            batch.queries.append(job)
+        if job.at_seal:
+            batch.late.append((len(batch.replies), job))
+            batch.replies.append((job.session, None, None))
+        elif job.query:
+            batch.replies.append((job.session, *self._evaluate(job)))
         else:
-            batch.replies.append((job.session, self._run_job(job, batch)))
+            batch.replies.append((job.session, self._run_job(job, batch), None))
 
     def _seal(self, batch: Applied) -> Applied:
-        """Close the open batch: its market data, its queries' answers against the state after
-        its commands, and the engine digest it ends at."""
+        """Close the open batch: its market data, its subscriptions' answers against the state
+        after its commands, and the engine digest it ends at."""
         batch.market.extend(self.depth.follow(self.market.flush(), self.market.feeds))
-        for job in batch.queries:
-            batch.answers.append((job.session, *self._evaluate(job)))
+        for place, job in batch.late:
+            batch.replies[place] = (job.session, *self._evaluate(job))
         return batch._replace(digest=self.engine.digest() if batch.entries else "")
 
     async def _append(self, applied: Applied) -> None:
@@ -262,27 +286,39 @@ class Venue:
         self._publish(applied)
 
     def _publish(self, applied: Applied) -> None:
-        """Everything a durable batch makes visible: responses and reports (one write per
-        session), market data, then query answers and what follows them."""
+        """Everything a durable batch makes visible: responses and query answers in the order
+        the requests arrived, then reports (one write per session), market data, then what
+        follows a subscription's answer (joining the stream, its snapshot or resume)."""
         posted: list[Session] = []
-        for session, reply in applied.replies:
-            if type(session) is not Session:  # None, or a stand-in that only sends (admin)
-                if session is not None:
-                    session.send(reply)
-            elif session.post(reply):
-                posted.append(session)
+        thens: list[Callable[[], None]] = []
+        answered: list[Session] = []
+        for target, reply, then in applied.replies:
+            if type(target) is Session:
+                if target.post(reply):  # type: ignore[arg-type]
+                    posted.append(target)
+            elif target is not None:  # a stand-in that sends (operator ops): keep the order
+                owner = _owner(target)
+                if owner is not None and owner.posted:
+                    owner.flush()
+                target.send(reply)
+            owner = _owner(target)
+            if owner is not None:
+                owner.pending -= 1
+                if owner.drain is not None:
+                    answered.append(owner)
+            if then is not None:
+                thens.append(then)
         self._publish_reports(applied.reports, posted)
         for session in posted:
             session.flush()
+        for session in answered:
+            session.closed_if_answered()
         for channel, symbol, message in applied.market:
             subscribers = self.md_subs.get((channel, symbol))
             if subscribers:
                 deliver(subscribers, message, channel, symbol, self.drop_market_data)
-        for session, reply, after in applied.answers:
-            if session is not None:
-                session.send(reply)
-            if after is not None:
-                after()
+        for then in thens:
+            then()
 
     def _run_job(self, job: Job, batch: Applied) -> dict[str, Any]:
         try:
@@ -507,6 +543,9 @@ class Venue:
     def _fail_all(self, jobs: list[Job]) -> None:
         for job in jobs:
             if job.session is not None:
+                owner = _owner(job.session)
+                if owner is not None:
+                    owner.pending -= 1
                 job.session.send(protocol.error(job.request_id, Code.STATUS_UNKNOWN,
                                                 "the venue stopped before this was durable"))
         for session in list(self.sessions):
