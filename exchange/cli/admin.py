@@ -257,7 +257,7 @@ async def _run(args: argparse.Namespace, key: str) -> tuple[Any, Callable[[Any],
 def _close_of(reason: str) -> tuple[int | None, str]:
     """(code, reason) from the client's "1008 API key revoked" close text."""
     code, _, said = reason.partition(" ")
-    return (int(code), said) if code.isdigit() else (None, reason)
+    return (int(code), said) if code.isascii() and code.isdigit() else (None, reason)
 
 
 async def _connect(url: str) -> Client:
@@ -493,7 +493,7 @@ _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 def parse_since(text: str, now_s: float) -> int:
     """ts_us for "1700000000000000" (ts_us), "2026-11-27T10:00" (UTC unless an offset is
     given) or an age like "15m"; Failure(USAGE) for anything else."""
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         return int(text)
     age = _AGE.fullmatch(text)
     if age is not None:

@@ -156,7 +156,7 @@ def _ledger_call(function, *args):  # type: ignore[no-untyped-def]
 
 def _checkpoint_arg(text: str) -> tuple[int, str]:
     seq, _, digest = text.partition(":")
-    if not seq.isdigit() or len(digest) != 64:
+    if not (seq.isascii() and seq.isdigit()) or len(digest) != 64:
         raise argparse.ArgumentTypeError("expected SEQ:HASH as printed by `audit checkpoint`")
     return int(seq), digest.lower()
 
@@ -165,7 +165,7 @@ def _point(text: str | None) -> tuple[int | None, int | None]:
     """(seq, ts_us) for a --to argument: digits are a seq, anything else an ISO time."""
     if text is None:
         return None, None
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         return int(text), None
     try:
         moment = datetime.fromisoformat(text)  # "Z" included, since Python 3.11

@@ -183,7 +183,7 @@ def _one_order(result: dict[str, Any]) -> None:
 
 def expire_at_us(text: str, now_s: float) -> int:
     """ts_us of a GTD expiry: an age from now ("30m"), an ISO time or ts_us."""
-    if text[-1:] in "smhd" and text[:-1].isdigit():
+    if text[-1:] in "smhd" and text[:-1].isascii() and text[:-1].isdigit():
         return 2 * int(now_s * 1_000_000) - parse_since(text, now_s)  # now + age
     return parse_since(text, now_s)
 

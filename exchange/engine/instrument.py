@@ -165,6 +165,8 @@ def parse_price(text: str, decimals: int) -> int:
     spelling: leading zeros ("01"), a negative zero ("-0", "-0.00"), "+", exponents, NaN,
     infinities, spaces, non-ASCII digits; and for values beyond 64 bits.
     """
+    if type(decimals) is not int or not 0 <= decimals <= NOTIONAL_DECIMALS:
+        raise ValueError(f"{decimals!r} price decimals: 0 to {NOTIONAL_DECIMALS}")
     match = _DECIMAL.fullmatch(text) if isinstance(text, str) else None
     if match is None:
         raise ValueError(f"not a decimal price: {text!r}")

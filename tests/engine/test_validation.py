@@ -161,3 +161,10 @@ def test_parse_qty_accepts_only_plain_digits(text) -> None:
     with pytest.raises(ValueError):
         parse_qty(text)
     assert parse_qty("20") == 20
+
+
+def test_parse_price_refuses_more_decimals_than_an_instrument_may_have_without_building_them(
+        ) -> None:
+    for decimals in (7, 99_999_999_999, -1, True):
+        with pytest.raises(ValueError):
+            parse_price("1", decimals)  # type: ignore[arg-type]

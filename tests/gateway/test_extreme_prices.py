@@ -52,3 +52,16 @@ async def test_an_operator_allows_negative_prices_with_an_explicit_range(tmp_pat
                 location="DE", delivery_period="2027-01", unit="MWh", lot_size="1",
                 tick="0.01", price_decimals="2", max_px="92233720368547758.00")
         assert bad_spec.value.code == "INVALID_INSTRUMENT_SPEC"
+
+
+async def test_an_absurd_number_of_price_decimals_is_a_bad_request(tmp_path: Path) -> None:
+    # it once made the gateway pad a price with 10**11 zeros
+    async with open_venue(tmp_path / "l.db") as venue:
+        admin = await venue.client("operator")
+        with pytest.raises(ExchangeError) as refused:
+            await admin.request(
+                "add_instrument", sym="ODD-1", commodity="c", grade="g", location="l",
+                delivery_period="p", unit="t", lot_size="1", tick="1",
+                price_decimals="99999999999")
+        assert refused.value.code == "BAD_REQUEST"
+        assert (await admin.request("list_instruments"))["instruments"]
