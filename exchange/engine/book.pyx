@@ -316,8 +316,8 @@ cdef class Ladder:
     def __cinit__(self, str symbol, int side):
         self.symbol = symbol
         self.c_side = side
-        self.sign = 1 if side == 1 else -1
-        self.lvls = []
+        self.sign = 1 if side == 1 else -1  # lvls stays None until the first level: empty
+        # books are most books
 
     def __dealloc__(self):
         free(self.keys)
@@ -366,6 +366,8 @@ cdef class Ladder:
         self.keys[i] = price * self.sign
         self.n += 1
         level = Level(self.symbol, self.c_side, price)
+        if self.lvls is None:
+            self.lvls = []
         self.lvls.insert(i, level)
         return level
 
@@ -427,12 +429,12 @@ cdef class Ladder:
 
     def __iter__(self):
         """Levels best first."""
-        return reversed(self.lvls[:self.n])
+        return reversed(self.lvls[:self.n] if self.n else [])
 
     def check(self):
         cdef Order order
         cdef Level level
-        assert len(self.lvls) == self.n
+        assert len(self.lvls or ()) == self.n
         for i in range(1, self.n):
             assert self.keys[i - 1] < self.keys[i], "ladder keys out of order"
         for i in range(self.n):

@@ -13,8 +13,11 @@ firm's totals below 2**63 (instrument.py), so C arithmetic cannot overflow.
 """
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
+from cpython.dict cimport PyDict_GetItem
+from cpython.object cimport PyObject
 from cpython.long cimport PyLong_AsLongLongAndOverflow
 from cpython.unicode cimport PyUnicode_AsUTF8AndSize, PyUnicode_DecodeUTF8
+from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memcpy
 from cpython.ref cimport Py_INCREF
 from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE, PyTuple_SET_ITEM
@@ -191,7 +194,11 @@ cdef class Core:
         fast = kind is SubmitOrder or kind is CancelOrder
         if not fast:
             handler = self.handlers.get(kind)
-        if (fast or handler is not None) and _as_int64(command.ts_us, &ts) and ts > self.now_us:
+        if fast:
+            stamp = _field(command, 0)  # ts_us, the first field of every command
+        elif handler is not None:
+            stamp = command.ts_us
+        if (fast or handler is not None) and _as_int64(stamp, &ts) and ts > self.now_us:
             self.now_us = ts  # the clock never goes back
         if self.gtd_queue and self.gtd_queue[0][0] <= self.now_us:
             self.expire_due()
@@ -224,9 +231,9 @@ cdef class Core:
             self.reject_order(cmd, reason)
             return
         cdef Account account = found
-        cdef Book book = self.books.get(instrument.symbol)
-        if book is None:
-            book = self.books[instrument.symbol]
+        cdef Book book
+        cdef PyObject *made = PyDict_GetItem(self.books, _field(cmd, 3))
+        book = <Book><object>made if made is not NULL else self.books[_field(cmd, 3)]
         cdef Order order = _new_order(self.next_order_id, cmd, account, book)
         reason = self.check_order(order, account, instrument, book)
         if reason is not None:
@@ -490,7 +497,7 @@ cdef class Core:
 
     cdef take_out_(self, Order order):
         """Remove a resting order from its level (dropping the level if emptied) and indexes."""
-        cdef Book book = self.books[order.symbol]
+        cdef Book book = <Book><object>PyDict_GetItem(self.books, order.symbol)  # it rests: made
         cdef Ladder ladder = book.bids if order.c_side == BUY else book.asks
         cdef Level level = ladder.at(order.c_price)
         self.touch_(level)
@@ -665,55 +672,60 @@ cdef class Core:
         list of (symbol, side, price, order count), book by book in the order books were made,
         bids best first then asks best first; `blob` the orders of those levels in time
         priority, one binary record each (`_ORDER_RECORD` bytes, then the cl_ord_id). Accounts
-        are given by their number in `account_numbers`. One C loop; O(orders)."""
+        are given by their number in `account_numbers`. One C pass; O(orders)."""
         cdef Ladder ladder
         cdef Level level
         cdef Order order
-        cdef Py_ssize_t size = 0, length, i
+        cdef Account account
+        cdef Py_ssize_t length, i, at = 0, cap = 1 << 16
         cdef const char *text
+        cdef unsigned char *out = <unsigned char *>malloc(cap)
+        cdef unsigned char *grown
+        if out == NULL:
+            raise MemoryError()
+        for name, number in account_numbers.items():
+            (<Account>self.accounts[name]).number = number
         levels = []
-        for symbol, book in self.books.items():
-            for ladder in ((<Book>book).bids, (<Book>book).asks):
-                for i in range(ladder.n - 1, -1, -1):
-                    level = ladder.lvls[i]
-                    levels.append((symbol, level.c_side, level.price, level.count))
-                    order = level.head
-                    while order is not None:
-                        PyUnicode_AsUTF8AndSize(order.cl_ord_id, &length)
-                        size += _ORDER_RECORD + length
-                        order = order.next
-        blob = PyBytes_FromStringAndSize(NULL, size)
-        cdef unsigned char *out = <unsigned char *>PyBytes_AS_STRING(blob)
-        cdef Py_ssize_t at = 0
-        for symbol, book in self.books.items():
-            for ladder in ((<Book>book).bids, (<Book>book).asks):
-                for i in range(ladder.n - 1, -1, -1):
-                    order = (<Level>ladder.lvls[i]).head
-                    while order is not None:
-                        text = PyUnicode_AsUTF8AndSize(order.cl_ord_id, &length)
-                        _put64(out + at, order.order_id)
-                        _put64(out + at + 8, order.qty)
-                        _put64(out + at + 16, order.leaves)
-                        _put64(out + at + 24, order.visible)
-                        _put64(out + at + 32, order.priority)
-                        _put64(out + at + 40, order.c_display)
-                        _put64(out + at + 48, order.c_expire)
-                        _put64(out + at + 56, account_numbers[order.account])
-                        out[at + 64] = order.has_display | (order.has_expire << 1) | (
-                            order.post_only << 2)
-                        out[at + 65] = order.c_ord_type
-                        out[at + 66] = order.c_tif
-                        out[at + 67] = order.c_stp
-                        out[at + 68] = length & 0xFF
-                        out[at + 69] = length >> 8
-                        memcpy(out + at + _ORDER_RECORD, text, length)
-                        at += _ORDER_RECORD + length
-                        order = order.next
-        return levels, blob
+        try:
+            for symbol, book in self.books.items():
+                for ladder in ((<Book>book).bids, (<Book>book).asks):
+                    for i in range(ladder.n - 1, -1, -1):
+                        level = ladder.lvls[i]
+                        levels.append((symbol, level.c_side, level.price, level.count))
+                        order = level.head
+                        while order is not None:
+                            text = PyUnicode_AsUTF8AndSize(order.cl_ord_id, &length)
+                            if at + _ORDER_RECORD + length > cap:
+                                cap = 2 * cap + _ORDER_RECORD + length
+                                grown = <unsigned char *>realloc(out, cap)
+                                if grown == NULL:
+                                    raise MemoryError()
+                                out = grown
+                            _put64(out + at, order.order_id)
+                            _put64(out + at + 8, order.qty)
+                            _put64(out + at + 16, order.leaves)
+                            _put64(out + at + 24, order.visible)
+                            _put64(out + at + 32, order.priority)
+                            _put64(out + at + 40, order.c_display)
+                            _put64(out + at + 48, order.c_expire)
+                            _put64(out + at + 56, order.account_ref.number)
+                            out[at + 64] = order.has_display | (order.has_expire << 1) | (
+                                order.post_only << 2)
+                            out[at + 65] = order.c_ord_type
+                            out[at + 66] = order.c_tif
+                            out[at + 67] = order.c_stp
+                            out[at + 68] = length & 0xFF
+                            out[at + 69] = length >> 8
+                            memcpy(out + at + _ORDER_RECORD, text, length)
+                            at += _ORDER_RECORD + length
+                            order = order.next
+            return levels, PyBytes_FromStringAndSize(<char *>out, at)
+        finally:
+            free(out)
 
     def load_orders(self, list levels, bytes blob, list accounts):
         """Put back what `dump_orders` wrote (accounts by number), indexing every order and
-        marking it for the digest; the firms' running totals are the caller's (a recount).
+        hashing its digest part; the firms' running totals are the caller's (a recount).
         ValueError on a blob that does not match its levels. One C loop; O(orders)."""
         cdef const unsigned char *data = <const unsigned char *>PyBytes_AS_STRING(blob)
         cdef Py_ssize_t size = len(blob), at = 0, length, count, n
@@ -764,7 +776,9 @@ cdef class Core:
                 self.orders[key] = order
                 account.open_orders[key] = order
                 account.live_cl_ord_ids[order.cl_ord_id] = key
-                self.mark(order)
+                order.digest_part(order.part)  # now, while the order is in the cache
+                _add(self.order_sum, order.part)
+                order.counted = True
                 if order.has_expire:
                     self.gtd_queue.append((order.c_expire, key))  # heapified by the caller
         self.set_levels(ladder_key, made)

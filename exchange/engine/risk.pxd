@@ -15,3 +15,4 @@ cdef class Account:
     cdef public object max_order_qty, max_order_notional, max_open_orders  # int or None
     cdef public dict open_orders, live_cl_ord_ids
     cdef public bint blocked
+    cdef public long long number  # its place in a snapshot being written

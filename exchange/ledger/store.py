@@ -45,7 +45,7 @@ from typing import Any, TypeVar
 
 from exchange.engine import Engine
 from exchange.engine import snapshot as engine_snapshot
-from exchange.ledger import headmark, reader, signing, writes
+from exchange.ledger import forked, headmark, reader, signing, writes
 from exchange.ledger.records import Batch, Entry
 from exchange.ledger.schema import GENESIS, BatchRecord, LedgerError, Row
 
@@ -167,13 +167,14 @@ class Ledger:
     async def snapshot(self, engine: Engine, edge: bytes | None = None) -> None:
         """Record `engine`'s state, which must be exactly at the last committed batch, with
         `edge`, the caller's own state at the same seq (given back by `recovered`). Holds the
-        caller for the serialization only; the write goes on in the background (`close` and
-        the next `append` wait for it)."""
+        caller for a fork only: a child process serializes the engine (forked.py), and the
+        writer thread waits for its bytes and writes them in the background (`close` and the
+        next `append` wait for it)."""
         if engine.seq != self.last_seq or engine.digest() != self.last_digest:
             raise LedgerError(f"snapshot at seq {engine.seq}: the engine is not at the ledger's "
                               f"last batch (seq {self.last_seq})", engine.seq)
         snapshot = (engine.seq, engine.digest(), engine_snapshot.FORMAT,
-                    engine_snapshot.dump(engine), edge)
+                    forked.dump_in_child(engine), edge)
         self._later("snapshot", lambda: snapshot, self._put_snapshot)
         self._since_snapshot = 0
 
@@ -249,8 +250,10 @@ class Ledger:
         """`function(*args)` on the writer thread (the only one that touches the file)."""
         return await _run(self._thread, function, *args)
 
-    def _snapshot_due(self, record: BatchRecord) -> tuple[int, str, int, bytes] | None:
-        """Serialize the attached engine now if a snapshot is due and it sits at `record`."""
+    def _snapshot_due(self, record: BatchRecord
+                      ) -> tuple[int, str, int, Callable[[], bytes]] | None:
+        """Start serializing the attached engine (in a forked child) if a snapshot is due and
+        it sits at `record`."""
         self._since_snapshot += record.last_seq - record.first_seq + 1
         engine = self._engine
         if self._since_snapshot < self._snapshot_every or engine is None:
@@ -258,10 +261,13 @@ class Ledger:
         if engine.seq != record.last_seq or engine.digest() != record.digest:
             return None  # the engine has moved on (or is not this ledger's): try next batch
         self._since_snapshot = 0
-        return record.last_seq, record.digest, engine_snapshot.FORMAT, engine_snapshot.dump(engine)
+        return (record.last_seq, record.digest, engine_snapshot.FORMAT,
+                forked.dump_in_child(engine))
 
-    def _put_snapshot(self, conn: Connection, *snapshot: Any) -> None:
-        writes.put_snapshot(conn, self._key, *snapshot)
+    def _put_snapshot(self, conn: Connection, seq: int, digest: str, engine_format: int,
+                      body: Callable[[], bytes], edge: bytes | None = None) -> None:
+        """On the writer thread: wait for the forked child's bytes (forked.py), store them."""
+        writes.put_snapshot(conn, self._key, seq, digest, engine_format, body(), edge)
 
     def _project_later(self) -> None:
         """Queue the projection of the batches not yet projected, unless a queued one

@@ -1,0 +1,44 @@
+"""Engine snapshots taken in a forked child: the child is a copy-on-write copy of this process
+made at once, so the caller (the engine task) is held for the fork alone, tens of milliseconds
+however large the state, while the child serializes it (`exchange.engine.snapshot.dump`) and
+hands the bytes back through a pipe. Where there is no fork (not POSIX), it dumps in place."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+from exchange.engine import Engine
+from exchange.engine import snapshot as engine_snapshot
+
+
+def dump_in_child(engine: Engine) -> Callable[[], bytes]:
+    """Start `snapshot.dump(engine)` of the engine as it is now; return a function that waits
+    for the bytes (call it on a worker thread: it blocks until the child is done) and raises
+    SnapshotError if the child failed."""
+    if not hasattr(os, "fork"):
+        data = engine_snapshot.dump(engine)
+        return lambda: data
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: write the bytes and leave at once, running no cleanup of ours
+        status = 1
+        try:
+            os.close(read_end)
+            view = memoryview(engine_snapshot.dump(engine))
+            while view:
+                view = view[os.write(write_end, view):]
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(write_end)
+
+    def wait() -> bytes:
+        with os.fdopen(read_end, "rb") as pipe:
+            data = pipe.read()
+        _, status = os.waitpid(pid, 0)
+        if status != 0:
+            raise engine_snapshot.SnapshotError(f"the snapshot child failed ({status:#x})")
+        return data
+
+    return wait
