@@ -239,6 +239,8 @@ def bench_restart(workdir: Path, count: int) -> None:
     print(f"  restart with snapshot: {with_snapshot:.2f} s", flush=True)
     plain = workdir / "restart-plain.db"
     shutil.copy(path, plain)
+    for sidecar in path.parent.glob(path.name + ".*"):  # its signing key, head mark
+        shutil.copy(sidecar, plain.parent / (plain.name + sidecar.name[len(path.name):]))
     conn = sqlite3.connect(plain)
     conn.execute("DELETE FROM snapshots")
     conn.commit()
