@@ -6,6 +6,8 @@ one)."""
 
 import importlib.util
 import json
+import os
+import shutil
 import sys
 import sysconfig
 from pathlib import Path
@@ -23,6 +25,9 @@ try:
 except ImportError:
     _fail("Cython is missing (pip install 'cython>=3.0'; pip does this from build-system.requires)")
 
+_compiler = (os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc").split()[0]
+if shutil.which(_compiler) is None:
+    _fail(f"no C compiler: {_compiler!r} is not on PATH (install gcc, e.g. apt-get install gcc)")
 if not (Path(sysconfig.get_paths()["include"]) / "Python.h").exists():
     _fail(f"the Python headers are missing (Python.h under {sysconfig.get_paths()['include']}; "
           "install the python3-dev package)")
