@@ -22,6 +22,7 @@ from exchange.client import Client
 from exchange.engine import Engine, ImportInstruments
 from exchange.engine.events import CommandRejected
 from exchange.gateway.reference import RowError, check_rows, engine_row, read_csv
+from exchange.gateway.spec_faults import rejected_detail
 
 CHUNK_BYTES = 48_000  # under the gateway's 64 KiB frame limit, with room for the envelope
 
@@ -33,15 +34,21 @@ def check_file(path: Path) -> int:
     try:
         checked = check_rows(read_rows(path))
     except RowError as exc:
-        raise Failure(REFUSED, f"{path} {exc}") from None
-    events = Engine().apply(ImportInstruments(0, [engine_row(row) for _, row in checked]))
-    for event in events:
+        raise Failure(REFUSED, verdict(path, str(exc), exc.code, [])) from None
+    command = ImportInstruments(0, [engine_row(row) for _, row in checked])
+    for event in Engine().apply(command):
         if type(event) is CommandRejected:
             lines = [line for line, _ in checked]
-            where = _name_line(event.detail, lines).removeprefix("import instruments: ")
-            raise Failure(REFUSED, f"{path} {where}: {event.reason.name} (the venue's check of "
-                                   "the whole import); nothing imported")
+            raise Failure(REFUSED, verdict(path, rejected_detail(event, command),
+                                           event.reason.name, lines))
     return len(checked)
+
+
+def verdict(path: Path, msg: str, code: str, lines: list[int]) -> str:
+    """How a refused import is reported, online or by `--check` alike: the venue's message
+    with its "row N" as the file's "line L", and its code."""
+    where = _name_line(msg, lines).removeprefix("import instruments: ")
+    return f"{path} {where} ({code}); nothing imported"
 
 
 def read_rows(path: Path) -> Iterator[tuple[int, list[str | None]]]:
@@ -113,8 +120,7 @@ async def import_file(client: Client, args: argparse.Namespace) -> Any:
 def _refused(response: dict[str, Any], path: Path, lines: list[int]) -> None:
     if not response["ok"]:
         error = response["error"]
-        raise Failure(REFUSED, f"{path} {_name_line(error['msg'], lines)}"
-                               f" ({error['code']}); nothing imported")
+        raise Failure(REFUSED, verdict(path, error["msg"], error["code"], lines))
 
 
 def _name_line(message: str, lines: list[int]) -> str:

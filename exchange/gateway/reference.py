@@ -49,13 +49,15 @@ ALIASES = {"sym": "symbol", "period": "delivery_period", "lot": "lot_size",
 
 class RowError(ValueError):
     """A row that cannot become an instrument: `line` is its line in the file (or its 1-based
-    place in an import), `column` the first bad column."""
+    place in an import), `column` the first bad column, `code` the error code the venue answers
+    such a row with."""
 
-    def __init__(self, line: int, column: str, msg: str) -> None:
+    def __init__(self, line: int, column: str, msg: str, code: str = "BAD_REQUEST") -> None:
         super().__init__(f"line {line}: {column}: {msg}")
         self.line = line
         self.column = column
         self.msg = msg
+        self.code = code
 
 
 def _count(column: str, text: Any) -> int:
@@ -283,7 +285,8 @@ def check_rows(rows: Iterable[tuple[int, list[str | None]]]) -> list[tuple[int, 
             raise RowError(line, column, msg) from None
         symbol = row[0]
         if symbol in seen:
-            raise RowError(line, "symbol", f"{symbol!r} is also on line {seen[symbol]}")
+            raise RowError(line, "symbol", f"{symbol!r} is also on line {seen[symbol]}",
+                           "DUPLICATE_INSTRUMENT")
         seen[symbol] = line  # type: ignore[index]
         checked.append((line, row))
     return checked

@@ -61,6 +61,7 @@ from exchange.gateway.ratelimit import TokenBucket
 from exchange.gateway.reference import FeedsOnDemand, imported_specs
 from exchange.gateway.rejects import explain
 from exchange.gateway.session import SLOW_CONSUMER, Session, deliver
+from exchange.gateway.spec_faults import rejected_detail
 from exchange.ledger import Batch, Entry, LedgerError
 
 log = logging.getLogger("exchange.gateway")
@@ -378,7 +379,8 @@ class Venue:
             if kind is MassCanceled:
                 return protocol.ok(request_id, {"count": event.count})  # type: ignore[union-attr]
             if kind is CommandRejected:
-                return protocol.error(request_id, event.reason.name, event.detail)  # type: ignore[union-attr]
+                return protocol.error(request_id, event.reason.name,  # type: ignore[union-attr]
+                                      rejected_detail(event, command))  # type: ignore[arg-type]
             if kind is not OrderExpired and type(command) is not SubmitOrder:
                 return protocol.ok(request_id, {"event": kind.__name__, "seq": event.seq})
         return protocol.ok(request_id, {"seq": self.engine.last_command_seq})
