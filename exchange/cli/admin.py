@@ -29,6 +29,7 @@ from typing import Any
 
 from websockets.exceptions import ConnectionClosed
 
+from exchange.cli.admin_phases import add_commands as add_phase_commands
 from exchange.cli.connection import (
     DEFAULT_URL,
     KEY_VARIABLE,
@@ -156,6 +157,7 @@ def _instrument_commands(sub: Any, command: Callable[..., argparse.ArgumentParse
         p = command(sub, name, _set_state, help)
         p.add_argument("symbol")
         p.set_defaults(state=state)
+    add_phase_commands(sub, command)  # phase, schedule (admin_phases.py)
     p = command(sub, "import", import_file, "list instruments from a CSV file, all or none")
     p.add_argument("file", type=Path, help="CSV with a header: symbol, commodity, grade, "
                    "location, delivery_period, unit, lot_size, tick, price_decimals, "

@@ -48,6 +48,7 @@ KINDS: dict[int, type] = {
     115: c.ImportInstruments,
     116: c.IssueKey,
     117: c.RevokeKey,
+    140: c.SetTradingSchedule,
     201: e.OrderAccepted,
     202: e.OrderRejected,
     203: e.TradeExecuted,
@@ -71,6 +72,7 @@ KINDS: dict[int, type] = {
     221: e.InstrumentsImported,
     222: e.KeyIssued,
     223: e.KeyRevoked,
+    240: e.TradingScheduleSet,
 }
 KIND_OF: dict[type, int] = {cls: kind for kind, cls in KINDS.items()}
 

@@ -119,6 +119,18 @@ class SetPriceBand(NamedTuple):
     band_ticks: int | None
 
 
+class SetTradingSchedule(NamedTuple):
+    """An instrument's trading day: `transitions` is `[[second of the UTC day, TradingState],
+    ...]` in strictly increasing time, at most MAX_TRANSITIONS (empty: no schedule). The engine
+    checks and records it and changes nothing else; the gateway drives it
+    (exchange/gateway/schedule.py), sending each day, at each of these times, a SetTradingState
+    with that time in it."""
+
+    ts_us: int
+    symbol: str
+    transitions: list[list[int]]
+
+
 class AddAccount(NamedTuple):
     ts_us: int
     account: str
@@ -200,6 +212,7 @@ Command = (
     | ImportInstruments
     | SetTradingState
     | SetPriceBand
+    | SetTradingSchedule
     | AddAccount
     | SetAccountLimits
     | SetCreditLimit
@@ -220,6 +233,7 @@ COMMAND_TYPES: tuple[type, ...] = (
     ImportInstruments,
     SetTradingState,
     SetPriceBand,
+    SetTradingSchedule,
     AddAccount,
     SetAccountLimits,
     SetCreditLimit,

@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from exchange.engine import amendments, validation, venue
+from exchange.engine import amendments, schedule, validation, venue
 from exchange.engine.book import Order
 from exchange.engine.commands import (
     AddAccount,
@@ -45,6 +45,7 @@ from exchange.engine.commands import (
     SetCreditLimit,
     SetKillSwitch,
     SetPriceBand,
+    SetTradingSchedule,
     SetTradingState,
     StartTradingDay,
 )
@@ -150,6 +151,7 @@ _HANDLERS: dict[type, Callable[[Any, Any], None]] = {
     ImportInstruments: venue.import_instruments,
     SetTradingState: venue.set_trading_state,
     SetPriceBand: venue.set_price_band,
+    SetTradingSchedule: schedule.set_trading_schedule,
     AddAccount: venue.add_account,
     SetAccountLimits: venue.set_account_limits,
     SetCreditLimit: venue.set_credit_limit,

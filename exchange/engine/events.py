@@ -162,6 +162,13 @@ class PriceBandSet(NamedTuple):
     band_ticks: int | None
 
 
+class TradingScheduleSet(NamedTuple):
+    seq: int
+    ts_us: int
+    symbol: str
+    transitions: list[list[int]]
+
+
 class AccountAdded(NamedTuple):
     seq: int
     ts_us: int
@@ -251,6 +258,7 @@ Event = (
     | InstrumentsImported
     | TradingStateChanged
     | PriceBandSet
+    | TradingScheduleSet
     | AccountAdded
     | AccountLimitsSet
     | BookChanged
@@ -277,6 +285,7 @@ EVENT_TYPES: tuple[type, ...] = (
     InstrumentsImported,
     TradingStateChanged,
     PriceBandSet,
+    TradingScheduleSet,
     AccountAdded,
     AccountLimitsSet,
     BookChanged,

@@ -20,6 +20,7 @@ from exchange.engine.enums import members
 from exchange.engine.reasons import Reject
 from exchange.gateway.marketdata import InstrumentFeed, MarketData
 from exchange.gateway.orders import OrderRecord, OrderTracker
+from exchange.gateway.schedule import Timetable
 
 FORMAT = 1
 _SIDES, _REJECTS = members(Side), members(Reject)
@@ -29,7 +30,7 @@ class GatewaySnapshotError(ValueError):
     """The bytes are not a gateway snapshot this version can load."""
 
 
-def dump(tracker: OrderTracker, market: MarketData) -> bytes:
+def dump(tracker: OrderTracker, market: MarketData, timetable: Timetable | None = None) -> bytes:
     records: list[OrderRecord] = list(tracker.orders.values())
     index = {id(record): n for n, record in enumerate(records)}
     for known in tracker.by_cl_ord_id.values():  # rejected orders are only named there
@@ -46,7 +47,8 @@ def dump(tracker: OrderTracker, market: MarketData) -> bytes:
     return msgpack.packb((
         FORMAT, [_record_row(record) for record in records], len(tracker.orders), names,
         list(tracker.exec_seq.items()), [(t, *pair) for t, pair in tracker.trades.items()],
-        list(tracker.open_orders), feeds))
+        list(tracker.open_orders), feeds,
+        list((timetable or Timetable()).schedules.items())))  # appended: older ones end before
 
 
 def load(data: bytes, specs: Mapping[str, AddInstrument]) -> tuple[OrderTracker, MarketData]:
@@ -54,7 +56,7 @@ def load(data: bytes, specs: Mapping[str, AddInstrument]) -> tuple[OrderTracker,
     engine's instruments' specs: a superset of those at the snapshot)."""
     try:
         (version, rows, accepted, names, exec_seq, trades, open_accounts,
-         feeds) = msgpack.unpackb(data)
+         feeds, *_) = msgpack.unpackb(data)
         if version != FORMAT:
             raise GatewaySnapshotError(f"gateway snapshot format {version}, expected {FORMAT}")
         tracker = OrderTracker(specs)
@@ -80,6 +82,15 @@ def load(data: bytes, specs: Mapping[str, AddInstrument]) -> tuple[OrderTracker,
         return tracker, market
     except GatewaySnapshotError:
         raise
+    except Exception as exc:  # noqa: BLE001 - any malformed input is a bad snapshot
+        raise GatewaySnapshotError(f"not a valid gateway snapshot: {exc}") from None
+
+
+def load_timetable(data: bytes) -> Timetable:
+    """The schedules `dump` saved (none in a snapshot from before schedules)."""
+    try:
+        saved = msgpack.unpackb(data)
+        return Timetable(dict(saved[8]) if len(saved) > 8 else {})
     except Exception as exc:  # noqa: BLE001 - any malformed input is a bad snapshot
         raise GatewaySnapshotError(f"not a valid gateway snapshot: {exc}") from None
 

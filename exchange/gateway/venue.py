@@ -60,6 +60,7 @@ from exchange.gateway.protocol import Code, RequestError
 from exchange.gateway.ratelimit import TokenBucket
 from exchange.gateway.reference import FeedsOnDemand, imported_specs
 from exchange.gateway.rejects import explain
+from exchange.gateway.schedule import ScheduleDriver, Timetable
 from exchange.gateway.session import SLOW_CONSUMER, Session, deliver
 from exchange.gateway.spec_faults import rejected_detail
 from exchange.ledger import Batch, Entry, LedgerError
@@ -119,6 +120,8 @@ class Venue:
         self.depth = DepthViews()  # depth-limited book streams (depth.py)
         self.market.feeds = FeedsOnDemand(self._new_feed, self.market.feeds)  # bulk listings
         self.activity = ActivityMeter()  # for operators' stats
+        self.timetable = Timetable()  # the instruments' trading days (schedule.py)
+        self.schedule = ScheduleDriver(self, now_us)
         self.queue: JobQueue[Job] = JobQueue(config.queue_limit)
         self.sessions: set[Session] = set()
         self.exec_subs: dict[str, set[Session]] = {}  # account ("*": all) -> sessions
@@ -146,13 +149,15 @@ class Venue:
         if recovered.edge is not None and recovered.engine is self.engine:
             specs = {symbol: i.spec for symbol, i in self.engine.instruments.items()}
             try:
-                self.tracker, market = gateway_snapshot.load(recovered.edge, specs)
+                tracker, market = gateway_snapshot.load(recovered.edge, specs)
+                timetable = gateway_snapshot.load_timetable(recovered.edge)
             except gateway_snapshot.GatewaySnapshotError:
                 log.warning("the gateway state of snapshot %d does not load: replaying all",
                             recovered.snapshot_seq)
             else:
-                self.market = market
+                self.tracker, self.market = tracker, market
                 self.market.feeds = FeedsOnDemand(self._new_feed, market.feeds)
+                self.timetable = timetable
                 start = recovered.snapshot_seq + 1
         last = self.engine.last_command_seq
         if last >= start:
@@ -161,6 +166,7 @@ class Venue:
                 self.tracker.specs.update(imported_specs(entry.command, entry.events,
                                                          self.engine.instruments))
                 self.market.apply(entry.command, entry.events)
+                self.timetable.apply(entry.command, entry.events)
         self.market.discard_pending()
         for symbol, book in self.engine.books.items():
             if symbol not in self.market.feeds:  # no feed yet: never had an order
@@ -238,7 +244,8 @@ class Venue:
                             self._publish(sealed)
                         continue
                     if snapshot_due:
-                        edge = gateway_snapshot.dump(self.tracker, self.market)
+                        edge = gateway_snapshot.dump(self.tracker, self.market,
+                                                     self.timetable)
                         await self.ledger.snapshot(self.engine, edge)
                         continue
                 full = batch is not None and len(batch.jobs) >= cap
@@ -350,6 +357,7 @@ class Venue:
             if reports is not None:
                 reports.extend(new_reports)
         self.market.apply(command, events)
+        self.timetable.apply(command, events)
         return events
 
     def _outcome(self, request_id: str | None, command: Command,
@@ -526,7 +534,8 @@ class Venue:
         return now_us() + timeout_ms * 1000
 
     async def tick(self) -> None:
-        """Once in a while: heartbeats to idle market-data subscribers; GTD expiries due."""
+        """Once in a while: heartbeats to idle market-data subscribers; GTD expiries and
+        scheduled phase changes due."""
         now = time.monotonic()
         self.activity.sample(now, self.engine)
         beat = None
@@ -538,6 +547,7 @@ class Venue:
         queue = self.engine.gtd_queue
         if queue and queue[0][0] <= now_us() and self.queue.empty():
             await self.submit(Job(None, None, ExpireOrders(now_us()), "venue:clock"))
+        await self.schedule.due()
 
     def _new_feed(self, symbol: str) -> InstrumentFeed:
         return InstrumentFeed(symbol, self.tracker.specs[symbol].price_decimals)

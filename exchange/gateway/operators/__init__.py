@@ -13,7 +13,7 @@ answered from the engine task's state after the batch in flight is durable; `lis
 reads the ledger's trade table; `stats` reads counters.
 
 Modules: `base` (the op shape, sending commands and queries, arguments, logon),
-`instruments`, `accounts`, `controls` (API keys, kill switches, the trading day, busts) and
+`instruments`, `phases` (trading phases and daily schedules), `accounts`, `controls` (API keys, kill switches, the trading day, busts) and
 `views`; this one names the ops.
 
 A bulk listing arrives in chunks (a frame is at most `max_frame_bytes`): `import_instruments`
@@ -55,6 +55,12 @@ from exchange.gateway.operators.instruments import (
     set_price_band,
     show_instrument,
 )
+from exchange.gateway.operators.phases import (
+    SCHEDULE_FIELDS,
+    set_phase,
+    set_schedule,
+    show_schedule,
+)
 from exchange.gateway.operators.views import book, list_orders, list_trades, stats
 
 fields = protocol.fields
@@ -70,6 +76,9 @@ ADMIN_OPS: dict[str, Op] = {
     "show_instrument": Op(show_instrument, fields=fields("sym")),
     "set_price_band": Op(set_price_band,
                          fields=fields("sym", "reference_px", "band_ticks", "clear")),
+    "set_phase": Op(set_phase, fields=fields("sym", "phase")),
+    "set_schedule": Op(set_schedule, fields=fields("sym", *SCHEDULE_FIELDS, "clear")),
+    "show_schedule": Op(show_schedule, fields=fields("sym")),
     "add_account": Op(add_account, fields=fields("account", "firm", *LIMITS)),
     "set_account_limits": Op(set_account_limits, fields=fields("account", *LIMITS)),
     "set_credit_limit": Op(set_credit_limit, fields=fields("firm", "credit_limit")),
