@@ -53,6 +53,7 @@ def state_of(venue: Venue, symbol: str = WHEAT) -> TradingState:
 async def scheduled_commands(venue: Venue) -> list[tuple[SetTradingState, str]]:
     inner = venue.server.venue
     assert inner is not None
+    await eventually(lambda: inner.durable_seq == inner.engine.last_command_seq)
     return [(entry.command, entry.origin)
             async for entry in inner.ledger.entries(1, inner.durable_seq)
             if type(entry.command) is SetTradingState and entry.origin == ORIGIN]
