@@ -1,37 +1,42 @@
 """Gateway benchmark: durable acks over real websockets, and market-data fan-out.
 
 The venue runs as `exchange serve --demo` in its own process (ledger fsync on: WAL,
-synchronous=FULL); this process is the load generator. Three phases per run:
+synchronous=FULL); the load comes from `bench/loadgen.py` processes (pre-encoded frames, raw
+websocket protocol, msgspec), so the server's CPU per order (from /proc: every thread of its
+process, the ledger's writer included) and the generator's own are reported apart. Phases per
+encoding (JSON, MessagePack):
 
-1. throughput — `--connections` traders (AGRO-1, MILL-1, STEEL-1, ... round robin), each keeping
-   `--window` new_order requests in flight, for `--seconds`; sustained acks/s and ack latency
-   (send to response, measured here) p50/p99/p99.9, once per encoding (JSON, MessagePack);
-2. fixed rates — the same at open-loop `--rates` orders/s, for latency at a known load;
-3. fan-out — `--subscribers` connections subscribed to the book while one trader sends orders
-   at `--fanout-rate`; every subscriber must see every delta in order (contiguous seq, no
-   resync) up to the venue's final seq.
+1. closed loop -- `--connections` traders (AGRO-1, MILL-1, STEEL-1 round robin) in `--procs`
+   generator processes, each keeping `--window` requests in flight, for `--seconds`: sustained
+   answers/s, ack latency (send to answer) p50/p99/p99.9;
+2. open loop -- the same at `--rates` orders/s (latency at a known load);
+3. fan-out -- `--subscribers` book subscribers (one generator process) while traders send at
+   `--fanout-rate`: every subscriber must see every delta in order up to the final seq; the
+   p99 over deltas of the time from the delta's engine time (`ts_us`) to its last subscriber.
 
-Workload (seeded, per connection): 60% new limit orders on WHEAT, side 50/50, price uniform within
-8 ticks either side of 210.00, qty 1..10, GTC; 40% cancels of one of the connection's last 100
-orders (most of them already filled: TOO_LATE_TO_CANCEL, answered by the gateway). Rates count
-both. At the end the ledger is recovered independently (full replay, digest checked at every
-batch) and must hold one accepted-or-rejected outcome for every new order acknowledged.
+Workload (seeded, per connection, `loadgen.workload`): 60% new limit orders on WHEAT, side
+50/50, price uniform within 8 ticks either side of 210.00, qty 1..10, GTC; 40% cancels of one of
+the connection's last 100 orders (most already filled: TOO_LATE_TO_CANCEL). Rates count both.
+At the end the ledger is recovered independently (full replay, digest checked at every batch)
+and must hold one accepted-or-rejected outcome for every new order sent.
+
+Side by side: `--against TREE --rounds N` alternates this tree's server with TREE's (its own
+.venv build) on the same generator and prints the medians and ratios (this / TREE).
 
     python -m bench.gateway_bench                    # the figures in bench/README.md
     python -m bench.gateway_bench --seconds 3 --subscribers 100   # quick
+    python -m bench.gateway_bench --against /work/wt/gateway-base --rounds 3
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import itertools
 import json
 import os
-import random
 import re
 import resource
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -39,13 +44,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-import msgpack
 import numpy as np
-from websockets.asyncio.client import connect
 
 SYMBOL = "WHEAT-M2-CTA-2703"
-SUBPROTOCOL = {"json": "exchange.json.v1", "msgpack": "exchange.msgpack.v1"}
-
+HERE = Path(__file__).resolve().parent.parent
 
 def fsync_latency(folder: Path, commits: int) -> dict[str, float]:
     """Latency of the smallest durable commit on this disk: one 200-byte row per transaction in
@@ -81,13 +83,16 @@ def cpu_seconds(pid: int | None = None) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def start_server(ledger: Path) -> tuple[subprocess.Popen, str, dict[str, str]]:
+def start_server(ledger: Path, tree: Path = HERE) -> tuple[subprocess.Popen, str, dict[str, str]]:
+    """`exchange serve --demo` from `tree` (its own .venv), on a fresh ledger."""
     ready = ledger.with_name("ready")
+    own = tree / ".venv" / "bin" / "python"
     process = subprocess.Popen(
-        [sys.executable, "-m", "exchange.cli.main", "serve", "--demo", "--port", "0",
-         "--ledger", str(ledger), "--ready-file", str(ready), "--order-rate", "1e9",
-         "--conn-rate", "1e9"], stdout=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 30
+        [str(own) if own.exists() else sys.executable, "-m", "exchange.cli.main", "serve",
+         "--demo", "--port", "0", "--ledger", str(ledger), "--ready-file", str(ready),
+         "--order-rate", "1e9", "--conn-rate", "1e9"], stdout=subprocess.PIPE, text=True,
+        cwd=tree, env={**os.environ, "PYTHONPATH": str(tree)})
+    deadline = time.monotonic() + 60
     while not ready.exists():
         if process.poll() is not None or time.monotonic() > deadline:
             raise SystemExit("server did not start")
@@ -100,177 +105,142 @@ def start_server(ledger: Path) -> tuple[subprocess.Popen, str, dict[str, str]]:
     return process, ready.read_text(), keys
 
 
-class Codec:
-    def __init__(self, encoding: str) -> None:
-        self.encoding = encoding
-        self.encode = (lambda m: json.dumps(m, separators=(",", ":"))) if encoding == "json" \
-            else msgpack.packb
-        self.decode = json.loads if encoding == "json" else msgpack.unpackb
+def generator(url: str, out: Path, *options: str) -> subprocess.Popen:
+    """A loadgen process, started; it prints {"ready": true} once connected."""
+    process = subprocess.Popen([sys.executable, "-m", "bench.loadgen", "--url", url,
+                                "--latencies", str(out), *options], cwd=HERE,
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    line = process.stdout.readline()  # type: ignore[union-attr]
+    if not line.startswith('{"ready"'):
+        raise SystemExit(f"load generator failed: {line!r}")
+    return process
 
 
-async def open_trader(url: str, key: str, codec: Codec) -> Any:
-    ws = await connect(url, subprotocols=[SUBPROTOCOL[codec.encoding]], compression=None,  # type: ignore[list-item]
-                       max_size=None, ping_interval=None)
-    await ws.send(codec.encode({"op": "logon", "id": "L", "args": {"api_key": key}}))
-    assert codec.decode(await ws.recv())["ok"]
-    return ws
+def go(process: subprocess.Popen, line: str = "") -> None:
+    process.stdin.write(line + "\n")  # type: ignore[union-attr]
+    process.stdin.flush()  # type: ignore[union-attr]
 
 
-def next_request(rng: random.Random, n: int, tag: str) -> tuple[str, dict[str, Any]]:
-    """60% new limit orders, 40% cancels of one of the connection's last 100 orders."""
-    if n >= 100 and rng.random() < 0.4:
-        return "cancel_order", {"orig_cl_ord_id": f"{tag}-{rng.randint(n - 100, n - 1)}"}
-    side = "BUY" if rng.random() < 0.5 else "SELL"
-    price = 21_000 + 25 * rng.randint(-8, 8)
-    return "new_order", {"sym": SYMBOL, "side": side, "qty": str(rng.randint(1, 10)),
-                         "px": f"{price // 100}.{price % 100:02d}", "cl_ord_id": f"{tag}-{n}"}
+def result_of(process: subprocess.Popen) -> dict[str, Any]:
+    out, _ = process.communicate(timeout=180)
+    return json.loads(out.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
-async def trader(url: str, key: str, codec: Codec, tag: str, seconds: float, window: int,
-                 rate: float | None, latencies: list[int], counts: list[int]) -> int:
-    """Send order requests for `seconds` (closed loop with `window` in flight, or open loop at
-    `rate`); return how many were answered; latencies (ns) go into `latencies`, the number of
-    new orders into `counts`."""
-    ws = await open_trader(url, key, codec)
-    rng = random.Random(tag)
-    sent: dict[str, int] = {}
-    new_orders: list[str] = []
-    slots = asyncio.Semaphore(window)
-    answered = 0
-    done = asyncio.Event()
-
-    async def read() -> None:
-        nonlocal answered
-        async for frame in ws:
-            message = codec.decode(frame)
-            started = sent.pop(message.get("id"), None)
-            if started is None:
-                continue
-            latencies.append(time.perf_counter_ns() - started)
-            assert message["ok"] or message["error"]["code"] in ("UNKNOWN_ORDER",
-                                                                 "TOO_LATE_TO_CANCEL"), message
-            answered += 1
-            slots.release()
-            if done.is_set() and not sent:
-                return
-
-    reader = asyncio.get_running_loop().create_task(read())
-    start = time.perf_counter()
-    for n in itertools.count():
-        now = time.perf_counter()
-        if now - start >= seconds:
-            break
-        if rate is not None:
-            due = start + n / rate
-            if due > now:
-                await asyncio.sleep(due - now)
-        await slots.acquire()
-        request_id = str(n)
-        sent[request_id] = time.perf_counter_ns()
-        op, args = next_request(rng, n, tag)
-        if op == "new_order":
-            new_orders.append(request_id)
-        await ws.send(codec.encode({"op": op, "id": request_id, "args": args}))
-    done.set()
-    if sent:
-        await asyncio.wait_for(reader, 30)
-    else:
-        reader.cancel()
-    await ws.close()
-    counts.append(len(new_orders))
-    return answered
+def percentiles_ms(latency_ns: np.ndarray) -> dict[str, float]:
+    ms = latency_ns.astype(np.float64) / 1e6
+    p50, p99, p999 = np.percentile(ms, [50, 99, 99.9])
+    return {"p50_ms": p50, "p99_ms": p99, "p99_9_ms": p999, "max_ms": ms.max()}
 
 
-async def load(url: str, keys: dict[str, str], codec: Codec, connections: int, window: int,
-               seconds: float, rate: float | None, run: str) -> dict[str, Any]:
-    accounts = list(keys)
-    latencies: list[int] = []
-    new_orders: list[int] = []
-    per_connection = None if rate is None else rate / connections
-    started = time.perf_counter()
-    counts = await asyncio.gather(*(
-        trader(url, keys[accounts[n % len(accounts)]], codec, f"{run}{n}", seconds, window,
-               per_connection, latencies, new_orders) for n in range(connections)))
-    elapsed = time.perf_counter() - started
-    lat_ms = np.array(latencies, dtype=np.float64) / 1e6
-    p50, p99, p999 = np.percentile(lat_ms, [50, 99, 99.9])
-    return {"orders": sum(counts), "new_orders": sum(new_orders), "orders_per_s": sum(counts) / elapsed, "p50_ms": p50,
-            "p99_ms": p99, "p99_9_ms": p999, "max_ms": lat_ms.max()}
+def load(url: str, server: int, keys: dict[str, str], folder: Path, encoding: str,
+         args: argparse.Namespace, rate: float, tag: str) -> dict[str, Any]:
+    """One phase: `args.procs` generators (open loop at `rate` if set), started together."""
+    procs = 1 if rate else args.procs
+    per_proc = max(1, args.connections // procs)
+    key_args = [f"{account}={key}" for account, key in keys.items()]
+    started = []
+    for n in range(procs):
+        started.append(generator(
+            url, folder / f"{tag}{n}.npy", "--encoding", encoding, "--connections",
+            str(per_proc), "--window", str(args.window), "--rate", str(rate), "--seconds",
+            str(args.seconds), "--tag", f"{tag}{n}-", "--keys",
+            *key_args[n % len(key_args):], *key_args[:n % len(key_args)]))
+    server_cpu = cpu_seconds(server)
+    for process in started:
+        go(process)
+    results = [result_of(process) for process in started]
+    server_cpu = cpu_seconds(server) - server_cpu
+    latency = np.concatenate([np.load(folder / f"{tag}{n}.npy") for n in range(procs)])
+    answered = sum(r["answered"] for r in results)
+    failed = sum(r["failed"] for r in results)
+    assert not failed, [r["failures"] for r in results]
+    elapsed = max(r["elapsed_s"] for r in results)
+    return {"orders": answered, "new_orders": sum(r["new_orders"] for r in results),
+            "orders_per_s": answered / elapsed, **percentiles_ms(latency),
+            "server_us": server_cpu / answered * 1e6,
+            "loadgen_us": sum(r["cpu_s"] for r in results) / answered * 1e6}
 
 
-async def fanout(url: str, keys: dict[str, str], subscribers: int, rate: float,
-                 seconds: float) -> dict[str, Any]:
-    codec = Codec("msgpack")
-    state = [{"seq": None, "deltas": 0, "gaps": 0} for _ in range(subscribers)]
-    sockets = []
-    accounts = list(keys)
+def fanout(url: str, server: int, keys: dict[str, str], folder: Path,
+           args: argparse.Namespace) -> dict[str, Any]:
+    """Subscribers in one process, orders from another; the last subscriber's lag per delta."""
+    subscribers = generator(url, folder / "fanout.npy", "--encoding", "msgpack",
+                            "--subscribers", str(args.subscribers))
+    server_cpu = cpu_seconds(server)
+    go(subscribers)
+    traders = generator(url, folder / "fanout-orders.npy", "--encoding", "msgpack",
+                        "--connections", "2", "--rate", str(args.fanout_rate), "--seconds",
+                        str(args.seconds), "--tag", "fan-", "--keys",
+                        *(f"{a}={k}" for a, k in keys.items()))
+    go(traders)
+    orders = result_of(traders)
+    final = book_seq(url, keys["STEEL-1"])
+    go(subscribers, str(final))
+    result = result_of(subscribers)
+    lag = np.load(folder / "fanout.npy")
+    return {**result, "orders": orders["new_orders"], "server_cpu_s": cpu_seconds(server) -
+            server_cpu, **percentiles_ms(lag)}
 
-    async def subscribe(index: int) -> Any:
-        for attempt in range(5):
-            try:
-                ws = await connect(url, subprotocols=[SUBPROTOCOL["msgpack"]],  # type: ignore[list-item]
-                                   compression=None, max_size=None, ping_interval=None,
-                                   open_timeout=60)
-                break
-            except (TimeoutError, OSError):
-                await asyncio.sleep(0.5)
-        else:
-            raise SystemExit(f"subscriber {index} could not connect")
-        sockets.append(ws)
-        key = keys[accounts[index % len(accounts)]]
-        await ws.send(codec.encode({"op": "logon", "id": "l", "args": {"api_key": key}}))
-        await ws.send(codec.encode({"op": "subscribe", "id": "s", "args": {"ch": "book",
-                                                                          "sym": SYMBOL}}))
-        return ws
 
-    async def subscriber(ws: Any, index: int) -> None:
-        mine = state[index]
-        async for frame in ws:
-            message = codec.decode(frame)
-            if message.get("ch") != "book":
-                continue
-            if message["type"] == "snapshot":
-                mine["seq"] = message["seq"]
-            elif message["type"] == "delta" and mine["seq"] is not None:
-                if message["first_seq"] != mine["seq"] + 1:
-                    mine["gaps"] += 1
-                mine["seq"] = message["seq"]
-                mine["deltas"] += 1
-            else:
-                mine["gaps"] += 1  # resync_required
+def book_seq(url: str, key: str) -> int:
+    """The book's seq now (a subscribe's answer), through the websockets client."""
+    import asyncio
 
-    readers = []
-    loop = asyncio.get_running_loop()
-    for wave in range(0, subscribers, 50):  # connect in waves: the listen backlog is finite
-        indexes = range(wave, min(wave + 50, subscribers))
-        connections = await asyncio.gather(*(subscribe(index) for index in indexes))
-        readers += [loop.create_task(subscriber(ws, index))
-                    for ws, index in zip(connections, indexes)]
-    waited = time.perf_counter()
-    while any(s["seq"] is None for s in state):
-        if time.perf_counter() - waited > 60:
-            synced = sum(s["seq"] is not None for s in state)
-            raise SystemExit(f"only {synced} of {subscribers} subscribers got a snapshot")
-        await asyncio.sleep(0.05)
-    start_seq = state[0]["seq"]
-    orders = (await load(url, {"AGRO-1": keys["AGRO-1"], "MILL-1": keys["MILL-1"]},
-                         Codec("msgpack"), 2, 8, seconds, rate, "fan"))["new_orders"]
-    probe = await open_trader(url, keys["STEEL-1"], codec)
-    await probe.send(codec.encode({"op": "subscribe", "id": "p", "args": {"ch": "book",
-                                                                         "sym": SYMBOL}}))
-    final = codec.decode(await probe.recv())["result"]["seq"]
-    waited = time.perf_counter()
-    while any(s["seq"] < final for s in state) and time.perf_counter() - waited < 60:
-        await asyncio.sleep(0.05)
-    lag_s = time.perf_counter() - waited
-    for ws in sockets:
-        await ws.close()
-    for reader in readers:
-        reader.cancel()
-    complete = sum(1 for s in state if s["seq"] == final and not s["gaps"])
-    return {"subscribers": subscribers, "complete_in_order": complete, "orders": orders,
-            "deltas_each": state[0]["deltas"], "book_changes": final - start_seq,
-            "catch_up_s": lag_s}
+    from websockets.asyncio.client import connect
+
+    async def ask() -> int:
+        async with connect(url, ping_interval=None) as ws:
+            await ws.send(json.dumps({"op": "logon", "id": "l", "args": {"api_key": key}}))
+            await ws.recv()
+            await ws.send(json.dumps({"op": "subscribe", "id": "p",
+                                      "args": {"ch": "book", "sym": SYMBOL}}))
+            while True:
+                answer = json.loads(await ws.recv())
+                if answer.get("id") == "p":
+                    return int(answer["result"]["seq"])
+    return asyncio.run(ask())
+
+
+def run_tree(tree: Path, args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    """Every phase against a fresh server of `tree`; verify the ledger; print each line."""
+    figures: dict[str, dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory() as name:
+        folder = Path(name)
+        ledger = folder / "bench.db"
+        process, url, keys = start_server(ledger, tree)
+        sent = 0
+        try:
+            for encoding in args.encodings:
+                modes = [*((("closed loop", 0.0),) if not args.no_closed_loop else ()),
+                         *((f"{rate:.0f}/s", rate) for rate in args.rates)]
+                for mode, rate in modes:
+                    result = load(url, process.pid, keys, folder, encoding, args, rate,
+                                  f"{encoding[0]}{len(figures)}")
+                    sent += result["new_orders"]
+                    figures[f"{encoding} {mode}"] = result
+                    print(f"{encoding:8} {mode:11} {result['orders']:8d} orders "
+                          f"{result['orders_per_s']:9.0f}/s  p50 {result['p50_ms']:6.2f} ms  "
+                          f"p99 {result['p99_ms']:6.2f} ms  p99.9 {result['p99_9_ms']:6.2f} ms"
+                          f"  max {result['max_ms']:6.1f} ms  cpu/order: server "
+                          f"{result['server_us']:4.0f} us, load generator "
+                          f"{result['loadgen_us']:4.0f} us", flush=True)
+            if args.subscribers:
+                result = fanout(url, process.pid, keys, folder, args)
+                figures["fan-out"] = result
+                sent += result["orders"]
+                print(f"fan-out  {result['subscribers']} subscribers, "
+                      f"{result['complete_in_order']} got every delta in order "
+                      f"({result['deltas_each']} delta messages each, {result['orders']} "
+                      f"orders); engine to last subscriber p50 {result['p50_ms']:.2f} ms  "
+                      f"p99 {result['p99_ms']:.2f} ms  max {result['max_ms']:.1f} ms; server "
+                      f"cpu {result['server_cpu_s']:.1f} s", flush=True)
+                assert result["complete_in_order"] == result["subscribers"], result
+        finally:
+            process.terminate()
+            process.wait(30)
+        print(f"ledger replayed and verified: {sent} new orders, one outcome each; digest "
+              f"{verify(ledger, sent)[:16]}", flush=True)
+    return figures
 
 
 def verify(ledger: Path, acked: int) -> str:
@@ -291,11 +261,15 @@ def verify(ledger: Path, acked: int) -> str:
     return engine.digest()
 
 
+FIGURES = ("orders_per_s", "p50_ms", "p99_ms", "p99_9_ms", "server_us", "loadgen_us")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--connections", type=int, default=8)
-    parser.add_argument("--window", type=int, default=256)
+    parser.add_argument("--procs", type=int, default=2, help="generator processes, closed loop")
+    parser.add_argument("--window", type=int, default=64, help="requests in flight per connection")
     parser.add_argument("--rates", type=float, nargs="*", default=[1000, 5000],
                         help="open-loop order rates to measure latency at")
     parser.add_argument("--subscribers", type=int, default=1000)
@@ -307,52 +281,39 @@ def main(argv: list[str] | None = None) -> int:
                         help="fsync'd commits to time on the ledger's disk first (0: none)")
     parser.add_argument("--fsync-only", action="store_true",
                         help="time the disk's fsync'd commits, then stop")
+    parser.add_argument("--against", type=Path, help="another tree to alternate with (its .venv)")
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args(argv)
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 8192), hard))
-    with tempfile.TemporaryDirectory() as folder:
-        ledger = Path(folder) / "bench.db"
-        if args.fsync_commits:
+    if args.fsync_commits:
+        with tempfile.TemporaryDirectory() as folder:
             disk = fsync_latency(Path(folder), args.fsync_commits)
-            print(f"disk     fsync'd SQLite commit (WAL, synchronous=FULL), {disk['commits']} "
-                  f"commits: p50 {disk['p50_ms']:.2f} ms  p99 {disk['p99_ms']:.2f} ms  "
-                  f"p99.9 {disk['p99_9_ms']:.2f} ms  max {disk['max_ms']:.1f} ms", flush=True)
-        if args.fsync_only:
-            return 0
-        process, url, keys = start_server(ledger)
-        acked = 0
-        try:
-            for encoding in args.encodings:
-                codec = Codec(encoding)
-                modes = [*((("throughput", None),) if not args.no_closed_loop else ()),
-                         *((f"{rate:.0f}/s", rate) for rate in args.rates)]
-                for mode, rate in modes:
-                    server_cpu, own_cpu = cpu_seconds(process.pid), cpu_seconds()
-                    result = asyncio.run(load(url, keys, codec, args.connections, args.window,
-                                              args.seconds, rate, f"{encoding}{mode}"))
-                    server_us = (cpu_seconds(process.pid) - server_cpu) / result["orders"] * 1e6
-                    own_us = (cpu_seconds() - own_cpu) / result["orders"] * 1e6
-                    acked += result["new_orders"]
-                    print(f"{encoding:8} {mode:11} {result['orders']:8d} orders "
-                          f"{result['orders_per_s']:9.0f}/s  p50 {result['p50_ms']:6.2f} ms  "
-                          f"p99 {result['p99_ms']:6.2f} ms  p99.9 {result['p99_9_ms']:6.2f} ms"
-                          f"  max {result['max_ms']:6.1f} ms  cpu/order: server "
-                          f"{server_us:4.0f} us, load generator {own_us:4.0f} us", flush=True)
-            if args.subscribers:
-                server_cpu = cpu_seconds(process.pid)
-                result = asyncio.run(fanout(url, keys, args.subscribers, args.fanout_rate,
-                                            args.seconds))
-                print(f"fan-out  {result['subscribers']} subscribers, "
-                      f"{result['complete_in_order']} got all {result['book_changes']} book "
-                      f"changes in order ({result['deltas_each']} delta messages each); "
-                      f"last caught up {result['catch_up_s']:.2f} s after the orders stopped; "
-                      f"server cpu {cpu_seconds(process.pid) - server_cpu:.1f} s", flush=True)
-                acked += result["orders"]
-        finally:
-            process.terminate()
-            process.wait(30)
-        print(f"ledger replayed and verified: {acked} new orders, one outcome each; digest "
-              f"{verify(ledger, acked)[:16]}")
+        print(f"disk     fsync'd SQLite commit (WAL, synchronous=FULL), {disk['commits']} "
+              f"commits: p50 {disk['p50_ms']:.2f} ms  p99 {disk['p99_ms']:.2f} ms  "
+              f"p99.9 {disk['p99_9_ms']:.2f} ms  max {disk['max_ms']:.1f} ms", flush=True)
+    if args.fsync_only:
+        return 0
+    if args.against is None:
+        run_tree(HERE, args)
+        return 0
+    runs: dict[str, list[dict[str, dict[str, Any]]]] = {"this": [], "other": []}
+    for round_no in range(args.rounds):
+        order = [("this", HERE), ("other", args.against)]
+        for name, tree in order if round_no % 2 == 0 else order[::-1]:
+            print(f"--- round {round_no + 1}, {name} ({tree}); load {os.getloadavg()[0]:.2f}",
+                  flush=True)
+            runs[name].append(run_tree(tree, args))
+    print(f"side by side, medians of {args.rounds} alternated rounds: this tree {HERE} / "
+          f"{args.against}")
+    for phase in runs["this"][0]:
+        for figure in FIGURES:
+            ours = [run[phase][figure] for run in runs["this"] if figure in run.get(phase, {})]
+            theirs = [run[phase][figure] for run in runs["other"] if figure in run.get(phase, {})]
+            if ours and theirs:
+                a, b = statistics.median(ours), statistics.median(theirs)
+                print(f"  {phase:20} {figure:13} {a:>10.2f} vs {b:>10.2f}   ratio "
+                      f"{a / b if b else float('nan'):.2f}")
     return 0
 
 

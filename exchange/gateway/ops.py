@@ -26,6 +26,7 @@ from exchange.gateway.keys import Principal
 from exchange.gateway.operators import ADMIN_OPS
 from exchange.gateway.orders import OrderRecord
 from exchange.gateway.protocol import Code, Request, RequestError
+from exchange.gateway.schemas import ARGS, UNSET, ReplaceOrderArgs, field_names
 from exchange.gateway.session import Session
 from exchange.gateway.venue import Job, Venue, now_us
 
@@ -72,7 +73,8 @@ async def receive(venue: Venue, session: Session, frame: str | bytes) -> None:
             _limited(session)
             raise RequestError(Code.RATE_LIMITED, "account order rate exceeded")
         session.limited_in_a_row = 0
-        protocol.check_fields(request.args, op.fields)
+        if type(request.args) is dict:  # an op without a schema, or a frame its schema refused
+            protocol.check_fields(request.args, op.fields)
         await op.handler(venue, session, request)
     except RequestError as exc:
         request_id = getattr(exc, "request_id", request_id)
@@ -190,11 +192,10 @@ async def cancel_order(venue: Venue, session: Session, request: Request) -> None
 
 async def replace_order(venue: Venue, session: Session, request: Request) -> None:
     account = session.account
-    args = request.args
-    order_id, cl_ord_id = protocol.order_ref(
-        {k: v for k, v in args.items() if k != "cl_ord_id"})
-    new_id = protocol.name(args, "cl_ord_id", None)
-    protocol.quantity(args, "qty")  # check the format now, the price once the order is known
+    args = protocol.as_args(ReplaceOrderArgs, request.args)
+    order_id, cl_ord_id = protocol.order_ref_of(args.order_id, args.orig_cl_ord_id, UNSET)
+    new_id = protocol.name_of(args.cl_ord_id, "cl_ord_id", None)
+    protocol.quantity_of(args.qty, "qty")  # the format now, the price once the order is known
     ts_us = now_us()
 
     def work(venue: Venue) -> Any:
@@ -438,3 +439,6 @@ ACCOUNT_FIELDS = {
 }
 OPS.update({name: Op(handler, ANYONE, fields=ACCOUNT_FIELDS[name])  # account.py
             for name, handler in ACCOUNT_OPS.items()})
+
+# an op with a schema (schemas.ARGS) defines exactly its Struct's fields
+assert all(OPS[op].fields == field_names(schema) for op, schema in ARGS.items())

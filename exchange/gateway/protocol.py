@@ -17,9 +17,10 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 import msgpack
+import msgspec
 
 from exchange.engine import (
     AmendOrder,
@@ -35,6 +36,8 @@ from exchange.engine import (
 from exchange.engine.commands import AddInstrument
 from exchange.engine.instrument import INT64_MAX, format_price, parse_price, parse_qty
 from exchange.engine.validation import MAX_ID_LENGTH
+from exchange.gateway import schemas
+from exchange.gateway.schemas import UNSET
 
 JSON_SUBPROTOCOL = "exchange.json.v1"
 MSGPACK_SUBPROTOCOL = "exchange.msgpack.v1"
@@ -71,6 +74,7 @@ class RequestError(Exception):
         self.msg = msg
 
 
+S = TypeVar("S", bound=msgspec.Struct)
 ENVELOPE_FIELDS = frozenset(("op", "id", "args"))
 
 
@@ -94,7 +98,8 @@ def _shown(value: Any) -> str:
 class Request:
     __slots__ = ("args", "id", "op")
 
-    def __init__(self, op: str, request_id: str | None, args: dict[str, Any]) -> None:
+    def __init__(self, op: str, request_id: str | None, args: Any) -> None:
+        """`args`: the op's Struct (schemas.ARGS) when it decoded as one, else a map."""
         self.op = op
         self.id = request_id
         self.args = args
@@ -110,9 +115,40 @@ def _no_constant(name: str) -> Any:
 def decode_frame(frame: str | bytes) -> Request:
     """The request in one frame: JSON if text, MessagePack if binary. Cost: O(frame).
 
+    The envelope and, for the ops with a schema, the args are decoded in C into Structs
+    (schemas.py); anything those decoders refuse is read again as a generic map
+    (`_decode_generic`), which says exactly what is wrong, or hands the handler the map.
     Raises RequestError(BAD_ENCODING) for bytes that are not a map, RequestError(BAD_REQUEST)
     for a map that is not a request; the error's `request_id` is set when the id was readable.
     """
+    binary = type(frame) is not str
+    try:
+        envelope = schemas.ENVELOPE[binary].decode(frame)  # type: ignore[arg-type]
+        request_id = envelope.id
+        if not request_id.isprintable():
+            raise ValueError(request_id)
+        decoders = schemas.ARGS_DECODERS.get(envelope.op)
+        raw = envelope.args
+        if decoders is not None:
+            return Request(envelope.op, request_id, decoders[binary].decode(raw) if raw
+                           else schemas.ARGS[envelope.op]())
+        args = (_decode_args_msgpack(raw) if binary else _json_decoder.decode(bytes(raw).decode())
+                ) if raw else {}
+        if type(args) is dict:
+            return Request(envelope.op, request_id, args)
+    except (msgspec.MsgspecError, ValueError, TypeError, RecursionError,
+            msgpack.UnpackException):
+        pass
+    return _decode_generic(frame)
+
+
+def _decode_args_msgpack(raw: Any) -> Any:
+    return msgpack.unpackb(raw, raw=False, strict_map_key=True)
+
+
+def _decode_generic(frame: str | bytes) -> Request:
+    """`decode_frame` for the frames its Struct decoders refuse: the frame as a generic map,
+    every envelope rule checked in Python (the protocol's own error for each)."""
     try:
         if isinstance(frame, str):
             message = _json_decoder.decode(frame)
@@ -142,16 +178,21 @@ _json_decoder = json.JSONDecoder(parse_constant=_no_constant)
 _json_encoder = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
 
 
+_fast_json = msgspec.json.Encoder()
+
+
 def encode_json(message: Mapping[str, Any]) -> bytes:
-    """UTF-8 JSON (compact, no NaN) for a text frame."""
+    """UTF-8 JSON (compact, ASCII: other characters \\u-escaped) for a text frame. Encoded in C
+    (msgspec); a message with a non-ASCII character goes through the stdlib encoder, so the
+    bytes are the ones docs/protocol.md shows. A float that is not finite becomes null (the
+    gateway's messages carry none: prices and quantities are decimal strings)."""
+    data = _fast_json.encode(message)
+    if data.isascii():
+        return data
     return _json_encoder.encode(message).encode()
 
 
-_packer = msgpack.Packer(autoreset=True)
-
-
-def encode_msgpack(message: Mapping[str, Any]) -> bytes:
-    return _packer.pack(message)
+encode_msgpack = msgspec.msgpack.Encoder().encode  # byte-identical to msgpack-python's Packer
 
 
 ENCODERS: dict[str, Callable[[Mapping[str, Any]], bytes]] = {
@@ -174,9 +215,14 @@ def _is_name(value: Any) -> bool:
     return type(value) is str and 0 < len(value) <= MAX_ID_LENGTH and value.isprintable()
 
 
-def name(args: Mapping[str, Any], key: str, default: Any = ...) -> Any:
+# Each reader takes a field's value as sent (`UNSET`: not sent, as a schema's Struct holds it)
+# and says what is wrong with it in the protocol's words; `name(args, key)` etc. read a map.
+
+
+def name_of(value: Any, key: str, default: Any = ...) -> Any:
     """A required (or defaulted) identifier: a string of 1-64 printable characters."""
-    value = args.get(key, default)
+    if value is UNSET:
+        value = default
     if value is ...:
         raise RequestError(Code.BAD_REQUEST, f"{key} is required")
     if value is not default and not _is_name(value):
@@ -184,17 +230,27 @@ def name(args: Mapping[str, Any], key: str, default: Any = ...) -> Any:
     return value
 
 
-def flag(args: Mapping[str, Any], key: str, default: bool = False) -> bool:
-    value = args.get(key, default)
+def name(args: Mapping[str, Any], key: str, default: Any = ...) -> Any:
+    return name_of(args.get(key, UNSET), key, default)
+
+
+def flag_of(value: Any, key: str, default: bool = False) -> bool:
+    if value is UNSET:
+        return default
     if type(value) is not bool:
         raise RequestError(Code.BAD_REQUEST, f"{key} must be true or false")
     return value
 
 
-def integer(args: Mapping[str, Any], key: str, default: Any = ..., low: int = 0,
-            high: int = INT64_MAX) -> Any:
+def flag(args: Mapping[str, Any], key: str, default: bool = False) -> bool:
+    return flag_of(args.get(key, UNSET), key, default)
+
+
+def integer_of(value: Any, key: str, default: Any = ..., low: int = 0,
+               high: int = INT64_MAX) -> Any:
     """An integer field (times, counts): a real int in [low, high], never a bool or float."""
-    value = args.get(key, default)
+    if value is UNSET:
+        value = default
     if value is ...:
         raise RequestError(Code.BAD_REQUEST, f"{key} is required")
     if value is not default and (type(value) is not int or not low <= value <= high):
@@ -202,9 +258,15 @@ def integer(args: Mapping[str, Any], key: str, default: Any = ..., low: int = 0,
     return value
 
 
-def choice(args: Mapping[str, Any], key: str, enum: type, default: Any = ...) -> Any:
+def integer(args: Mapping[str, Any], key: str, default: Any = ..., low: int = 0,
+            high: int = INT64_MAX) -> Any:
+    return integer_of(args.get(key, UNSET), key, default, low, high)
+
+
+def choice_of(value: Any, key: str, enum: type, default: Any = ...) -> Any:
     """An enum member by its name ("BUY", "GTC")."""
-    value = args.get(key, default)
+    if value is UNSET:
+        value = default
     if value is ...:
         raise RequestError(Code.BAD_REQUEST, f"{key} is required")
     if value is default:
@@ -216,15 +278,18 @@ def choice(args: Mapping[str, Any], key: str, enum: type, default: Any = ...) ->
     return member
 
 
+def choice(args: Mapping[str, Any], key: str, enum: type, default: Any = ...) -> Any:
+    return choice_of(args.get(key, UNSET), key, enum, default)
+
+
 @functools.cache
 def _names(enum: type) -> dict[str, Any]:
     return dict(enum.__members__)  # type: ignore[attr-defined]
 
 
-def price(args: Mapping[str, Any], key: str, decimals: int, required: bool = True) -> int | None:
+def price_of(value: Any, key: str, decimals: int, required: bool = True) -> int | None:
     """Price units from a decimal string; over-precision is INVALID_PRICE_INCREMENT."""
-    value = args.get(key)
-    if value is None:
+    if value is None or value is UNSET:
         if required:
             raise RequestError(Code.INVALID_PRICE, f"{key} is required")
         return None
@@ -237,19 +302,26 @@ def price(args: Mapping[str, Any], key: str, decimals: int, required: bool = Tru
         raise RequestError(code, str(exc)[:120]) from None
 
 
-def quantity(args: Mapping[str, Any], key: str, required: bool = True) -> int | None:
+def price(args: Mapping[str, Any], key: str, decimals: int, required: bool = True) -> int | None:
+    return price_of(args.get(key), key, decimals, required)
+
+
+def quantity_of(value: Any, key: str, required: bool = True) -> int | None:
     """Whole lots from a decimal string of digits, at least 1."""
-    value = args.get(key)
-    if value is None and not required:
+    if (value is None or value is UNSET) and not required:
         return None
     try:
-        lots = parse_qty(value)  # type: ignore[arg-type]
+        lots = parse_qty(value)
     except ValueError:
         raise RequestError(Code.INVALID_QUANTITY, f"{key} must be a string of ASCII digits "
                                                   "without leading zeros") from None
     if lots <= 0:
         raise RequestError(Code.INVALID_QUANTITY, f"{key} must be at least 1")
     return lots
+
+
+def quantity(args: Mapping[str, Any], key: str, required: bool = True) -> int | None:
+    return quantity_of(args.get(key), key, required)
 
 
 def whole_number(value: Any, key: str) -> int:
@@ -262,49 +334,70 @@ def whole_number(value: Any, key: str) -> int:
                                              "without leading zeros") from None
 
 
-def order_ref(args: Mapping[str, Any]) -> tuple[int | None, str | None]:
+def order_ref(args: Any) -> tuple[int | None, str | None]:
     """(order_id, cl_ord_id) naming an order: `order_id` (a string of digits) or
-    `orig_cl_ord_id`/`cl_ord_id`; exactly one is set."""
-    order_id = args.get("order_id")
-    if order_id is not None:
+    `orig_cl_ord_id`/`cl_ord_id`; exactly one is set. `args`: a map or a Struct with them."""
+    if isinstance(args, Mapping):
+        return order_ref_of(args.get("order_id"), args.get("orig_cl_ord_id", UNSET),
+                            args.get("cl_ord_id"))
+    return order_ref_of(args.order_id, args.orig_cl_ord_id, args.cl_ord_id)
+
+
+def order_ref_of(order_id: Any, orig_cl_ord_id: Any, cl_ord_id: Any) -> tuple[int | None, str | None]:
+    if order_id is not None and order_id is not UNSET:
         return whole_number(order_id, "order_id"), None
-    cl_ord_id = args.get("orig_cl_ord_id", args.get("cl_ord_id"))
-    if cl_ord_id is None:
+    named = cl_ord_id if orig_cl_ord_id is UNSET else orig_cl_ord_id
+    if named is None or named is UNSET:
         raise RequestError(Code.BAD_REQUEST, "order_id or orig_cl_ord_id is required")
-    return None, name({"cl_ord_id": cl_ord_id}, "cl_ord_id")
+    return None, name_of(named, "cl_ord_id")
 
 
 # -- requests to commands ----------------------------------------------------------------------
 
 
 def spec_for(specs: Mapping[str, AddInstrument], args: Mapping[str, Any]) -> AddInstrument:
-    symbol = name(args, "sym")
+    return spec_of(specs, args.get("sym", UNSET))
+
+
+def spec_of(specs: Mapping[str, AddInstrument], symbol: Any) -> AddInstrument:
+    symbol = name_of(symbol, "sym")
     spec = specs.get(symbol)
     if spec is None:
         raise RequestError(Code.UNKNOWN_INSTRUMENT, f"no instrument {symbol!r}")
     return spec
 
 
-def new_order(args: Mapping[str, Any], account: str, ts_us: int,
+def as_args(schema: type[S], args: Any) -> S:
+    """A request's args as its op's Struct: as decoded, or made from a map (`schemas.unchecked`:
+    the field readers then judge every value, its type included)."""
+    if type(args) is schema:
+        return args  # type: ignore[no-any-return]
+    check_fields(args, schemas.field_names(schema))
+    return schemas.unchecked(schema, args)
+
+
+def new_order(args: Any, account: str, ts_us: int,
               specs: Mapping[str, AddInstrument]) -> SubmitOrder:
-    """The SubmitOrder for a `new_order` request. Field formats only; the engine judges terms.
-    (Positional, in SubmitOrder's field order: this runs for every order.)"""
-    spec = spec_for(specs, args)
-    ord_type = choice(args, "ord_type", OrdType, OrdType.LIMIT)
+    """The SubmitOrder for a `new_order` request (a NewOrderArgs, or a map). Field formats only;
+    the engine judges terms. (Positional, in SubmitOrder's field order: this runs for every
+    order.)"""
+    args = as_args(schemas.NewOrderArgs, args)
+    spec = spec_of(specs, args.sym)
+    ord_type = choice_of(args.ord_type, "ord_type", OrdType, OrdType.LIMIT)
     return SubmitOrder(
         ts_us,
         account,
-        name(args, "cl_ord_id"),
+        name_of(args.cl_ord_id, "cl_ord_id"),
         spec.symbol,
-        choice(args, "side", Side),
-        quantity(args, "qty"),  # type: ignore[arg-type]
-        price(args, "px", spec.price_decimals, required=ord_type is OrdType.LIMIT),
+        choice_of(args.side, "side", Side),
+        quantity_of(args.qty, "qty"),  # type: ignore[arg-type]
+        price_of(args.px, "px", spec.price_decimals, required=ord_type is OrdType.LIMIT),
         ord_type,
-        choice(args, "tif", TimeInForce, TimeInForce.GTC),
-        integer(args, "expire_at_us", None),
-        flag(args, "post_only"),
-        quantity(args, "display_qty", required=False),
-        choice(args, "stp", StpMode, StpMode.CANCEL_INCOMING),
+        choice_of(args.tif, "tif", TimeInForce, TimeInForce.GTC),
+        integer_of(args.expire_at_us, "expire_at_us", None),
+        flag_of(args.post_only, "post_only"),
+        quantity_of(args.display_qty, "display_qty", required=False),
+        choice_of(args.stp, "stp", StpMode, StpMode.CANCEL_INCOMING),
     )
 
 
@@ -312,21 +405,23 @@ def cancel_order(order_id: int, account: str, ts_us: int) -> CancelOrder:
     return CancelOrder(ts_us, account, order_id)
 
 
-def replace_order(args: Mapping[str, Any], order_id: int, account: str, ts_us: int,
+def replace_order(args: Any, order_id: int, account: str, ts_us: int,
                   decimals: int) -> AmendOrder:
     """The AmendOrder for a `replace_order`: `qty` is the new total, `px` the new price."""
+    args = as_args(schemas.ReplaceOrderArgs, args)
     return AmendOrder(
         ts_us, account, order_id,
-        quantity(args, "qty"),  # type: ignore[arg-type]
-        price(args, "px", decimals),  # type: ignore[arg-type]
-        name(args, "cl_ord_id", None),
+        quantity_of(args.qty, "qty"),  # type: ignore[arg-type]
+        price_of(args.px, "px", decimals),  # type: ignore[arg-type]
+        name_of(args.cl_ord_id, "cl_ord_id", None),
     )
 
 
-def mass_cancel(args: Mapping[str, Any], account: str, ts_us: int,
+def mass_cancel(args: Any, account: str, ts_us: int,
                 specs: Mapping[str, AddInstrument]) -> MassCancel:
-    symbol = spec_for(specs, args).symbol if "sym" in args else None
-    return MassCancel(ts_us, account, symbol, choice(args, "side", Side, None))
+    args = as_args(schemas.MassCancelArgs, args)
+    symbol = None if args.sym is UNSET else spec_of(specs, args.sym).symbol
+    return MassCancel(ts_us, account, symbol, choice_of(args.side, "side", Side, None))
 
 
 def trading_state(args: Mapping[str, Any]) -> TradingState:
