@@ -1,6 +1,6 @@
 """Build of the compiled engine core (the rest of the project is plain setuptools metadata in
-pyproject.toml). `pip install -e .` (what `make install` runs) compiles exchange/engine/book.pyx,
-risk.pyx and core.pyx with Cython and the C compiler; after editing one, build again (`make
+pyproject.toml). `pip install -e .` (what `make install` runs) compiles exchange/engine/*.pyx (the
+engine core, compiled.SOURCES) with Cython and the C compiler; after editing one, build again (`make
 install` does when a source is newer than its build; the package refuses to import a stale
 one)."""
 
@@ -34,9 +34,11 @@ if not (Path(sysconfig.get_paths()["include"]) / "Python.h").exists():
 
 # The compiled core's own modules, and the field checks (validation.py: plain Python, compiled
 # as it is, so the rules stay in one readable file and run before any typed code at C speed).
-SOURCES = ["exchange/engine/book.pyx", "exchange/engine/risk.pyx", "exchange/engine/core.pyx",
-           "exchange/engine/validation.py",
-           "exchange/engine/recordpack.pyx"]  # the codec's fast path (codec.py)
+# The order of compiled.SOURCES: each module's declarations (.pxd) before the modules using them.
+SOURCES = [f"exchange/engine/{name}" for name in (
+    "order.pyx", "book.pyx", "risk.pyx", "stream.pyx", "changes.pyx", "resting.pyx",
+    "matching.pyx", "entry.pyx", "orderblob.pyx", "core.pyx", "validation.py",
+    "recordpack.pyx")]  # recordpack: the codec's fast path (codec.py)
 extensions = [Extension(source.rsplit(".", 1)[0].replace("/", "."), [source],
                         include_dirs=["exchange/engine"], extra_compile_args=["-O2"])
                for source in SOURCES]

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from exchange.cli.main import CliError
 from exchange.engine import Engine
-from exchange.engine.book import Order
 from exchange.engine.instrument import format_price
+from exchange.engine.order import Order
 from exchange.ledger import LedgerError, audit, signing
 from exchange.ledger.export import busted_trade_ids, export, iso_time
 

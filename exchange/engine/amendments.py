@@ -9,11 +9,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from exchange.engine import validation
-from exchange.engine.book import Order
 from exchange.engine.commands import AmendOrder, MassCancel
 from exchange.engine.enums import Side, TradingState
 from exchange.engine.events import MassCanceled
 from exchange.engine.instrument import Account, Instrument
+from exchange.engine.order import Order
 from exchange.engine.pretrade import STATE_REJECT, check_limits, crosses
 from exchange.engine.reasons import CancelReason, Reject
 

@@ -1,28 +1,7 @@
-from exchange.engine.risk cimport Account, Firm
+from exchange.engine.order cimport Order
 
-# The compiled book's types, shared by book.pyx (their code) and core.pyx (the engine).
-# Fields are C-typed so that the matching loop reads and writes them as struct members; each
-# is also visible from Python (properties in book.pyx) for views, tests and snapshots.
-
-cdef class Order:
-    cdef public long long order_id, qty, leaves, visible, priority
-    cdef long long c_price, c_display, c_expire  # valid when has_price / display / has_expire
-    cdef long long scale  # its instrument's notional scale (money per price unit per lot)
-    cdef public str account, firm, cl_ord_id, symbol
-    cdef int c_side, c_ord_type, c_tif, c_stp
-    cdef public bint post_only
-    cdef bint has_price, has_display, has_expire
-    cdef bint dirty  # in the core's list of orders changed since the digest last looked
-    cdef bint counted  # its digest part, `part`, is in the core's sum of order parts
-    cdef unsigned long long part[4]
-    cdef int digest_part(self, unsigned long long *out) except -1
-    cdef int digest_part_slowly(self, unsigned long long *out) except -1
-    cdef public Account account_ref  # the Account and Firm it belongs to
-    cdef public Firm firm_ref
-    cdef Order prev, next  # neighbours in its level's FIFO while it rests
-    cdef void refill(self)
-    cpdef tuple canonical(self)
-
+# The compiled book's types, shared by book.pyx (their code) and the engine's other compiled
+# modules (core, matching, resting, orderblob).
 
 cdef class Level:
     cdef readonly long long price

@@ -1,7 +1,7 @@
 """Which engine modules are compiled (setup.py builds them), and a check, at import, that each
 build is of the source beside it: an in-place build left over from before an edit would shadow
 the edited source and run old rules silently. setup.py records the SHA-256 of each source (and
-the declarations it cimports) in `compiled.sha256` as it builds; this compares. Reads the
+the declarations beside it) in `compiled.sha256` as it builds; this compares. Reads the
 sources once, at import; the engine itself does no I/O."""
 
 from __future__ import annotations
@@ -10,22 +10,21 @@ import hashlib
 import json
 from pathlib import Path
 
-# source -> the declarations (.pxd) it cimports; a change to either needs a rebuild
-SOURCES: dict[str, tuple[str, ...]] = {
-    "book.pyx": ("book.pxd", "risk.pxd"),
-    "risk.pyx": ("risk.pxd",),
-    "core.pyx": ("book.pxd", "risk.pxd"),
-    "validation.py": (),
-    "recordpack.pyx": (),
-}
+# the compiled sources; each is built against every declaration file (.pxd) beside it, so a
+# change to a source or to any declaration needs a rebuild
+SOURCES: tuple[str, ...] = (
+    "order.pyx", "book.pyx", "risk.pyx", "stream.pyx", "changes.pyx", "resting.pyx",
+    "matching.pyx", "entry.pyx", "orderblob.pyx", "core.pyx", "validation.py", "recordpack.pyx",
+)
 RECORD = "compiled.sha256"
 _HERE = Path(__file__).parent
 
 
 def source_hash(folder: Path, name: str) -> str:
-    """SHA-256 of a source and the declarations it cimports, in a fixed order."""
+    """SHA-256 of a source and of every declaration file beside it, in a fixed order."""
     digest = hashlib.sha256()
-    for part in (name, *SOURCES[name]):
+    declarations = () if name.endswith(".py") else sorted(p.name for p in folder.glob("*.pxd"))
+    for part in (name, *declarations):
         digest.update(part.encode() + b"\0" + (folder / part).read_bytes() + b"\0")
     return digest.hexdigest()
 

@@ -18,9 +18,9 @@ notional, money in 10**-6 of the currency (`Instrument.notional`), so a firm's e
 across instruments of any lot size and price decimals.
 
 The shape: order entry, matching, resting, cancels, expiry and events are the compiled core
-(`core.pyx`, on the book of `book.pyx`); this class is its Python face: the digest, the
-recounts and the invariants. Beside it, each in its own room and using only the core's public
-methods: amends and mass cancels (amendments.py), the operator's commands (venue.py), the
+(`core.pyx` and its collaborators, docs/engine.md "How the engine is built"); this class is
+its Python face: the digest, the recounts and the invariants. Beside it, each in its own room
+and using only the core's public methods: amends and mass cancels (amendments.py), the operator's commands (venue.py), the
 pre-trade rules (pretrade.py) and field checks (validation.py), which run before any typed code.
 """
 
@@ -30,7 +30,6 @@ from collections.abc import Callable
 from typing import Any
 
 from exchange.engine import amendments, schedule, validation, venue
-from exchange.engine.book import Order
 from exchange.engine.commands import (
     AddAccount,
     AddInstrument,
@@ -52,6 +51,7 @@ from exchange.engine.commands import (
 from exchange.engine.core import Core
 from exchange.engine.digest import StateDigest
 from exchange.engine.instrument import FIRM_NOTIONAL_CAPACITY, KEY_ROLES
+from exchange.engine.order import Order
 from exchange.engine.reasons import Reject
 
 

@@ -7,9 +7,9 @@ that alone. `load(dump(e)).digest() == e.digest()`, and the restored engine answ
 command exactly as the original would.
 
 The layout is MessagePack of a tuple whose last item is one binary blob of the resting orders,
-fixed-width records written and read by one C loop each (`Core.dump_orders`, `load_orders`):
-no Python object per order on the way out, so taking a snapshot of a million resting orders
-holds the engine for tens of milliseconds. Cost: O(state).
+fixed-width records written and read by one C loop each (orderblob.pyx, through
+`Core.dump_orders`, `load_orders`): no Python object per order on the way out, so taking a
+snapshot of a million resting orders holds the engine for tens of milliseconds. Cost: O(state).
 """
 
 from __future__ import annotations
