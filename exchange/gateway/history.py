@@ -150,7 +150,7 @@ async def candles(venue: Venue, session: Session, request: Request) -> None:
 
 async def ticker(venue: Venue, session: Session, request: Request) -> None:
     """{sym} -> the last 24 hours: last, open, change, high, low, volume, vwap, trades, and the
-    best bid and offer now."""
+    best bid and offer and the trading phase now."""
     _allow(session)
     symbol, decimals = _symbol(venue, request.args)
     until_us = now_us() + 1
@@ -168,7 +168,8 @@ async def ticker(venue: Venue, session: Session, request: Request) -> None:
         "change": px(change), "high": px(window.high), "low": px(window.low),
         "volume": str(window.volume), "vwap": vwap, "trades": window.trades,
         "bid_px": best["bid_px"], "bid_qty": best["bid_qty"],
-        "ask_px": best["ask_px"], "ask_qty": best["ask_qty"], "ts_us": until_us - 1,
+        "ask_px": best["ask_px"], "ask_qty": best["ask_qty"], "phase": best["phase"],
+        "ts_us": until_us - 1,
     }))
 
 

@@ -33,7 +33,8 @@ from exchange.gateway.venue import Job, Venue, now_us
 TRADER, OPERATOR, AUDITOR = "trader", "operator", "auditor"
 ANYONE = (TRADER, OPERATOR, AUDITOR)
 PUBLIC = None  # market data and reference data: before logon too (docs/protocol.md)
-MARKET_CHANNELS = ("book", "trades", "bbo")
+MARKET_CHANNELS = ("book", "trades", "bbo", "auction")
+CHANNELS_NAMED = "ch must be exec, book, trades, bbo or auction"
 
 Handler = Callable[[Venue, Session, Request], Awaitable[None]]
 
@@ -293,7 +294,7 @@ async def subscribe(venue: Venue, session: Session, request: Request) -> None:
         await _subscribe_exec(venue, session, request)
         return
     if channel not in MARKET_CHANNELS:
-        raise RequestError(Code.BAD_REQUEST, "ch must be exec, book, trades or bbo")
+        raise RequestError(Code.BAD_REQUEST, CHANNELS_NAMED)
     symbol = protocol.spec_for(venue.tracker.specs, args).symbol
     depth = parse_depth(args) if channel == "book" else None
     key = channel_key(depth) if channel == "book" else channel
@@ -309,7 +310,8 @@ async def subscribe(venue: Venue, session: Session, request: Request) -> None:
             message: dict[str, Any] | None = view.snapshot(symbol, feed.ts_us)
             seq = view.seq
         else:
-            first = {"book": market.snapshot, "bbo": market.bbo}.get(channel)
+            first = {"book": market.snapshot, "bbo": market.bbo,
+                     "auction": market.auction_snapshot}.get(channel)
             message = None if first is None else first(symbol)
 
         def after() -> None:
@@ -386,7 +388,7 @@ async def unsubscribe(venue: Venue, session: Session, request: Request) -> None:
         key = channel_key(parse_depth(args)) if channel == "book" else channel
         venue.unsubscribe_market(session, key, protocol.name(args, "sym"))
     else:
-        raise RequestError(Code.BAD_REQUEST, "ch must be exec, book, trades or bbo")
+        raise RequestError(Code.BAD_REQUEST, CHANNELS_NAMED)
     session.send(protocol.ok(request.id, {"ch": channel}))
 
 

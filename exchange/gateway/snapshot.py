@@ -42,7 +42,7 @@ def dump(tracker: OrderTracker, market: MarketData, timetable: Timetable | None 
              for account, known in tracker.by_cl_ord_id.items()
              for cl_ord_id, record in known.items()]
     feeds = [(symbol, feed.book.decimals, feed.seq, feed.last_trade_id, feed.ts_us,
-              feed.book.top(True, None), feed.book.top(False, None))
+              feed.book.top(True, None), feed.book.top(False, None), feed.auction.dump())
              for symbol, feed in market.feeds.items()]
     return msgpack.packb((
         FORMAT, [_record_row(record) for record in records], len(tracker.orders), names,
@@ -71,8 +71,10 @@ def load(data: bytes, specs: Mapping[str, AddInstrument]) -> tuple[OrderTracker,
         tracker.exec_seq = dict(exec_seq)
         tracker.trades = {trade_id: (maker, taker) for trade_id, maker, taker in trades}
         market = MarketData()
-        for symbol, decimals, seq, last_trade_id, ts_us, bids, asks in feeds:
+        for symbol, decimals, seq, last_trade_id, ts_us, bids, asks, *auction in feeds:
             feed = market.feeds[symbol] = InstrumentFeed(symbol, decimals)
+            if auction:  # older snapshots end before it: the venue sets phases from the engine
+                feed.auction.load(auction[0])
             feed.seq, feed.first_pending = seq, seq + 1
             feed.last_trade_id, feed.ts_us = last_trade_id, ts_us
             for is_bid, levels in ((True, bids), (False, asks)):

@@ -46,6 +46,7 @@ from exchange.engine import (
     OrderRejected,
     OrderReplaced,
     SubmitOrder,
+    TradingState,
 )
 from exchange.gateway import protocol
 from exchange.gateway import snapshot as gateway_snapshot
@@ -168,6 +169,8 @@ class Venue:
                 self.market.apply(entry.command, entry.events)
                 self.timetable.apply(entry.command, entry.events)
         self.market.discard_pending()
+        for symbol, shown in self.market.feeds.items():  # a snapshot from before phases: none
+            shown.auction.phase = TradingState(self.engine.instruments[symbol].state)
         for symbol, book in self.engine.books.items():
             if symbol not in self.market.feeds:  # no feed yet: never had an order
                 assert not book.bids.levels and not book.asks.levels, symbol
@@ -550,7 +553,9 @@ class Venue:
         await self.schedule.due()
 
     def _new_feed(self, symbol: str) -> InstrumentFeed:
-        return InstrumentFeed(symbol, self.tracker.specs[symbol].price_decimals)
+        instrument = self.engine.instruments.get(symbol)
+        phase = TradingState.OPEN if instrument is None else TradingState(instrument.state)
+        return InstrumentFeed(symbol, self.tracker.specs[symbol].price_decimals, phase)
 
     def _fail_all(self, jobs: list[Job]) -> None:
         for job in jobs:
