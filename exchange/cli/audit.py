@@ -1,8 +1,9 @@
 """`exchange audit verify|replay|export|checkpoint|rebuild FILE`: offline tools on a ledger file.
 
 Exit codes: 0 the file checked out (or the tool did its job); 1 a failure, said in one line on
-stderr naming the first bad seq where there is one; 2 bad usage. Progress on long files goes to
-stderr, results to stdout.
+stderr naming the first bad seq where there is one; 2 bad usage. Long runs of verify, replay,
+export and rebuild say how far they have got on stderr, at most once a second (`--quiet`: not
+at all; exchange/cli/progress.py); results go to stdout, so a pipe or a file gets only those.
 """
 
 from __future__ import annotations
@@ -10,11 +11,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 from exchange.cli.main import CliError
+from exchange.cli.progress import Progress
 from exchange.engine import Engine
 from exchange.engine.instrument import format_price
 from exchange.engine.order import Order
@@ -37,7 +38,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     verify.add_argument("--chain-only", action="store_true",
                         help="check the hash chain, signatures and row hashes only, without "
                              "replaying")
-    verify.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    _quiet_flag(verify)
     verify.set_defaults(handler=run_verify)
 
     replay = tools.add_parser("replay", help="rebuild the books at a seq or time")
@@ -45,6 +46,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     replay.add_argument("--to", metavar="SEQ|TIME", help="a seq, or an ISO-8601 time (UTC)")
     replay.add_argument("--symbol", help="only this instrument's book")
     replay.add_argument("--depth", type=int, default=10, help="levels per side (default 10)")
+    _quiet_flag(replay)
     replay.set_defaults(handler=run_replay)
 
     exporter = tools.add_parser("export", help="write trades or events as CSV or JSON lines")
@@ -53,6 +55,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     exporter.add_argument("--format", choices=("csv", "jsonl"), default="csv")
     exporter.add_argument("--from", dest="from_seq", type=int, default=1, metavar="SEQ")
     exporter.add_argument("--to", dest="to_seq", type=int, metavar="SEQ")
+    _quiet_flag(exporter)
     exporter.set_defaults(handler=run_export)
 
     checkpoint = tools.add_parser("checkpoint", help="print the latest batch hash and seq")
@@ -61,7 +64,19 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
     rebuild = tools.add_parser("rebuild", help="regenerate the accounts/trades/orders projections")
     rebuild.add_argument("file")
+    _quiet_flag(rebuild)
     rebuild.set_defaults(handler=run_rebuild)
+
+
+REBUILD_CHUNK = 20_000  # events projected per step (a progress line at most each step)
+
+
+def _quiet_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
+
+
+def _progress(args: argparse.Namespace, what: str) -> Progress | None:
+    return None if args.quiet else Progress(f"{what} {args.file}", unit="seqs")
 
 
 def run_verify(args: argparse.Namespace) -> int:
@@ -73,7 +88,7 @@ def run_verify(args: argparse.Namespace) -> int:
             raise CliError(f"cannot read {args.pubkey}: {exc.strerror}") from None
         except LedgerError as exc:
             raise CliError(str(exc)) from None
-    progress = None if args.quiet else _Progress()
+    progress = _progress(args, "verify")
     try:
         summary = audit.verify(args.file, progress, args.checkpoint, not args.chain_only, key)
     except LedgerError as exc:
@@ -109,7 +124,10 @@ def run_verify(args: argparse.Namespace) -> int:
 
 def run_replay(args: argparse.Namespace) -> int:
     to_seq, to_ts = _point(args.to)
-    engine = _ledger_call(audit.replay_to, args.file, to_seq, to_ts)
+    progress = _progress(args, "replay")
+    engine = _ledger_call(audit.replay_to, args.file, to_seq, to_ts, progress)
+    if progress is not None:
+        progress.done()
     if args.symbol is not None and args.symbol not in engine.books:
         raise CliError(f"no instrument {args.symbol!r} at that point")
     print(f"state after seq {engine.seq} (last command {engine.last_command_seq}), "
@@ -122,12 +140,15 @@ def run_replay(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
+    progress = _progress(args, "export")
     try:
         count = _ledger_call(export, args.file, args.what, args.format, sys.stdout,
-                             args.from_seq, args.to_seq)
+                             args.from_seq, args.to_seq, progress)
     except BrokenPipeError:  # the reader (`| head`) has had enough: not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    if progress is not None:
+        progress.done()
     print(f"exported {count} {args.what}", file=sys.stderr)
     return 0
 
@@ -142,7 +163,10 @@ def run_checkpoint(args: argparse.Namespace) -> int:
 
 
 def run_rebuild(args: argparse.Namespace) -> int:
-    counts = _ledger_call(audit.rebuild, args.file)
+    progress = _progress(args, "rebuild")
+    counts = _ledger_call(audit.rebuild, args.file, REBUILD_CHUNK, progress)
+    if progress is not None:
+        progress.done()
     print("rebuilt " + ", ".join(f"{name}: {count}" for name, count in counts.items()))
     return 0
 
@@ -205,24 +229,3 @@ def _print_open_orders(engine: Engine, symbol: str | None) -> None:
             print(f"    #{order.order_id} {order.cl_ord_id} {order.symbol} {order.side.name} "
                   f"{order.leaves}/{order.qty} @ {format_price(order.price or 0, decimals)} "
                   f"{order.tif.name}")
-
-
-class _Progress:
-    """Prints how far a long check has got to stderr, at most once a second."""
-
-    def __init__(self) -> None:
-        self._started = self._shown = time.monotonic()
-        self._printed = False
-
-    def __call__(self, seq: int, last_seq: int) -> None:
-        now = time.monotonic()
-        if now - self._shown >= 1.0:
-            self._shown = now
-            rate = seq / max(now - self._started, 1e-9)
-            print(f"verify: seq {seq}/{last_seq} ({100 * seq // max(last_seq, 1)}%), "
-                  f"{rate:,.0f} seqs/s", file=sys.stderr, flush=True)
-            self._printed = True
-
-    def done(self) -> None:
-        if self._printed:
-            print(f"verify: {time.monotonic() - self._started:.1f} s", file=sys.stderr)

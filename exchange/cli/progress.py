@@ -1,5 +1,6 @@
 """How far a long CLI operation has got, on stderr, at most once a second (so short runs and
-tests print nothing): `Progress("import")(done, total)` then `.done()`."""
+tests print nothing): `Progress("import")(done, total)` then `.done()`. Results go to stdout,
+so a piped or redirected output never holds a progress line."""
 
 from __future__ import annotations
 
@@ -7,11 +8,14 @@ import sys
 import time
 from typing import TextIO
 
+EVERY_S = 1.0  # the least time between two progress lines
+
 
 class Progress:
-    def __init__(self, what: str, unit: str = "rows", every_s: float = 1.0,
+    def __init__(self, what: str, unit: str = "rows", every_s: float | None = None,
                  out: TextIO | None = None) -> None:
-        self.what, self.unit, self.every_s = what, unit, every_s
+        self.what, self.unit = what, unit
+        self.every_s = EVERY_S if every_s is None else every_s
         self.out = out if out is not None else sys.stderr
         self._started = self._shown = time.monotonic()
         self._printed = False

@@ -186,14 +186,18 @@ def checkpoint(path: str | Path) -> BatchRecord | None:
         conn.close()
 
 
-def replay_to(path: str | Path, to_seq: int | None = None, to_ts_us: int | None = None
-              ) -> Engine:
+def replay_to(path: str | Path, to_seq: int | None = None, to_ts_us: int | None = None,
+              progress: Callable[[int, int], None] | None = None) -> Engine:
     """The engine after the last command with seq <= `to_seq` and ts_us <= `to_ts_us` (either
     may be None: no bound), replayed from the start and checked on the way. A seq inside a
-    command's events means the state after that whole command."""
+    command's events means the state after that whole command. `progress(seq, last_seq)` is
+    called after each command."""
     conn = reader.connect(path)
     try:
         head = reader.head(conn)
+        last_seq = 0 if head is None else head.last_seq
+        if to_seq is not None:
+            last_seq = min(last_seq, to_seq)
         replayer = Replayer()
         for seq, ts_us, kind, _, body in reader.rows(conn, 0, 0 if head is None
                                                      else head.last_seq):
@@ -201,17 +205,21 @@ def replay_to(path: str | Path, to_seq: int | None = None, to_ts_us: int | None 
                                                          and ts_us > to_ts_us):
                 break
             replayer.row(seq, ts_us, kind, body)
+            if progress is not None:
+                progress(replayer.engine.seq, last_seq)
         return replayer.engine
     finally:
         conn.close()
 
 
-def rebuild(path: str | Path, chunk: int = 20_000) -> dict[str, int]:
+def rebuild(path: str | Path, chunk: int = 20_000,
+            progress: Callable[[int, int], None] | None = None) -> dict[str, int]:
     """Drop and regenerate the projection tables from the rows of committed batches, in one
-    transaction. Returns the row count of each. O(rows)."""
+    transaction. Returns the row count of each. O(rows). `progress(seq, last_seq)` as the
+    rows are read."""
     conn = reader.connect(path, writable=True)
     try:
         head = reader.head(conn)
-        return writes.rebuild(conn, 0 if head is None else head.last_seq, chunk)
+        return writes.rebuild(conn, 0 if head is None else head.last_seq, chunk, progress)
     finally:
         conn.close()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import json
 from bisect import bisect_left
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from enum import IntEnum
 from pathlib import Path
@@ -36,9 +36,11 @@ _KIND = {name: codec.KIND_OF[cls] for name, cls in
 
 
 def export(path: str | Path, what: str, fmt: str, out: TextIO, from_seq: int = 1,
-           to_seq: int | None = None) -> int:
+           to_seq: int | None = None,
+           progress: Callable[[int, int], None] | None = None) -> int:
     """Write `what` ("trades" or "events") in `fmt` ("csv" or "jsonl") to `out`; return the
-    count of records written. O(rows in range), plus one pass for instruments and firms."""
+    count of records written. O(rows in range), plus one pass for instruments and firms.
+    `progress(seq, to_seq)` is called after each command's records."""
     conn = reader.connect(path)
     try:
         head = reader.head(conn)
@@ -49,7 +51,7 @@ def export(path: str | Path, what: str, fmt: str, out: TextIO, from_seq: int = 1
             decimals.setdefault(entry.command.symbol, entry.command.price_decimals)
         firms = {added.account: added.firm for entry in _entries(conn, "account")
                  for added in entry.events if type(added) is AccountAdded}
-        records = _records(conn, from_seq, to_seq)
+        records = _records(conn, from_seq, to_seq, progress)
         if what == "trades":
             busted = _busted(conn)
             trades = (_trade(record, decimals, firms, busted) for _, _, _, record in records
@@ -83,7 +85,9 @@ def _entries(conn: Any, name: str) -> Iterator[Any]:
             yield reader.entry_of(row)
 
 
-def _records(conn: Any, from_seq: int, to_seq: int) -> Iterator[tuple[int, int, str | None, Any]]:
+def _records(conn: Any, from_seq: int, to_seq: int,
+             progress: Callable[[int, int], None] | None = None
+             ) -> Iterator[tuple[int, int, str | None, Any]]:
     """(seq, ts_us, origin, record) for each seq in [from_seq, to_seq]; events have no
     origin of their own."""
     for row in reader.rows(conn, reader.entry_start(conn, from_seq) - 1, to_seq):
@@ -93,6 +97,8 @@ def _records(conn: Any, from_seq: int, to_seq: int) -> Iterator[tuple[int, int, 
         for event in entry.events:
             if from_seq <= event.seq <= to_seq:
                 yield event.seq, event.ts_us, None, event
+        if progress is not None:
+            progress(entry.events[-1].seq if entry.events else entry.seq, to_seq)
 
 
 def _write(records: Iterator[dict[str, Any]], fields: tuple[str, ...], fmt: str,

@@ -16,7 +16,7 @@ the writer thread after the commit, off the engine's path.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -141,16 +141,17 @@ def catch_up(conn: sqlite3.Connection, to_seq: int, chunk: int = 20_000) -> None
         _project_rows(conn, mark, to_seq, chunk)
 
 
-def rebuild(conn: sqlite3.Connection, to_seq: int, chunk: int = 20_000) -> dict[str, int]:
+def rebuild(conn: sqlite3.Connection, to_seq: int, chunk: int = 20_000,
+            progress: Callable[[int, int], None] | None = None) -> dict[str, int]:
     """Drop the projection tables and regenerate them from the rows up to `to_seq`. Returns
-    the row count of each. O(rows)."""
+    the row count of each. O(rows). `progress(seq, to_seq)` as the rows are projected."""
     with _transaction(conn):  # statement by statement: executescript would commit first
         for name in (*PROJECTIONS, "projected"):
             conn.execute(f"DROP TABLE IF EXISTS {name}")
         for statement in PROJECTION_TABLES.split(";"):
             if statement.strip():
                 conn.execute(statement)
-        _project_rows(conn, 0, to_seq, chunk)
+        _project_rows(conn, 0, to_seq, chunk, progress)
     return {name: conn.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
             for name in PROJECTIONS}
 
@@ -165,9 +166,12 @@ def project(conn: sqlite3.Connection, events: list[Any], trades: bool = True,
         _execute(conn, order_writes(events))
 
 
-def _project_rows(conn: sqlite3.Connection, after_seq: int, to_seq: int, chunk: int) -> None:
+def _project_rows(conn: sqlite3.Connection, after_seq: int, to_seq: int, chunk: int,
+                  progress: Callable[[int, int], None] | None = None) -> None:
     for events in _events(conn, after_seq, to_seq, chunk):
         project(conn, events)
+        if progress is not None and events:
+            progress(events[-1].seq, to_seq)
     conn.execute(SET_PROJECTED, (to_seq,))
 
 
