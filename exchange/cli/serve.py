@@ -22,6 +22,7 @@ import logging
 import os
 import shutil
 import signal
+import ssl
 import sys
 from pathlib import Path
 
@@ -34,6 +35,7 @@ from exchange.gateway.keys import new_key
 from exchange.gateway.server import Server
 from exchange.gateway.venue import now_us
 from exchange.ledger import LedgerError
+from exchange.web import pages
 
 DEMO_KEYS = (("demo-agro1", "trader", "AGRO-1"), ("demo-mill1", "trader", "MILL-1"),
              ("demo-steel1", "trader", "STEEL-1"), ("demo-operator", "operator", None),
@@ -61,6 +63,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="order operations per second per account")
     parser.add_argument("--conn-rate", type=float, default=GatewayConfig.conn_rate,
                         help="messages per second per connection")
+    parser.add_argument("--http-port", type=int, metavar="N",
+                        help="serve the market page on this port too (0: any free port); it "
+                             "is always on the API port")
+    parser.add_argument("--no-public-market-data", dest="public_market_data",
+                        action="store_false",
+                        help="market data, history and the instrument list only after a logon "
+                             "(default: public, as on most venues)")
     parser.add_argument("--ready-file", type=Path,
                         help="write the URL here once listening (for scripts and tests)")
     parser.set_defaults(handler=run)
@@ -73,7 +82,8 @@ def run(args: argparse.Namespace) -> int:
     config = GatewayConfig(
         host=args.host, port=args.port, certfile=args.cert, keyfile=args.key,
         order_rate=args.order_rate, order_burst=2 * args.order_rate,
-        conn_rate=args.conn_rate, conn_burst=2 * args.conn_rate)
+        conn_rate=args.conn_rate, conn_burst=2 * args.conn_rate,
+        public_market_data=args.public_market_data)
     try:
         asyncio.run(_serve(args, config))
     except LedgerError as exc:
@@ -95,13 +105,22 @@ async def _serve(args: argparse.Namespace, config: GatewayConfig) -> None:
     if args.operator_key_file:
         await _operator_key(server, args.operator_key_file)
     await server.start()
+    page = None if args.http_port is None else await pages.serve_page(
+        config.host, args.http_port, server.port, _page_tls(config))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    http_url = server.url.replace("ws", "http", 1)
+    if page is not None:
+        page_port = page.sockets[0].getsockname()[1]
+        http_url = f"{http_url.rsplit(':', 1)[0]}:{page_port}/  (and on the API port)"
+    else:
+        http_url += "/  (same port)"
+    market = "public" if config.public_market_data else "after a logon only"
     print(f"exchange listening on {server.url} (ledger {args.ledger}, "
-          f"seq {venue.engine.last_command_seq})\n"
-          f"market page: {server.url.replace('ws', 'http', 1)}/  (same port)", flush=True)
+          f"seq {venue.engine.last_command_seq}; market data {market})\n"
+          f"market page: {http_url}", flush=True)
     if demo_keys:
         _print_demo(server, demo_keys, revoked, args.ledger)
     if args.ready_file:
@@ -109,9 +128,21 @@ async def _serve(args: argparse.Namespace, config: GatewayConfig) -> None:
     failed = loop.create_task(server.serve_forever())
     stopping = loop.create_task(stop.wait())
     await asyncio.wait((failed, stopping), return_when=asyncio.FIRST_COMPLETED)
+    if page is not None:
+        page.close()
+        await page.wait_closed()
     await server.close()
     if failed.done() and failed.exception() is not None:
         raise CliError(str(failed.exception()))
+
+
+def _page_tls(config: GatewayConfig) -> ssl.SSLContext | None:
+    """The page's port speaks https when the API speaks wss, with the same certificate."""
+    if not (config.certfile and config.keyfile):
+        return None
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(config.certfile, config.keyfile)
+    return context
 
 
 async def _demo_keys(server: Server) -> tuple[list[tuple[str, str | None, str]], int]:

@@ -30,6 +30,9 @@ class GatewayConfig:
     gc_freeze_s: float | None = 1.0  # how often survivors leave the cyclic GC's walks (server.py)
     gc_full_s: float | None = 3600.0  # how often one full collection reclaims frozen cycles
     operator_networks: tuple[str, ...] = ("127.0.0.0/8", "::1/128")  # operator logons from
+    # market data, market history and the instrument list before logon (docs/protocol.md);
+    # False: a connection must log on first (`exchange serve --no-public-market-data`)
+    public_market_data: bool = True
 
 
 DEFAULT_CONFIG = GatewayConfig()

@@ -70,6 +70,9 @@ async def receive(venue: Venue, session: Session, frame: str | bytes) -> None:
                 raise RequestError(Code.UNAUTHENTICATED, "log on first")
             if principal.role not in op.roles:
                 raise RequestError(Code.FORBIDDEN, f"{principal.role} may not {request.op}")
+        elif principal is None and not session.may_before_logon(request.op):
+            raise RequestError(Code.UNAUTHENTICATED,
+                               "public market data is off on this venue: log on first")
         if op.order_op and not venue.account_bucket(principal.account).take(now):  # type: ignore[union-attr,arg-type]
             _limited(session)
             raise RequestError(Code.RATE_LIMITED, "account order rate exceeded")

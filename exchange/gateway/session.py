@@ -74,6 +74,11 @@ class Session:
         self.pending = 0  # requests handed to the engine task, not yet answered
         self.drain: tuple[int, str] | None = None  # close (code, reason) once pending is 0
 
+    def may_before_logon(self, op: str) -> bool:
+        """Whether an op open to all (roles None) may run before this session logs on: always
+        `logon` and `ping`; the public market ops unless the venue turned them off."""
+        return self.config.public_market_data or op in ("logon", "ping")
+
     @property
     def account(self) -> str | None:
         return None if self.principal is None else self.principal.account

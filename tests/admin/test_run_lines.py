@@ -16,9 +16,9 @@ from exchange.engine import AddInstrument
 from tests.gateway.conftest import Venue, open_venue, spawn_serve
 
 
-def serve_demo(ledger: Path) -> tuple[subprocess.Popen, list[str]]:
+def serve_demo(ledger: Path, *options: str) -> tuple[subprocess.Popen, list[str]]:
     """A demo venue in a subprocess, and what it printed up to its last `try` line."""
-    process, _ = spawn_serve(ledger, "--demo")
+    process, _ = spawn_serve(ledger, "--demo", *options)
     assert process.stdout is not None
     printed: list[str] = []
     while not printed or not printed[-1].startswith("or, for `trade`"):

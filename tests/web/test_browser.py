@@ -212,3 +212,38 @@ def test_a_big_venue_is_searched_on_the_venue_from_the_page(tmp_path: Path) -> N
                 browser.close()
     finally:
         stop(venue)
+
+
+def test_the_page_on_its_own_http_port_trades_over_the_api_port(tmp_path: Path) -> None:
+    """`serve --http-port`: loaded from the page's port, the page opens its websocket on the API
+    port (its policy allows that and nothing else) and shows the live, checked book."""
+    api, executable = sync_api(), chromium()
+    venue, printed = serve_demo(tmp_path / "v.db", "--http-port", "0")
+    url, keys = demo_keys(printed)
+    page_url = re.search(r"market page: (\S+)", "\n".join(printed)).group(1)  # type: ignore[union-attr]
+    assert page_url != url.replace("ws://", "http://") + "/"
+    errors: list[str] = []
+    try:
+        with api.sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=executable,
+                                                 args=["--no-sandbox", "--disable-gpu"])
+            try:
+                page = browser.new_page(viewport={"width": 1400, "height": 980})
+                page.set_default_timeout(ACTION_TIMEOUT_MS)
+                page.on("pageerror", lambda error: errors.append(str(error)))
+                page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+                page.goto(page_url)
+                expect = api.expect
+                expect(page.locator("#connection")).to_have_text("connected")
+                expect(page.locator("#sym")).to_have_text(WHEAT)
+                expect(page.locator("#book-status")).to_contain_text("checksum ok")
+                trade_cli(url, keys["MILL-1"], "sell", WHEAT, "3", "210.00")
+                expect(page.locator('#ladder tr.ask[data-px="210.00"]')).to_have_attribute(
+                    "data-qty", "3")
+                SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(SCREENSHOTS / "market-page-http-port.png"))
+            finally:
+                browser.close()
+    finally:
+        stop(venue)
+    assert errors == []

@@ -211,8 +211,12 @@ function orderMessage(text, kind = "") {
 
 // -- talking to the venue --------------------------------------------------------------------
 
+/** The API: where the page came from, or the port the venue names when the page is served
+ *  on a port of its own (`exchange serve --http-port`), on the same host. */
 function wsUrl() {
-  return `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/`;
+  const apiPort = document.querySelector('meta[name="exchange-api-port"]')?.content;
+  const host = apiPort ? `${location.hostname}:${apiPort}` : location.host;
+  return `${location.protocol === "https:" ? "wss" : "ws"}://${host}/`;
 }
 
 async function connect() {
