@@ -55,3 +55,17 @@ def test_the_checksum_vectors_in_the_docs_hold() -> None:
             asks = [tuple(level.split(":")) for level in asks_text.split(",") if level]
             bids = [tuple(level.split(":")) for level in bids_text.split(",") if level]
         assert checksum(asks, bids) == int(value), text  # type: ignore[arg-type]
+
+
+def test_the_docs_list_every_code_a_client_can_get() -> None:
+    """Every error code (the gateway's and the engine's), every cancel reason as the reports
+    name it, and every cancel-reject reason appear in docs/protocol.md by name."""
+    from exchange.engine.reasons import CancelReason, Reject
+    from exchange.gateway.orders import cancel_reason_name
+    from exchange.gateway.protocol import Code
+
+    text = DOC.read_text()
+    names = {value for key, value in vars(Code).items() if key.isupper()}
+    names |= {reason.name for reason in Reject} | {"LEDGER_CORRUPT", "TOO_LATE_TO_CANCEL"}
+    names |= {cancel_reason_name(reason) for reason in CancelReason}
+    assert [name for name in sorted(names) if not re.search(rf"\b{name}\b", text)] == []
