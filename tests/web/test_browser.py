@@ -215,10 +215,11 @@ def test_a_big_venue_is_searched_on_the_venue_from_the_page(tmp_path: Path) -> N
 
 
 def test_the_page_on_its_own_http_port_trades_over_the_api_port(tmp_path: Path) -> None:
-    """`serve --http-port`: loaded from the page's port, the page opens its websocket on the API
-    port (its policy allows that and nothing else) and shows the live, checked book."""
+    """`serve --http-port --no-public-market-data`: loaded from the page's port, the page opens
+    its websocket on the API port (its policy allows that and nothing else), asks for a key
+    before it shows the market, and after a logon shows the live, checked book."""
     api, executable = sync_api(), chromium()
-    venue, printed = serve_demo(tmp_path / "v.db", "--http-port", "0")
+    venue, printed = serve_demo(tmp_path / "v.db", "--http-port", "0", "--no-public-market-data")
     url, keys = demo_keys(printed)
     page_url = re.search(r"market page: (\S+)", "\n".join(printed)).group(1)  # type: ignore[union-attr]
     assert page_url != url.replace("ws://", "http://") + "/"
@@ -235,6 +236,12 @@ def test_the_page_on_its_own_http_port_trades_over_the_api_port(tmp_path: Path) 
                 page.goto(page_url)
                 expect = api.expect
                 expect(page.locator("#connection")).to_have_text("connected")
+                expect(page.locator("#notice")).to_have_text(
+                    "This venue shows its market after a logon: paste an API key above.")
+                expect(page.locator("#instrument-list li")).to_have_count(0)
+                page.fill("#api-key", keys["AGRO-1"])
+                page.click("#logon")
+                expect(page.locator("#who")).to_have_text("trader AGRO-1 (AGROTRADE)")
                 expect(page.locator("#sym")).to_have_text(WHEAT)
                 expect(page.locator("#book-status")).to_contain_text("checksum ok")
                 trade_cli(url, keys["MILL-1"], "sell", WHEAT, "3", "210.00")
