@@ -12,8 +12,9 @@
     exchange trade ticker SYM | history SYM   (24 h figures; latest trades)
     exchange trade watch SYM                  (live book, spread, own orders, trades; q quits)
 
-`--url` and `--key` default to $EXCHANGE_URL and $EXCHANGE_KEY (as for `exchange admin`);
-`--json` prints results as JSON. Exit codes as for `exchange admin`: 0 done, 1 the venue
+`--url` and `--key` default to $EXCHANGE_URL and $EXCHANGE_KEY (as for `exchange admin`).
+The public market (`watch`, `ticker`, `history`, `instruments`) needs no key where the venue's
+market data is public (the default); with a key, `watch` also shows your orders. `--json` prints results as JSON. Exit codes as for `exchange admin`: 0 done, 1 the venue
 refused, 2 usage, 3 the venue unreachable or the connection closed (said in words), 4 the key.
 """
 
@@ -123,25 +124,31 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run)
 
 
+PUBLIC_ACTIONS = frozenset(("watch", "ticker", "history", "instruments"))  # no key needed
+NEED_KEY = "an API key is needed: --key or $EXCHANGE_KEY"
+
+
 def run(args: argparse.Namespace) -> int:
     try:
         key = api_key(getattr(args, "key", None))
-        if not key:
-            raise Failure(AUTH, "an API key is needed: --key or $EXCHANGE_KEY")
+        if not key and args.action not in PUBLIC_ACTIONS:
+            raise Failure(AUTH, NEED_KEY)
         return asyncio.run(_run(args, venue_url(getattr(args, "url", None)), key))
     except Failure as exc:
         print(f"exchange trade: {exc}", file=sys.stderr)
         return exc.code
 
 
-async def _run(args: argparse.Namespace, url: str, key: str) -> int:
+async def _run(args: argparse.Namespace, url: str, key: str | None) -> int:
     try:
         client = await connect(url)
     except Unreachable as exc:
         raise Failure(UNREACHABLE, str(exc)) from None
     try:
+        principal: dict[str, Any] = {}
         try:
-            principal = await client.logon(key)
+            if key:
+                principal = await client.logon(key)
         except ExchangeError as exc:
             if exc.code in ("UNAUTHENTICATED", "FORBIDDEN"):
                 raise Failure(AUTH, f"logon refused: {exc.msg}") from None
@@ -159,6 +166,8 @@ async def _run(args: argparse.Namespace, url: str, key: str) -> int:
     except ExchangeError as exc:
         if exc.code == "CLOSED":
             raise Failure(UNREACHABLE, closed_reason(client)) from None
+        if exc.code == "UNAUTHENTICATED" and not key:  # a venue without public market data
+            raise Failure(AUTH, f"{exc.msg}: {NEED_KEY}") from None
         raise Failure(REFUSED, f"{exc.code}: {exc.msg}") from None
     except (Unreachable, ConnectionClosed) as exc:
         reason = closed_reason(client) if isinstance(exc, ConnectionClosed) else str(exc)
