@@ -5,6 +5,8 @@ the host the page came from, and it refuses websocket handshakes (the API is els
 from __future__ import annotations
 
 import re
+import shutil
+import ssl
 import urllib.request
 from pathlib import Path
 
@@ -57,6 +59,28 @@ def test_serve_with_http_port_prints_and_serves_the_page(tmp_path: Path) -> None
         assert api and api.group(1) != found.group(2)
         with urllib.request.urlopen(found.group(1), timeout=10) as answer:
             body = answer.read()
+        assert f'content="{api.group(1)}"'.encode() in body
+    finally:
+        stop(venue)
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl")
+def test_under_tls_the_page_port_speaks_https_and_allows_wss(tmp_path: Path) -> None:
+    from tests.gateway.test_tls import certificate
+
+    cert, key = certificate(tmp_path)
+    venue, printed = serve_demo(tmp_path / "v.db", "--http-port", "0", "--cert", str(cert),
+                                "--key", str(key))
+    try:
+        text = "\n".join(printed)
+        page = re.search(r"market page: (https://127\.0\.0\.1:\d+/)", text)
+        api = re.search(r"listening on wss://127\.0\.0\.1:(\d+)", text)
+        assert page and api, printed
+        trusting = ssl.create_default_context(cafile=str(cert))
+        with urllib.request.urlopen(page.group(1), timeout=10, context=trusting) as answer:
+            policy = answer.headers["Content-Security-Policy"]
+            body = answer.read()
+        assert policy.endswith(f"; connect-src 'self' wss://127.0.0.1:{api.group(1)}")
         assert f'content="{api.group(1)}"'.encode() in body
     finally:
         stop(venue)
