@@ -31,17 +31,28 @@ def check_file(path: Path) -> int:
     """The number of rows in the file, all checked as the venue will check them: each row's
     columns as the venue converts them, then the whole import through a fresh engine, the same
     command the venue's commit runs (only symbols the venue lists already are not known here)."""
+    progress = Progress(f"check {path}")
     try:
-        checked = check_rows(read_rows(path))
+        checked = check_rows(_counted(read_rows(path), progress))
     except RowError as exc:
         raise Failure(REFUSED, verdict(path, str(exc), exc.code, [])) from None
     command = ImportInstruments(0, [engine_row(row) for _, row in checked])
-    for event in Engine().apply(command):
+    events = Engine().apply(command)
+    progress.done()
+    for event in events:
         if type(event) is CommandRejected:
             lines = [line for line, _ in checked]
             raise Failure(REFUSED, verdict(path, rejected_detail(event, command),
                                            event.reason.name, lines))
     return len(checked)
+
+
+def _counted(rows: Iterator[tuple[int, list[str | None]]], progress: Progress
+             ) -> Iterator[tuple[int, list[str | None]]]:
+    """The rows, saying how many have been read so far (a long file's check)."""
+    for number, numbered_row in enumerate(rows, 1):
+        progress(number)
+        yield numbered_row
 
 
 def verdict(path: Path, msg: str, code: str, lines: list[int]) -> str:

@@ -116,3 +116,20 @@ async def test_import_check_says_exactly_what_the_venue_says(tmp_path: Path) -> 
             assert online_err.startswith(f"exchange admin: {path} line 4: ")
             assert expected in online_err and online_err.endswith("; nothing imported\n")
         assert not {"A1", "A2", "B"} & set(venue.server.venue.engine.instruments)  # type: ignore[union-attr]
+
+
+def test_import_check_of_a_long_file_shows_progress_on_stderr(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from exchange.cli import progress
+
+    monkeypatch.setattr(progress, "EVERY_S", 0.0)
+    path = tmp_path / "many.csv"
+    path.write_text(HEADER + "".join(row(f"M-{n}") for n in range(50)))
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["admin", "--url", "ws://127.0.0.1:9", "--key", "k.s", "instruments",
+                     "import", "--check", str(path)])
+    lines = err.getvalue().splitlines()
+    assert code == 0 and out.getvalue() == f"{path}: 50 rows are good\n"
+    assert f"check {path}: 50 rows" in "\n".join(lines) and lines[-1].startswith(
+        f"check {path}: done in ")
