@@ -58,7 +58,8 @@ def rejected_detail(event: CommandRejected, command: Any) -> str:
     if fault is not None and fault[0] is event.reason:
         return f"{detail}: {fault[1]}"
     if event.reason is Reject.DUPLICATE_INSTRUMENT and spec is not None:
-        return f"{detail}: symbol: {spec.symbol!r} is listed already or twice in the import"
+        earlier = "" if type(command) is AddInstrument else " or on an earlier row"
+        return f"{detail}: symbol: {spec.symbol!r} is listed already{earlier}"
     return detail
 
 

@@ -133,3 +133,21 @@ def test_import_check_of_a_long_file_shows_progress_on_stderr(
     assert code == 0 and out.getvalue() == f"{path}: 50 rows are good\n"
     assert f"check {path}: 50 rows" in "\n".join(lines) and lines[-1].startswith(
         f"check {path}: done in ")
+
+
+def test_a_duplicate_symbol_is_named_in_the_engines_reject() -> None:
+    from exchange.engine import Engine, ImportInstruments
+    from exchange.engine.events import CommandRejected
+    from exchange.gateway.spec_faults import rejected_detail
+
+    spec = AddInstrument(1, "X-1", "urea", "g", "loc", "2027-Q3", "t", 100, 25, 2, 1, 100)
+    engine = Engine()
+    engine.apply(spec)
+    again = engine.apply(spec)[0]
+    assert type(again) is CommandRejected
+    assert rejected_detail(again, spec) == "add instrument 'X-1': symbol: 'X-1' is listed already"
+    rows = [list(spec[1:]), list(spec[1:])]
+    twice = ImportInstruments(1, rows)
+    rejected = Engine().apply(twice)[0]
+    assert rejected_detail(rejected, twice) == (  # type: ignore[arg-type]
+        "import instruments: row 2: symbol: 'X-1' is listed already or on an earlier row")
