@@ -33,6 +33,8 @@ class GatewayConfig:
     # market data, market history and the instrument list before logon (docs/protocol.md);
     # False: a connection must log on first (`exchange serve --no-public-market-data`)
     public_market_data: bool = True
+    md_subscribe_rate: float = 50.0  # market-data subscribes per second per connection
+    md_subscribe_burst: float = 500.0
 
 
 DEFAULT_CONFIG = GatewayConfig()

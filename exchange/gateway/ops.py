@@ -298,6 +298,11 @@ async def subscribe(venue: Venue, session: Session, request: Request) -> None:
         return
     if channel not in MARKET_CHANNELS:
         raise RequestError(Code.BAD_REQUEST, CHANNELS_NAMED)
+    if not session.md_bucket.take(time.monotonic()):
+        config = session.config
+        raise RequestError(Code.RATE_LIMITED, f"market-data subscribes: at most "
+                           f"{config.md_subscribe_rate:g}/s per connection (burst "
+                           f"{config.md_subscribe_burst:g})")
     symbol = protocol.spec_for(venue.tracker.specs, args).symbol
     depth = parse_depth(args) if channel == "book" else None
     key = channel_key(depth) if channel == "book" else channel

@@ -64,6 +64,8 @@ class Session:
         self.origin = ""  # the ledger's origin of this session's commands, set at logon
         self.cancel_on_disconnect = False
         self.bucket = TokenBucket(config.conn_rate, config.conn_burst, time.monotonic())
+        self.md_bucket = TokenBucket(config.md_subscribe_rate, config.md_subscribe_burst,
+                                     time.monotonic())  # market-data subscribes (each a snapshot)
         self.limited_in_a_row = 0
         self.md_channels: set[tuple[str, str]] = set()  # (channel, symbol)
         self.exec_accounts: set[str] = set()  # "*" for all (auditors)

@@ -59,3 +59,22 @@ def test_serve_flag_turns_public_market_data_off(tmp_path: Path) -> None:
     finally:
         process.terminate()
         process.wait(10)
+
+
+async def test_market_data_subscribes_have_their_own_per_connection_limit(
+        tmp_path: Path) -> None:
+    config = with_config(md_subscribe_rate=0.5, md_subscribe_burst=3)
+    async with open_venue(tmp_path / "l.db", config) as venue:
+        anonymous = await venue.client()
+        for channel in ("book", "trades", "bbo"):
+            await anonymous.request("subscribe", ch=channel, sym=WHEAT)
+        with pytest.raises(ExchangeError) as limited:
+            await anonymous.request("subscribe", ch="book", sym=WHEAT, depth=10)
+        assert limited.value.code == "RATE_LIMITED"
+        assert limited.value.msg == ("market-data subscribes: at most 0.5/s per connection "
+                                     "(burst 3)")
+        await anonymous.request("ticker", sym=WHEAT)  # other requests go on
+        other = await venue.client()  # and each connection has its own
+        await other.request("subscribe", ch="book", sym=WHEAT, depth=10)
+        await anonymous.logon(venue.keys["AGRO-1"])
+        await anonymous.request("subscribe", ch="exec")  # execution reports are not market data
