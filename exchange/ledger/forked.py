@@ -12,20 +12,23 @@ from exchange.engine import Engine
 from exchange.engine import snapshot as engine_snapshot
 
 
-def dump_in_child(engine: Engine) -> Callable[[], bytes]:
-    """Start `snapshot.dump(engine)` of the engine as it is now; return a function that waits
-    for the bytes (call it on a worker thread: it blocks until the child is done) and raises
-    SnapshotError if the child failed."""
+def dump_in_child(engine: Engine, edge: Callable[[], bytes] | None = None
+                  ) -> Callable[[], tuple[bytes, bytes | None]]:
+    """Start `snapshot.dump(engine)` of the engine as it is now (and `edge()`, the caller's own
+    state, in the same child); return a function that waits for both (call it on a worker
+    thread: it blocks until the child is done) and raises SnapshotError if the child failed."""
     if not hasattr(os, "fork"):
-        data = engine_snapshot.dump(engine)
-        return lambda: data
+        data, own = engine_snapshot.dump(engine), None if edge is None else edge()
+        return lambda: (data, own)
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: write the bytes and leave at once, running no cleanup of ours
         status = 1
         try:
             os.close(read_end)
-            view = memoryview(engine_snapshot.dump(engine))
+            body = engine_snapshot.dump(engine)
+            own = b"" if edge is None else b"\1" + edge()
+            view = memoryview(len(body).to_bytes(8, "big") + body + own)
             while view:
                 view = view[os.write(write_end, view):]
             status = 0
@@ -33,12 +36,13 @@ def dump_in_child(engine: Engine) -> Callable[[], bytes]:
             os._exit(status)
     os.close(write_end)
 
-    def wait() -> bytes:
+    def wait() -> tuple[bytes, bytes | None]:
         with os.fdopen(read_end, "rb") as pipe:
             data = pipe.read()
         _, status = os.waitpid(pid, 0)
         if status != 0:
             raise engine_snapshot.SnapshotError(f"the snapshot child failed ({status:#x})")
-        return data
+        size = int.from_bytes(data[:8], "big")
+        return data[8:8 + size], data[9 + size:] if len(data) > 8 + size else None
 
     return wait

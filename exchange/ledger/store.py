@@ -164,9 +164,11 @@ class Ledger:
         is back at the last batch."""
         return self._since_snapshot >= self._snapshot_every
 
-    async def snapshot(self, engine: Engine, edge: bytes | None = None) -> None:
+    async def snapshot(self, engine: Engine,
+                       edge: bytes | Callable[[], bytes] | None = None) -> None:
         """Record `engine`'s state, which must be exactly at the last committed batch, with
-        `edge`, the caller's own state at the same seq (given back by `recovered`). Holds the
+        `edge`, the caller's own state at the same seq (given back by `recovered`; a function
+        making it is called in the forked child, so its cost does not hold the caller). Holds the
         caller for a fork only: a child process serializes the engine (forked.py), and the
         writer thread waits for its bytes and writes them in the background (`close` and the
         next `append` wait for it)."""
@@ -174,7 +176,8 @@ class Ledger:
             raise LedgerError(f"snapshot at seq {engine.seq}: the engine is not at the ledger's "
                               f"last batch (seq {self.last_seq})", engine.seq)
         snapshot = (engine.seq, engine.digest(), engine_snapshot.FORMAT,
-                    forked.dump_in_child(engine), edge)
+                    forked.dump_in_child(engine, edge if callable(edge) else None),
+                    None if callable(edge) else edge)
         self._later("snapshot", lambda: snapshot, self._put_snapshot)
         self._since_snapshot = 0
 
@@ -251,7 +254,7 @@ class Ledger:
         return await _run(self._thread, function, *args)
 
     def _snapshot_due(self, record: BatchRecord
-                      ) -> tuple[int, str, int, Callable[[], bytes]] | None:
+                      ) -> tuple[int, str, int, Callable[[], tuple[bytes, bytes | None]]] | None:
         """Start serializing the attached engine (in a forked child) if a snapshot is due and
         it sits at `record`."""
         self._since_snapshot += record.last_seq - record.first_seq + 1
@@ -265,9 +268,12 @@ class Ledger:
                 forked.dump_in_child(engine))
 
     def _put_snapshot(self, conn: Connection, seq: int, digest: str, engine_format: int,
-                      body: Callable[[], bytes], edge: bytes | None = None) -> None:
+                      body: Callable[[], tuple[bytes, bytes | None]],
+                      edge: bytes | None = None) -> None:
         """On the writer thread: wait for the forked child's bytes (forked.py), store them."""
-        writes.put_snapshot(conn, self._key, seq, digest, engine_format, body(), edge)
+        engine_body, made = body()
+        writes.put_snapshot(conn, self._key, seq, digest, engine_format, engine_body,
+                            edge if made is None else made)
 
     def _project_later(self) -> None:
         """Queue the projection of the batches not yet projected, unless a queued one

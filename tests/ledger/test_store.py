@@ -231,3 +231,27 @@ def test_the_orders_projection_trails_the_chain_and_catches_up_after_a_crash(
     live = dict(conn.execute("SELECT order_id, leaves_qty FROM orders "
                              "WHERE status IN ('NEW', 'PARTIALLY_FILLED')"))
     assert live == {order_id: order.leaves for order_id, order in engine.orders.items()}
+
+
+def test_a_snapshots_edge_made_by_a_function_is_made_in_the_forked_child(tmp_path: Path) -> None:
+    """The caller's own state can be given as a function: it runs in the child that dumps the
+    engine (so a large edge does not hold the caller), and is stored beside it."""
+    import os
+
+    commands = history(200, seed=5)
+
+    async def scenario() -> bytes:
+        ledger = await Ledger.open(tmp_path / "l.db")
+        engine = await ledger.recover()
+        written = entries(commands, engine)
+        await ledger.append(Batch(written, engine.digest()))
+        await ledger.snapshot(engine, lambda: str(os.getpid()).encode())
+        await ledger.close()
+        reopened = await Ledger.open(tmp_path / "l.db")
+        (seq,) = await reopened.edge_seqs(engine.seq)
+        edge = await reopened.edge(seq)
+        await reopened.close()
+        return edge
+
+    maker = int(run(scenario()))
+    assert maker != os.getpid() or not hasattr(os, "fork")
