@@ -31,7 +31,9 @@ from exchange.engine import (
     OrderRejected,
     OrderReplaced,
     OrderRestated,
+    OrdType,
     Side,
+    TimeInForce,
     TradeBusted,
     TradeExecuted,
 )
@@ -44,6 +46,12 @@ _REPORTED_CANCEL_REASON = {
     CancelReason.DEAD_MANS_SWITCH: "CANCEL_ALL_AFTER",
 }
 _TERMINAL = frozenset(("FILLED", "CANCELED", "REJECTED", "EXPIRED"))
+# enum members' names by member, one dict per enum (they are IntEnums: Side.BUY ==
+# OrdType.LIMIT): a dict lookup, not Enum.name's Python-level property
+_SIDE_NAME: dict[Side | None, str | None] = {None: None, **{side: side.name for side in Side}}
+_ORD_TYPE_NAME = {ord_type: ord_type.name for ord_type in OrdType}
+_TIF_NAME = {tif: tif.name for tif in TimeInForce}
+_CANCEL_REASON = {**{why: why.name for why in CancelReason}, **_REPORTED_CANCEL_REASON}
 _AVG_EXTRA_DECIMALS = 4
 
 
@@ -118,7 +126,7 @@ class OrderTracker:
         view = {
             "order_id": None if record.order_id is None else str(record.order_id),
             "cl_ord_id": record.cl_ord_id, "account": record.account, "sym": record.symbol,
-            "side": None if record.side is None else record.side.name,
+            "side": _SIDE_NAME[record.side],
             "ord_type": record.ord_type, "tif": record.tif, "ord_status": record.status,
             "order_qty": str(record.qty),
             "px": None if record.price is None else format_price(record.price, decimals),
@@ -166,7 +174,8 @@ class OrderTracker:
 
     def _accepted(self, event: OrderAccepted, reports: list) -> None:
         record = OrderRecord(event.order_id, event.account, event.cl_ord_id, event.symbol)
-        record.side, record.ord_type, record.tif = event.side, event.ord_type.name, event.tif.name
+        record.side = event.side
+        record.ord_type, record.tif = _ORD_TYPE_NAME[event.ord_type], _TIF_NAME[event.tif]
         record.qty = record.leaves = event.qty
         record.price = event.price
         record.transact_time_us = event.ts_us
@@ -310,4 +319,4 @@ def _avg_px(record: OrderRecord, decimals: int) -> str | None:
 
 def cancel_reason_name(why: CancelReason) -> str:
     """The `cancel_reason` a report (or an answer) gives for the engine's reason."""
-    return _REPORTED_CANCEL_REASON.get(why, why.name)
+    return _CANCEL_REASON.get(why) or why.name

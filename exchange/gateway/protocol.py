@@ -295,11 +295,29 @@ def price_of(value: Any, key: str, decimals: int, required: bool = True) -> int 
         return None
     if type(value) is not str:
         raise RequestError(Code.INVALID_PRICE, f"{key} must be a decimal string")
+    known = _prices.get((value, decimals))
+    if known is not None:
+        return known
     try:
-        return parse_price(value, decimals)
+        return _remembered(_prices, (value, decimals), parse_price(value, decimals))
     except ValueError as exc:
         code = Code.INVALID_PRICE_INCREMENT if "decimals" in str(exc) else Code.INVALID_PRICE
         raise RequestError(code, str(exc)[:120]) from None
+
+
+# Prices and quantities near the touch repeat: each spelling is parsed once (parse_price is a
+# regex and a few string operations, ~1 us; a hit is one dict lookup). Only valid spellings are
+# kept, at most _REMEMBERED of each (then forgotten at once, so memory stays bounded).
+_REMEMBERED = 4096
+_prices: dict[tuple[str, int], int] = {}
+_lots: dict[str, int] = {}
+
+
+def _remembered(cache: dict[Any, int], key: Any, value: int) -> int:
+    if len(cache) >= _REMEMBERED:
+        cache.clear()
+    cache[key] = value
+    return value
 
 
 def price(args: Mapping[str, Any], key: str, decimals: int, required: bool = True) -> int | None:
@@ -310,8 +328,10 @@ def quantity_of(value: Any, key: str, required: bool = True) -> int | None:
     """Whole lots from a decimal string of digits, at least 1."""
     if (value is None or value is UNSET) and not required:
         return None
+    lots = _lots.get(value) if type(value) is str else None
     try:
-        lots = parse_qty(value)
+        if lots is None:
+            lots = _remembered(_lots, value, parse_qty(value))
     except ValueError:
         raise RequestError(Code.INVALID_QUANTITY, f"{key} must be a string of ASCII digits "
                                                   "without leading zeros") from None
