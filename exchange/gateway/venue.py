@@ -21,51 +21,38 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import itertools
 import logging
 import time
-from collections import deque
 from collections.abc import AsyncIterator, Callable
 from typing import Any, NamedTuple
 
 from exchange.engine import (
-    AmendOrder,
-    CancelOrder,
     CancelReason,
-    CancelRejected,
     Command,
-    CommandRejected,
     Engine,
     Event,
     ExpireOrders,
     ImportInstruments,
     MassCancel,
-    MassCanceled,
-    OrderAccepted,
-    OrderCanceled,
-    OrderExpired,
-    OrderRejected,
-    OrderReplaced,
-    SubmitOrder,
     TradingState,
 )
 from exchange.gateway import protocol
 from exchange.gateway import snapshot as gateway_snapshot
 from exchange.gateway.activity import ActivityMeter
+from exchange.gateway.answers import outcome
 from exchange.gateway.config import DEFAULT_CONFIG, GatewayConfig
 from exchange.gateway.depth import DepthViews
 from exchange.gateway.jobqueue import JobQueue
 from exchange.gateway.keys import KeyStore
 from exchange.gateway.marketdata import InstrumentFeed, MarketData
-from exchange.gateway.orders import OrderTracker, cancel_reason_name
+from exchange.gateway.orders import OrderTracker
 from exchange.gateway.protocol import Code, RequestError
 from exchange.gateway.ratelimit import TokenBucket
 from exchange.gateway.reference import FeedsOnDemand, imported_specs
-from exchange.gateway.rejects import explain
+from exchange.gateway.reportlog import ReportLog, missed
 from exchange.gateway.schedule import ScheduleDriver, Timetable
 from exchange.gateway.session import SLOW_CONSUMER, Session, deliver
-from exchange.gateway.spec_faults import rejected_detail
-from exchange.ledger import Batch, Entry, LedgerError
+from exchange.ledger import Batch, Entry
 
 log = logging.getLogger("exchange.gateway")
 
@@ -132,8 +119,8 @@ class Venue:
         self.deadman: dict[str, asyncio.TimerHandle] = {}
         self.durable_seq = engine.last_command_seq
         self.exec_interest: set[str] | None = set()  # None: all ("*" was subscribed)
-        # account -> its latest reports (built since someone listened), for cheap resumes
-        self.recent_reports: dict[str, deque[dict[str, Any]]] = {}
+        # each account's latest reports (built since someone listened), for cheap resumes
+        self.reports = ReportLog(config.resume_window)
         self.failed: BaseException | None = None
         self.stopped = asyncio.Event()
         self.batches = 0
@@ -341,7 +328,7 @@ class Venue:
         if isinstance(work, dict):
             return protocol.ok(job.request_id, work)
         events = self._apply(work, job.origin, batch.reports, batch.entries)
-        return self._outcome(job.request_id, work, events)
+        return outcome(self.tracker, self.engine, job.request_id, work, events)
 
     def _apply(self, command: Command, origin: str, reports: list | None,
                entries: list[Entry]) -> list[Event]:
@@ -353,50 +340,12 @@ class Venue:
         if type(command) is ImportInstruments:
             self.tracker.specs.update(imported_specs(command, events, engine.instruments))
         if new_reports:
-            recent, window = self.recent_reports, self.config.resume_window
-            for account, report in new_reports:
-                kept = recent.get(account)
-                if kept is None:
-                    kept = recent[account] = deque(maxlen=window)
-                kept.append(report)
+            self.reports.keep(new_reports)
             if reports is not None:
                 reports.extend(new_reports)
         self.market.apply(command, events)
         self.timetable.apply(command, events)
         return events
-
-    def _outcome(self, request_id: str | None, command: Command,
-                 events: list[Event]) -> dict[str, Any]:
-        """The response to an applied command, from its outcome event."""
-        for event in events:
-            kind = type(event)
-            if kind in (OrderAccepted, OrderCanceled, OrderReplaced):
-                if kind is OrderCanceled and type(command) not in (CancelOrder, AmendOrder):
-                    continue  # an expiry or a consequence, not the outcome
-                record = self.tracker.orders[event.order_id]  # type: ignore[union-attr]
-                view = self.tracker.view(record)
-                if kind is OrderAccepted and record.status == "CANCELED":  # at once: say why
-                    view["cancel_reason"] = next(
-                        cancel_reason_name(e.reason) for e in events  # type: ignore[union-attr]
-                        if type(e) is OrderCanceled and e.order_id == record.order_id)
-                return protocol.ok(request_id, view)
-            if kind is OrderRejected:
-                return protocol.error(request_id, event.reason.name,  # type: ignore[union-attr]
-                                      explain(event.reason, command, self.engine))  # type: ignore[union-attr,arg-type]
-            if kind is CancelRejected:
-                owned = self.tracker.owned(event.account, event.order_id)  # type: ignore[union-attr,arg-type]
-                code = event.reason.name  # type: ignore[union-attr]
-                if owned is not None and owned.terminal and code == "UNKNOWN_ORDER":
-                    code = Code.TOO_LATE_TO_CANCEL
-                return protocol.error(request_id, code, f"order is {owned.status if owned else 'unknown'}")
-            if kind is MassCanceled:
-                return protocol.ok(request_id, {"count": event.count})  # type: ignore[union-attr]
-            if kind is CommandRejected:
-                return protocol.error(request_id, event.reason.name,  # type: ignore[union-attr]
-                                      rejected_detail(event, command))  # type: ignore[arg-type]
-            if kind is not OrderExpired and type(command) is not SubmitOrder:
-                return protocol.ok(request_id, {"event": kind.__name__, "seq": event.seq})
-        return protocol.ok(request_id, {"seq": self.engine.last_command_seq})
 
     # -- publishing (after the batch is durable) -----------------------------------------
 
@@ -453,44 +402,11 @@ class Venue:
         self.exec_subs.get(account, set()).discard(session)
         session.exec_accounts.discard(account)
 
-    def kept_reports(self, account: str, after: int, upto: int) -> list[dict[str, Any]] | None:
-        """The account's reports with after < exec_seq <= upto if they are all still kept
-        (`recent_reports`), else None. O(reports returned)."""
-        kept = self.recent_reports.get(account)
-        if upto <= after:
-            return []
-        if not kept or kept[0]["exec_seq"] > after + 1 or kept[-1]["exec_seq"] < upto:
-            return None
-        first = after + 1 - kept[0]["exec_seq"]  # kept reports are consecutive in exec_seq
-        return list(itertools.islice(kept, first, first + upto - after))
-
-    async def missed_reports(self, account: str, after: int, upto: int,
-                             upto_seq: int) -> AsyncIterator[dict[str, Any]]:
-        """The account's reports with after < exec_seq <= upto, re-derived from the ledger for
-        resumes past `kept_reports`: from the newest gateway snapshot whose tracker had not yet
-        given the account's report `after + 1`, then the entries after it (from seq 1 if none
-        did). O(entries replayed)."""
-        tracker, start = OrderTracker(), 1
-        for seq in await self.ledger.edge_seqs(upto_seq):
-            try:
-                saved, _ = gateway_snapshot.load(await self.ledger.edge(seq), self.tracker.specs)
-            except (gateway_snapshot.GatewaySnapshotError, LedgerError) as exc:
-                log.warning("resume: the gateway state of snapshot %d is not used: %s", seq, exc)
-                continue
-            if saved.exec_seq.get(account, 0) <= after:
-                tracker, start = saved, seq + 1
-                break
-        count = 0
-        wanted = (account,)
-        async for entry in self.ledger.entries(start, upto_seq):
-            for owner, report in tracker.apply(entry.command, entry.events, wanted):
-                if owner == account and after < report["exec_seq"] <= upto:
-                    yield report
-            if tracker.exec_seq.get(account, 0) >= upto:
-                return
-            count += 1
-            if count % 2000 == 0:
-                await asyncio.sleep(0)  # let the venue breathe during a long replay
+    def missed_reports(self, account: str, after: int, upto: int,
+                       upto_seq: int) -> AsyncIterator[dict[str, Any]]:
+        """The account's reports after < exec_seq <= upto, re-derived from the ledger for
+        resumes past what `reports` keeps (reportlog.missed)."""
+        return missed(self.ledger, self.tracker.specs, account, after, upto, upto_seq)
 
     # -- sessions ------------------------------------------------------------------------
 
