@@ -11,6 +11,9 @@ from pathlib import Path
 
 from exchange.cluster import options
 
+GATEWAY = "serve the websocket protocol on the cluster (stateless: run any number)"
+MERGER = "copy every shard's OUT into OUT_ALL, fenced (one per cluster)"
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     engine = subparsers.add_parser("shard", help=options.SHARD, description=options.SHARD)
@@ -20,6 +23,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                                    description=options.WRITER)
     options.add_writer_arguments(writer)
     writer.set_defaults(handler=_writer)
+    gateway = subparsers.add_parser("cluster-gateway", help=GATEWAY, description=GATEWAY)
+    gateway_arguments(gateway)
+    gateway.set_defaults(handler=_gateway)
+    merger = subparsers.add_parser("merger", help=MERGER, description=MERGER)
+    merger.add_argument("--nats", default="nats://127.0.0.1:4222", help="NATS server URL")
+    merger.set_defaults(handler=_merger)
     check = subparsers.add_parser(
         "ledger-verify", help="verify a PostgreSQL ledger of the cluster, shard by shard",
         description="Check each shard's chain from its first row: links, hashes, signatures, "
@@ -40,6 +49,25 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     demo.add_argument("--orders", type=int, default=2_000)
     demo.add_argument("--keep", action="store_true", help="keep running until Ctrl-C")
     demo.set_defaults(handler=_demo)
+
+
+def gateway_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--nats", default="nats://127.0.0.1:4222", help="NATS server URL")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8765, help="0: any free port")
+    parser.add_argument("--ready-file", help="written with the gateway's URL once it listens")
+
+
+def _gateway(args: argparse.Namespace) -> int:
+    from exchange.cluster import gateway
+
+    return asyncio.run(gateway.serve(args))
+
+
+def _merger(args: argparse.Namespace) -> int:
+    from exchange.cluster import merger
+
+    return asyncio.run(merger.serve(args.nats))
 
 
 def _shard(args: argparse.Namespace) -> int:

@@ -335,17 +335,23 @@ class Venue:
         engine = self.engine
         events = engine.apply(command)
         entries.append(Entry(engine.last_command_seq, command, events, origin))
+        self.fold(command, events, reports)
+        return events
+
+    def fold(self, command: Command, events: list[Event], reports: list | None) -> None:
+        """Fold an applied command's events into the tracker, the kept reports and the market
+        data; its new reports are added to `reports`. (The cluster's gateways fold the events
+        the shards' outputs carry: exchange/cluster/gateway_venue.py.)"""
         wanted = self.exec_interest  # build reports only for accounts ever listened to
         new_reports = self.tracker.apply(command, events, wanted)
         if type(command) is ImportInstruments:
-            self.tracker.specs.update(imported_specs(command, events, engine.instruments))
+            self.tracker.specs.update(imported_specs(command, events, self.engine.instruments))
         if new_reports:
             self.reports.keep(new_reports)
             if reports is not None:
                 reports.extend(new_reports)
         self.market.apply(command, events)
         self.timetable.apply(command, events)
-        return events
 
     # -- publishing (after the batch is durable) -----------------------------------------
 

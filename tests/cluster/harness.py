@@ -131,3 +131,53 @@ def writer_process(url: str, dsn: str, shard: str, key: Path, log_dir: Path) -> 
     return Process("exchange.cluster.pg_ledger", ["--nats", url, "--dsn", dsn, "--shard", shard,
                                                   "--signing-key", str(key)],
                    log_dir / f"writer-{shard}.log")
+
+
+async def issue_keys(entry: OrderEntry) -> dict[str, str]:
+    """A trader key for each account (on every shard); account -> API key."""
+    from exchange.gateway.keys import new_key
+
+    keys = {}
+    for account, _ in ACCOUNTS:
+        command, api_key = new_key(0, "trader", account, key_id=f"k{account}")
+        await entry.broadcast(command)
+        keys[account] = api_key
+    return keys
+
+
+def gateway_process(url: str, log_dir: Path, name: str) -> Process:
+    """A cluster gateway on a free port; its URL appears in `<log_dir>/<name>.url`."""
+    return Process("exchange.cluster.gateway", ["--nats", url, "--port", "0", "--ready-file",
+                                                str(log_dir / f"{name}.url")],
+                   log_dir / f"{name}.log")
+
+
+async def gateway_url(log_dir: Path, name: str, timeout: float = 60.0) -> str:
+    path = log_dir / f"{name}.url"
+    deadline = time.monotonic() + timeout
+    while not path.exists() or not path.read_text().strip():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gateway {name} did not start")
+        await asyncio.sleep(0.05)
+    return path.read_text().strip()
+
+
+async def settled(nc: Client, shards: tuple[str, ...] | list[str] = SHARDS,
+                  timeout: float = 60.0) -> None:
+    """Wait until every shard has an output for each of its inputs, and OUT_ALL a copy of
+    each output."""
+    from exchange.cluster.merged import MERGED
+
+    async def outputs_caught_up() -> bool:
+        outs = [await last_seq(nc, out_stream(s)) for s in shards]
+        if outs != [await last_seq(nc, in_stream(s)) for s in shards]:
+            return False
+        try:
+            return await last_seq(nc, MERGED) == sum(outs)
+        except Exception:  # noqa: BLE001 - the merger has not made OUT_ALL yet
+            return False
+    await eventually(outputs_caught_up, timeout)
+
+
+def merger_process(url: str, log_dir: Path) -> Process:
+    return Process("exchange.cluster.merger", ["--nats", url], log_dir / "merger.log")
