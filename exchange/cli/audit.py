@@ -28,7 +28,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     tools = parser.add_subparsers(dest="tool", required=True)
 
     verify = tools.add_parser("verify", help="check the hash chain and replay every command")
-    verify.add_argument("file")
+    verify.add_argument("file", help="a ledger file, the cluster's PostgreSQL DSN, or a file "
+                                     "exported from it (exchange ledger-export)")
     verify.add_argument("--checkpoint", metavar="SEQ:HASH", type=_checkpoint_arg,
                         help="also require this recorded checkpoint to be in the chain")
     verify.add_argument("--pubkey", metavar="FILE",
@@ -80,6 +81,10 @@ def _progress(args: argparse.Namespace, what: str) -> Progress | None:
 
 
 def run_verify(args: argparse.Namespace) -> int:
+    from exchange.cli.cluster import cluster_ledger_verify  # a DSN or an export of one
+
+    if (verdict := cluster_ledger_verify(args.file, args.pubkey)) is not None:
+        return verdict
     key = None
     if args.pubkey is not None:
         try:

@@ -9,6 +9,7 @@ import asyncio
 import tempfile
 from pathlib import Path
 
+from exchange.cli.main import CliError
 from exchange.cluster import options
 
 GATEWAY = "serve the websocket protocol on the cluster (stateless: run any number)"
@@ -40,6 +41,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                        help="the venue's public key (hex or PEM), given separately; without "
                             "it, the key the ledger itself names")
     check.set_defaults(handler=_verify)
+    exporter = subparsers.add_parser(
+        "ledger-export", help="copy the cluster's PostgreSQL ledger into one file",
+        description="Copy the ledger's tables (one consistent snapshot) into a new SQLite "
+                    "file that `exchange audit verify FILE` checks offline.")
+    exporter.add_argument("dsn", help="PostgreSQL DSN of the ledger")
+    exporter.add_argument("file", type=Path, help="the file to write (must not exist)")
+    exporter.set_defaults(handler=_export)
     demo = subparsers.add_parser(
         "cluster-demo", help="a local two-shard cluster trading the demo flow",
         description="Start nats-server, PostgreSQL, two engine shards and their ledger writers "
@@ -86,6 +94,32 @@ def _verify(args: argparse.Namespace) -> int:
     from exchange.cluster.pg_ledger import verify_ledger
 
     return asyncio.run(verify_ledger(args.dsn, args.shard, args.pubkey))
+
+
+def _export(args: argparse.Namespace) -> int:
+    from exchange.cluster.pg_audit import export
+
+    try:
+        counts = asyncio.run(export(args.dsn, args.file))
+    except FileExistsError as exc:
+        raise CliError(str(exc)) from None
+    print(f"exported to {args.file}: " + ", ".join(f"{n} {table}" for table, n in counts.items()))
+    return 0
+
+
+def cluster_ledger_verify(target: str, pubkey: str | None) -> int | None:
+    """`exchange audit verify` of the cluster's ledger: a PostgreSQL DSN, or a file exported
+    from one; None for anything else (the SQLite ledger's own verify takes it)."""
+    key = Path(pubkey) if pubkey is not None else None
+    if target.startswith(("postgresql://", "postgres://")):
+        from exchange.cluster.pg_ledger import verify_ledger
+
+        return asyncio.run(verify_ledger(target, None, key))
+    from exchange.cluster.pg_audit import is_export, verify_file
+
+    if not is_export(Path(target)):
+        return None
+    return asyncio.run(verify_file(Path(target), key))
 
 
 def _demo(args: argparse.Namespace) -> int:

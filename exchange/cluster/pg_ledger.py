@@ -32,7 +32,7 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
-from exchange.cluster import options
+from exchange.cluster import options, pg_audit
 from exchange.cluster.names import WriterConfig, check_shard, out_stream, out_subject
 from exchange.cluster.pg_schema import (
     EVENT_COLUMNS,
@@ -40,14 +40,11 @@ from exchange.cluster.pg_schema import (
     INSERT_BATCH,
     LOCK,
     SCHEMA_VERSION,
-    SELECT_BATCHES,
     SELECT_HEAD,
-    SELECT_ROWS,
-    START,
     TABLES,
     TRADE_COLUMNS,
 )
-from exchange.cluster.replica import Replica, decode_output
+from exchange.cluster.replica import decode_output
 from exchange.cluster.shard import connect
 from exchange.engine.codec import KIND_OF, decode
 from exchange.engine.enums import Side
@@ -58,8 +55,6 @@ from exchange.ledger.schema import (
     LedgerError,
     Row,
     body_records,
-    chain_fault,
-    events_hash,
     record_ts,
     seal,
 )
@@ -209,55 +204,18 @@ class LedgerWriter:
 
 
 async def verify(conn: asyncpg.Connection, shard: str, public_key: str) -> tuple[int, str | None]:
-    """(outputs checked, the first fault or None) for one shard's ledger, from its first row.
-    O(rows + their replay)."""
-    key = signing.public_key(public_key, "public key")
-    replica, previous, count = Replica(), START, 0
-    for found in await conn.fetch(SELECT_BATCHES, shard):
-        batch = BatchRecord(*found)
-        fault = chain_fault(batch, previous) or signing.batch_fault(key, batch)
-        if fault:
-            return count, fault
-        rows = await conn.fetch(SELECT_ROWS, shard, batch.first_seq, batch.last_seq)
-        chain = [tuple(row[:5]) for row in rows]
-        if [row[0] for row in chain] != list(range(batch.first_seq, batch.last_seq + 1)):
-            return count, f"batch {batch.id}: rows missing or extra"
-        if events_hash(chain) != batch.events_hash:
-            return count, f"batch {batch.id}: its rows do not match its hash"
-        for out_seq, _ts, _kind, origin, body, digest in rows:
-            command = body_records(body)[0] if body else b""
-            expected = decode_output(replica.apply(command, origin))
-            if (expected.body or b"") != body or expected.digest != digest:
-                return count, f"output {out_seq}: the replay differs"
-            count += 1
-        if replica.engine.digest() != batch.digest:
-            return count, f"batch {batch.id}: the digest differs from the replay's"
-        previous = batch
-    return count, None
+    """(outputs checked, the first fault or None) for one shard's ledger, from its first row
+    (pg_audit.verify). O(rows + their replay)."""
+    return await pg_audit.verify(pg_audit.PgSource(conn), shard, public_key)
 
 
 async def verify_ledger(dsn: str, shards: list[str] | None, pubkey: Path | None) -> int:
-    """`exchange ledger-verify`: verify each shard (all by default), print one line each;
-    0 if every one verifies, 1 otherwise."""
+    """`exchange ledger-verify` / `exchange audit verify DSN`: verify each shard (all by
+    default), print one line each; 0 if every one verifies, 1 otherwise."""
     conn = await asyncpg.connect(dsn)
     try:
-        named = await conn.fetchval("SELECT value FROM meta WHERE key = 'public_key'")
-        if pubkey is None:
-            key, whose = named, "the key the ledger names (give --pubkey to prove origin)"
-        else:
-            key = signing.public_hex(signing.public_key(pubkey.read_text(), str(pubkey)))
-            whose = f"the venue key {key[:16]}…"
-        found = [row[0] for row in await conn.fetch("SELECT DISTINCT shard FROM batches")]
-        failed = 0
-        for shard in shards or sorted(found):
-            checked, fault = await verify(conn, shard, key)
-            if fault is None and shard not in found:
-                fault = "no batches"
-            print(f"shard {shard}: {checked} outputs "
-                  + ("verify" if fault is None else f"FAIL: {fault}"))
-            failed += fault is not None
-        print(f"checked against {whose}")
-        return 1 if failed else 0
+        key, whose = pg_audit.given_key(pubkey)
+        return await pg_audit.verify_all(pg_audit.PgSource(conn), shards, key, whose)
     except (asyncpg.UndefinedTableError, LedgerError) as exc:
         print(f"ledger-verify: {exc}", file=sys.stderr)
         return 1
