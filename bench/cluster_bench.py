@@ -19,10 +19,12 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 
 from exchange import demo
+from exchange.client import Client
 from exchange.cluster.local import LocalCluster, caught_up, demo_routes
 from exchange.cluster.names import ORIGIN, in_stream, in_subject, out_stream, out_subject
 from exchange.cluster.order_entry import OrderEntry
@@ -31,6 +33,8 @@ from exchange.cluster.replica import replay
 from exchange.cluster.shard import connect
 from exchange.cluster.topology import read_stream
 from exchange.engine.codec import encode
+from exchange.engine.enums import Side
+from exchange.engine.instrument import format_price
 
 
 def flow_by_shard(shards: list[str], per_shard: int) -> dict[str, list[bytes]]:
@@ -194,6 +198,117 @@ async def failover(rounds: int, backlog: int) -> list[float]:
     return times
 
 
+def bench_instruments(count: int = 8) -> list[Any]:
+    """`count` instruments, the demo's three dealt round with new symbols (4 shards need 4)."""
+    return [spec._replace(symbol=f"{spec.symbol}-{n}")
+            for n in range(count // len(demo.INSTRUMENTS) + 1) for spec in demo.INSTRUMENTS][:count]
+
+
+def ws_orders(count: int, instruments: list[Any], seed: int) -> list[dict[str, str]]:
+    """The demo flow's orders on `instruments` as new_order arguments (decimal strings)."""
+    specs = {spec.symbol: spec for spec in demo.INSTRUMENTS}
+    orders = []
+    for n, order in enumerate(demo.order_flow(count, seed=seed)):
+        spec = instruments[n % len(instruments)]
+        decimals = specs[order.symbol].price_decimals
+        orders.append({"account": order.account, "sym": spec.symbol,
+                       "side": Side(order.side).name, "qty": str(order.qty),
+                       "px": format_price(order.price or 0, decimals),
+                       "cl_ord_id": f"b{seed}-{n}"})
+    return orders
+
+
+async def through_gateway(shards: list[str], orders: int, latency_orders: int,
+                          window: int) -> dict[str, float]:
+    """Orders through a cluster gateway (websocket, MessagePack) -> IN -> engine -> OUT ->
+    merger -> OUT_ALL -> gateway -> answer: one at a time (p50/p99 order -> ack), then every
+    demo account pipelining `window` orders at once (orders/s, first sent to last answered)."""
+    instruments = bench_instruments()
+    cluster = LocalCluster(Path(tempfile.mkdtemp(prefix="cluster-bench-")), shards,
+                           snapshot_every=10**9, writers=False, instruments=instruments)
+    cluster.start_servers()
+    figures: dict[str, float] = {}
+    try:
+        nc = await connect(cluster.nats.url)
+        entry = await cluster.open_market(nc)
+        keys = await cluster.issue_keys(entry)
+        cluster.start_processes()
+        cluster.start_merger()
+        url = await cluster.start_gateway("gateway", order_rate=1e6)
+        clients = {account: await Client.connect(url, "msgpack") for account in keys}
+        for account, client in clients.items():
+            await client.logon(keys[account])
+        times = []
+        for args in ws_orders(latency_orders, instruments, seed=21):
+            args = {**args, "cl_ord_id": "lat-" + args["cl_ord_id"]}
+            account = args.pop("account")
+            started = time.perf_counter()
+            await clients[account].request("new_order", **args)
+            times.append(time.perf_counter() - started)
+        figures.update(_percentiles("ack", times))
+        flow = ws_orders(orders, instruments, seed=22)
+        by_account: dict[str, list[dict[str, str]]] = {account: [] for account in clients}
+        for args in flow:
+            by_account[args.pop("account")].append(args)
+        answered = 0
+
+        async def pipelined(client: Client, mine: list[dict[str, str]]) -> None:
+            nonlocal answered
+            for start in range(0, len(mine), window):
+                futures = [await client.send_request("new_order", args)
+                           for args in mine[start:start + window]]
+                for response in await asyncio.gather(*futures):
+                    answered += 1
+                    assert response["ok"] or response["error"]["code"] != "STATUS_UNKNOWN"
+        started = time.perf_counter()
+        await asyncio.gather(*(pipelined(clients[a], by_account[a]) for a in clients))
+        figures["orders_per_s"] = answered / (time.perf_counter() - started)
+        assert answered == orders
+        for client in clients.values():
+            await client.close()
+        await caught_up(nc, shards, None)
+        await check_replay(nc, shards)
+        await nc.close()
+    finally:
+        cluster.stop()
+    return figures
+
+
+async def failover_through_gateway(rounds: int) -> list[float]:
+    """Seconds from an engine's kill -9 (restarted at once) to the gateway's answer to an order
+    sent right after the kill."""
+    instruments = bench_instruments(2)
+    cluster = LocalCluster(Path(tempfile.mkdtemp(prefix="cluster-bench-")), ["A"],
+                           snapshot_every=1000, writers=False, instruments=instruments)
+    cluster.start_servers()
+    times = []
+    try:
+        nc = await connect(cluster.nats.url)
+        entry = await cluster.open_market(nc)
+        keys = await cluster.issue_keys(entry)
+        cluster.start_processes()
+        cluster.start_merger()
+        url = await cluster.start_gateway("gateway", order_rate=1e6)
+        account, key = next(iter(keys.items()))
+        client = await Client.connect(url, "msgpack")
+        await client.logon(key)
+        flow = [a for a in ws_orders(rounds * 20, instruments, seed=23) if a["account"] == account]
+        for args in flow[:rounds]:
+            args.pop("account")
+            await client.request("new_order", **{**args, "cl_ord_id": "warm-" + args["cl_ord_id"]})
+            cluster.kill("shard A")
+            killed = time.perf_counter()
+            cluster.start_shard("A")
+            await client.request("new_order", **args)
+            times.append(time.perf_counter() - killed)
+        await client.close()
+        await check_replay(nc, ["A"])
+        await nc.close()
+    finally:
+        cluster.stop()
+    return times
+
+
 def _percentiles(name: str, samples: list[float]) -> dict[str, float]:
     ordered = sorted(samples)
     return {f"{name}_p50_ms": 1e3 * statistics.median(ordered),
@@ -201,6 +316,9 @@ def _percentiles(name: str, samples: list[float]) -> dict[str, float]:
 
 
 async def main_async(args: argparse.Namespace) -> None:
+    if args.gateway:
+        await gateway_figures(args)
+        return
     print(f"throughput, {args.n} inputs per shard (IN preloaded, shards started after):")
     for shards in (["A"], ["A", "B"]):
         rates = [await throughput(shards, args.n) for _ in range(args.repeat)]
@@ -221,12 +339,36 @@ async def main_async(args: argparse.Namespace) -> None:
     print("all OUT streams byte-identical to single-process replays; ledger verified")
 
 
+async def gateway_figures(args: argparse.Namespace) -> None:
+    print(f"through a cluster gateway (websocket, MessagePack; no ledger writers), "
+          f"{args.latency_orders} orders one at a time, then {args.n} orders pipelined "
+          f"({args.window} in flight per account, 5 accounts):")
+    for count in (1, 2, 4):
+        shards = ["A", "B", "C", "D"][:count]
+        runs = [await through_gateway(shards, args.n, args.latency_orders, args.window)
+                for _ in range(args.repeat)]
+        p50 = statistics.median(r["ack_p50_ms"] for r in runs)
+        p99 = statistics.median(r["ack_p99_ms"] for r in runs)
+        rate = statistics.median(r["orders_per_s"] for r in runs)
+        print(f"  {count} shard(s): order -> ack p50 {p50:.2f} ms, p99 {p99:.2f} ms; "
+              f"{rate:,.0f} orders/s pipelined (runs: "
+              + ", ".join(f"{r['orders_per_s']:,.0f}" for r in runs) + ")")
+    times = await failover_through_gateway(args.failover_rounds)
+    print(f"failover through the gateway after kill -9 of the engine (snapshot every 1,000), "
+          f"{len(times)} rounds: median {statistics.median(times):.2f} s, max "
+          f"{max(times):.2f} s")
+    print("all OUT streams byte-identical to single-process replays")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=20_000, help="inputs per shard")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--latency-orders", type=int, default=2_000)
     parser.add_argument("--failover-rounds", type=int, default=5)
+    parser.add_argument("--gateway", action="store_true",
+                        help="the end-to-end figures through a cluster gateway instead")
+    parser.add_argument("--window", type=int, default=50, help="orders in flight per account")
     parser.add_argument("--quick", action="store_true", help="small sizes, to check it runs")
     args = parser.parse_args(argv)
     if args.quick:

@@ -56,6 +56,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     demo.add_argument("--shards", default="A,B", help="shard names, comma-separated")
     demo.add_argument("--orders", type=int, default=2_000)
     demo.add_argument("--keep", action="store_true", help="keep running until Ctrl-C")
+    demo.add_argument("--gateway-port", type=int, default=8765,
+                      help="the cluster gateway's port (0: any free one)")
     demo.set_defaults(handler=_demo)
 
 
@@ -64,6 +66,8 @@ def gateway_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765, help="0: any free port")
     parser.add_argument("--ready-file", help="written with the gateway's URL once it listens")
+    parser.add_argument("--order-rate", type=float, default=200.0,
+                        help="order operations per second per account (burst: twice that)")
 
 
 def _gateway(args: argparse.Namespace) -> int:
@@ -126,4 +130,5 @@ def _demo(args: argparse.Namespace) -> int:
     from exchange.cluster.local import run_demo
 
     directory = args.dir or Path(tempfile.mkdtemp(prefix="exchange-cluster-"))
-    return run_demo(directory, args.shards.split(","), args.orders, args.keep)
+    return run_demo(directory, args.shards.split(","), args.orders, args.keep,
+                    args.gateway_port)

@@ -54,7 +54,11 @@ class ClusterGateway(Server):
 
 
 async def serve(args: argparse.Namespace) -> int:
-    gateway = ClusterGateway(args.nats, GatewayConfig(host=args.host, port=args.port))
+    rate = args.order_rate
+    config = GatewayConfig(host=args.host, port=args.port, order_rate=rate,
+                           order_burst=2 * rate, conn_rate=max(500.0, 2 * rate),
+                           conn_burst=max(1000.0, 4 * rate))
+    gateway = ClusterGateway(args.nats, config)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):

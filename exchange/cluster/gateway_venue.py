@@ -54,12 +54,15 @@ from exchange.engine.commands import (
     StartTradingDay,
     SubmitOrder,
 )
+from exchange.engine.enums import Side
+from exchange.engine.events import TradeExecuted
 from exchange.gateway import protocol
 from exchange.gateway.config import GatewayConfig
 from exchange.gateway.keys import KeyStore
 from exchange.gateway.protocol import Code, RequestError
 from exchange.gateway.session import deliver
 from exchange.gateway.venue import Job, Venue, _owner
+from exchange.ledger.queries import TradeRow
 
 log = logging.getLogger("exchange.cluster.gateway")
 
@@ -67,6 +70,7 @@ BY_SYMBOL = (SubmitOrder, AddInstrument, SetTradingState, SetPriceBand)
 REFERENCE_FROM_EVERY = (AddInstrument, SetTradingState, SetPriceBand)
 REFERENCE_FROM_FIRST = (AddAccount, SetAccountLimits, SetKillSwitch, StartTradingDay, IssueKey,
                         RevokeKey)
+TRADES_KEPT = 10_000  # per instrument, for the market history ops (older: the ledger)
 EARLY_KEPT = 4096  # answers of outputs folded before their PubAck was read (rare: resends)
 
 
@@ -104,6 +108,7 @@ class ClusterVenue(Venue):
         self.origins: Counter[str] = Counter()  # of this gateway's commands in flight
         self.early: OrderedDict[tuple[str, int], dict[str, Any]] = OrderedDict()
         self.readers: list[Pending] = []  # reads waiting for their barrier
+        self.trades: dict[str, deque[TradeRow]] = {}  # symbol -> its latest trades
         self.follower = Follower(self.js, self.position, self.fold_message, self.fold_done)
 
     # -- taking jobs (ops call these as they call the single-process venue's) ----------------
@@ -339,7 +344,29 @@ class ClusterVenue(Venue):
                 self.early[key] = answer
                 if len(self.early) > EARLY_KEPT:
                     self.early.popitem(last=False)
+        self._keep_trades(folded.events)
         self._send_reports(reports)
+
+    def _keep_trades(self, events: list[Any]) -> None:
+        for event in events:
+            if type(event) is TradeExecuted:
+                kept = self.trades.get(event.symbol)
+                if kept is None:
+                    kept = self.trades[event.symbol] = deque(maxlen=TRADES_KEPT)
+                buy = event.aggressor_side == Side.BUY
+                kept.append(TradeRow(
+                    event.trade_id, event.seq, event.ts_us, event.symbol, event.price,
+                    event.qty, Side(event.aggressor_side).name,
+                    event.taker_account if buy else event.maker_account,
+                    event.maker_account if buy else event.taker_account))
+
+    async def trade_rows(self, symbol: str, since_us: int, limit: int, after_seq: int = 0,
+                         newest: bool = False) -> list[Any]:
+        """The market history ops' trades, from the last `TRADES_KEPT` of each instrument this
+        gateway folded (an instrument's trades come from one shard: their seq only grows)."""
+        rows = [row for row in self.trades.get(symbol, ())
+                if row.ts_us >= since_us and row.seq > after_seq]
+        return rows[-limit:] if newest else rows[:limit]
 
     def fold_done(self) -> None:
         """After a run of messages: market data out, reads whose barrier is passed."""

@@ -3,7 +3,7 @@ shard, all on 127.0.0.1, for `exchange cluster-demo` (`make cluster-demo`) and t
 
 `LocalCluster` starts the servers, opens the demo market (exchange.demo) on the shards, starts
 each shard and writer as its own process (`python -m exchange.cluster.shard` / `pg_ledger`),
-and stops everything by PID. `run_demo` drives a seeded order flow through `OrderEntry`, waits
+the merger and cluster gateways, and stops everything by PID. `run_demo` drives a seeded order flow through `OrderEntry`, waits
 for OUT and the ledger, verifies each shard's chain and prints what happened.
 """
 
@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import asyncpg
@@ -27,22 +28,26 @@ from exchange.cluster.order_entry import OrderEntry
 from exchange.cluster.pg_ledger import head, verify
 from exchange.cluster.shard import connect
 from exchange.cluster.topology import ensure_shard, set_routes
-from exchange.engine.commands import AddAccount
+from exchange.engine.commands import AddAccount, AddInstrument
+from exchange.gateway.keys import new_key
 from exchange.ledger.signing import VenueKey, load_or_create
 
 
-def demo_routes(shards: list[str]) -> dict[str, str]:
-    """The demo instruments dealt over `shards` in turn."""
-    return {spec.symbol: shards[n % len(shards)] for n, spec in enumerate(demo.INSTRUMENTS)}
+def demo_routes(shards: list[str], instruments: Sequence[AddInstrument] = demo.INSTRUMENTS
+                ) -> dict[str, str]:
+    """The (demo) instruments dealt over `shards` in turn."""
+    return {spec.symbol: shards[n % len(shards)] for n, spec in enumerate(instruments)}
 
 
 class LocalCluster:
     """The servers and processes of a cluster of `shards`, data under `directory`."""
 
     def __init__(self, directory: Path, shards: list[str], snapshot_every: int = 10_000,
-                 writers: bool = True) -> None:
+                 writers: bool = True,
+                 instruments: Sequence[AddInstrument] = demo.INSTRUMENTS) -> None:
         self.directory = directory
         self.shards = shards
+        self.instruments = list(instruments)
         self.snapshot_every = snapshot_every
         self.writers = writers
         self.nats = servers.NatsServer(directory / "nats")
@@ -63,9 +68,10 @@ class LocalCluster:
         js = nc.jetstream()
         for shard in self.shards:
             await ensure_shard(js, shard)
-        await set_routes(js, demo_routes(self.shards))
+        await set_routes(js, demo_routes(self.shards, self.instruments))
         entry = await OrderEntry.open(nc, self.shards)
-        for command in demo.setup(1):
+        commands: list[AddInstrument | AddAccount] = [*self.instruments, *demo.ACCOUNTS]
+        for command in (c._replace(ts_us=1) for c in commands):
             if isinstance(command, AddAccount):
                 await entry.broadcast(command, origin="operator:demo")
             else:
@@ -82,6 +88,34 @@ class LocalCluster:
         return self._spawn(f"writer {shard}", "exchange.cluster.pg_ledger",
                            ["--nats", self.nats.url, "--dsn", self.postgres.dsn, "--shard", shard,
                             "--signing-key", str(self.key_path)])
+
+    async def issue_keys(self, entry: OrderEntry) -> dict[str, str]:
+        """A trader key for each demo account, on every shard: account -> API key."""
+        keys = {}
+        for account in demo.ACCOUNTS:
+            command, api_key = new_key(1, "trader", account.account)
+            await entry.broadcast(command, origin="operator:demo")
+            keys[account.account] = api_key
+        return keys
+
+    def start_merger(self) -> subprocess.Popen:
+        return self._spawn("merger", "exchange.cluster.merger", ["--nats", self.nats.url])
+
+    async def start_gateway(self, name: str = "gateway", port: int = 0,
+                            order_rate: float | None = None, timeout: float = 60) -> str:
+        """A cluster gateway process; its URL once it listens (it folds OUT_ALL first)."""
+        ready = self.directory / f"{name}.url"
+        ready.unlink(missing_ok=True)
+        rate = [] if order_rate is None else ["--order-rate", str(order_rate)]
+        self._spawn(name, "exchange.cluster.gateway", ["--nats", self.nats.url, "--port",
+                                                       str(port), "--ready-file", str(ready),
+                                                       *rate])
+        deadline = time.monotonic() + timeout
+        while not ready.exists() or not ready.read_text().strip():
+            if self.children[name].poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{name} did not start: see {self.directory}/{name}.log")
+            await asyncio.sleep(0.05)
+        return ready.read_text().strip()
 
     def start_processes(self) -> None:
         for shard in self.shards:
@@ -140,10 +174,16 @@ async def caught_up(nc: Client, shards: list[str], dsn: str | None, timeout: flo
             await conn.close()
 
 
-async def demo_flow(cluster: LocalCluster, orders: int) -> int:
+async def demo_flow(cluster: LocalCluster, orders: int, gateway_port: int) -> int:
     nc = await connect(cluster.nats.url)
     try:
         entry = await cluster.open_market(nc)
+        keys = await cluster.issue_keys(entry)
+        cluster.start_merger()
+        url = await cluster.start_gateway("gateway", gateway_port)
+        print(f"gateway {url} (the ordinary CLIs trade on it):", flush=True)
+        for account, key in keys.items():
+            print(f"  trader {account}: exchange trade --url {url} --key {key} ...", flush=True)
         started = time.monotonic()
         for order in demo.order_flow(orders):
             await entry.submit(order, origin=f"account:{order.account}")
@@ -165,7 +205,8 @@ async def demo_flow(cluster: LocalCluster, orders: int) -> int:
         await nc.close()
 
 
-def run_demo(directory: Path, shards: list[str], orders: int, keep: bool) -> int:
+def run_demo(directory: Path, shards: list[str], orders: int, keep: bool,
+             gateway_port: int = 8765) -> int:
     """Start a local cluster, trade the demo flow on it, verify, then stop (or, with `keep`,
     run until Ctrl-C)."""
     absent = servers.missing()
@@ -179,9 +220,9 @@ def run_demo(directory: Path, shards: list[str], orders: int, keep: bool) -> int
         cluster.start_processes()
         print(f"nats-server {cluster.nats.url}, PostgreSQL {cluster.postgres and cluster.postgres.dsn}"
               f", shards {', '.join(shards)}; logs in {directory}")
-        code = asyncio.run(demo_flow(cluster, orders))
+        code = asyncio.run(demo_flow(cluster, orders, gateway_port))
         if keep:
-            print("running; Ctrl-C stops it")
+            print("running; Ctrl-C stops it", flush=True)
             with contextlib.suppress(KeyboardInterrupt):
                 signal.pause()
         return code

@@ -69,6 +69,12 @@ async def durable_trades_projected(venue: Venue) -> None:
 
 async def _read(venue: Venue, symbol: str, since_us: int, limit: int, after_seq: int = 0,
                 newest: bool = False) -> list[queries.TradeRow]:
+    return await venue.trade_rows(symbol, since_us, limit, after_seq, newest)
+
+
+async def ledger_trade_rows(venue: Venue, symbol: str, since_us: int, limit: int,
+                            after_seq: int = 0, newest: bool = False) -> list[queries.TradeRow]:
+    """`Venue.trade_rows` of the single-process venue: its ledger's trades table."""
     await durable_trades_projected(venue)
     try:
         return await asyncio.to_thread(queries.trades, venue.ledger.path, symbol, since_us,

@@ -375,6 +375,15 @@ class Venue:
         except RequestError as exc:
             return protocol.error(job.request_id, exc.code, exc.msg), None
 
+    async def trade_rows(self, symbol: str, since_us: int, limit: int, after_seq: int = 0,
+                         newest: bool = False) -> list[Any]:
+        """The market history ops' trades (history.py): up to `limit` of the instrument's,
+        oldest first, at or after `since_us` and after `after_seq`; `newest`: the last ones.
+        Here from the ledger's trades table (a cluster gateway keeps its own)."""
+        from exchange.gateway.history import ledger_trade_rows
+
+        return await ledger_trade_rows(self, symbol, since_us, limit, after_seq, newest)
+
     def drop_market_data(self, session: Session, channel: str, symbol: str) -> None:
         """A client too slow for a market-data stream: unsubscribe it and say so."""
         self.unsubscribe_market(session, channel, symbol)
