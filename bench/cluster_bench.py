@@ -22,10 +22,12 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+from nats.js.errors import NotFoundError
 
 from exchange import demo
 from exchange.client import Client
 from exchange.cluster.local import LocalCluster, caught_up, demo_routes
+from exchange.cluster.merged import MERGED
 from exchange.cluster.names import ORIGIN, in_stream, in_subject, out_stream, out_subject
 from exchange.cluster.order_entry import OrderEntry
 from exchange.cluster.pg_ledger import verify
@@ -198,6 +200,24 @@ async def failover(rounds: int, backlog: int) -> list[float]:
     return times
 
 
+async def merged_caught_up(nc: Any, shards: list[str], timeout: float = 120) -> None:
+    """Wait until every input has its output and OUT_ALL a copy of each (keys issued before
+    a gateway starts are then known to it)."""
+    await caught_up(nc, shards, None, timeout)
+    js = nc.jetstream()
+    deadline = time.monotonic() + timeout
+    while True:
+        outs = sum([(await js.stream_info(out_stream(s))).state.last_seq for s in shards])
+        try:
+            if (await js.stream_info(MERGED)).state.last_seq == outs:
+                return
+        except NotFoundError:
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError("OUT_ALL did not catch up")
+        await asyncio.sleep(0.05)
+
+
 def bench_instruments(count: int = 8) -> list[Any]:
     """`count` instruments, the demo's three dealt round with new symbols (4 shards need 4)."""
     return [spec._replace(symbol=f"{spec.symbol}-{n}")
@@ -207,11 +227,13 @@ def bench_instruments(count: int = 8) -> list[Any]:
 def ws_orders(count: int, instruments: list[Any], seed: int) -> list[dict[str, str]]:
     """The demo flow's orders on `instruments` as new_order arguments (decimal strings)."""
     specs = {spec.symbol: spec for spec in demo.INSTRUMENTS}
+    alike = {base: [i.symbol for i in instruments if i.symbol.rsplit("-", 1)[0] == base]
+             for base in specs}
     orders = []
     for n, order in enumerate(demo.order_flow(count, seed=seed)):
-        spec = instruments[n % len(instruments)]
         decimals = specs[order.symbol].price_decimals
-        orders.append({"account": order.account, "sym": spec.symbol,
+        symbols = alike[order.symbol] or [order.symbol]
+        orders.append({"account": order.account, "sym": symbols[n % len(symbols)],
                        "side": Side(order.side).name, "qty": str(order.qty),
                        "px": format_price(order.price or 0, decimals),
                        "cl_ord_id": f"b{seed}-{n}"})
@@ -234,6 +256,7 @@ async def through_gateway(shards: list[str], orders: int, latency_orders: int,
         keys = await cluster.issue_keys(entry)
         cluster.start_processes()
         cluster.start_merger()
+        await merged_caught_up(nc, shards)
         url = await cluster.start_gateway("gateway", order_rate=1e6)
         clients = {account: await Client.connect(url, "msgpack") for account in keys}
         for account, client in clients.items():
@@ -243,8 +266,9 @@ async def through_gateway(shards: list[str], orders: int, latency_orders: int,
             args = {**args, "cl_ord_id": "lat-" + args["cl_ord_id"]}
             account = args.pop("account")
             started = time.perf_counter()
-            await clients[account].request("new_order", **args)
+            response = await (await clients[account].send_request("new_order", args))
             times.append(time.perf_counter() - started)
+            assert response["ok"] or response["error"]["code"] != "STATUS_UNKNOWN", response
         figures.update(_percentiles("ack", times))
         flow = ws_orders(orders, instruments, seed=22)
         by_account: dict[str, list[dict[str, str]]] = {account: [] for account in clients}
@@ -288,6 +312,7 @@ async def failover_through_gateway(rounds: int) -> list[float]:
         keys = await cluster.issue_keys(entry)
         cluster.start_processes()
         cluster.start_merger()
+        await merged_caught_up(nc, ["A"])
         url = await cluster.start_gateway("gateway", order_rate=1e6)
         account, key = next(iter(keys.items()))
         client = await Client.connect(url, "msgpack")
@@ -295,12 +320,14 @@ async def failover_through_gateway(rounds: int) -> list[float]:
         flow = [a for a in ws_orders(rounds * 20, instruments, seed=23) if a["account"] == account]
         for args in flow[:rounds]:
             args.pop("account")
-            await client.request("new_order", **{**args, "cl_ord_id": "warm-" + args["cl_ord_id"]})
+            await (await client.send_request(
+                "new_order", {**args, "cl_ord_id": "warm-" + args["cl_ord_id"]}))
             cluster.kill("shard A")
             killed = time.perf_counter()
             cluster.start_shard("A")
-            await client.request("new_order", **args)
+            response = await (await client.send_request("new_order", args))
             times.append(time.perf_counter() - killed)
+            assert response["ok"] or response["error"]["code"] != "STATUS_UNKNOWN", response
         await client.close()
         await check_replay(nc, ["A"])
         await nc.close()
