@@ -33,19 +33,16 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 
 from exchange.cluster.follow import Follower, replay_reports
-from exchange.cluster.merged import MERGED, Folded, GapInMerged, MergedPosition, to_local
+from exchange.cluster.merged import MERGED, Folded, GapInMerged, MergedPosition
 from exchange.cluster.names import order_id
-from exchange.cluster.order_entry import EVERY_SHARD, OrderEntry, UnroutableCommand
+from exchange.cluster.order_entry import OrderEntry, UnroutableCommand
+from exchange.cluster.routing import shard_commands
 from exchange.engine import Engine
 from exchange.engine.codec import encode
 from exchange.engine.commands import (
     AddAccount,
     AddInstrument,
-    AmendOrder,
-    BustTrade,
-    CancelOrder,
     IssueKey,
-    MassCancel,
     RevokeKey,
     SetAccountLimits,
     SetKillSwitch,
@@ -66,7 +63,6 @@ from exchange.ledger.queries import TradeRow
 
 log = logging.getLogger("exchange.cluster.gateway")
 
-BY_SYMBOL = (SubmitOrder, AddInstrument, SetTradingState, SetPriceBand)
 REFERENCE_FROM_EVERY = (AddInstrument, SetTradingState, SetPriceBand)
 REFERENCE_FROM_FIRST = (AddAccount, SetAccountLimits, SetKillSwitch, StartTradingDay, IssueKey,
                         RevokeKey)
@@ -214,38 +210,11 @@ class ClusterVenue(Venue):
 
     # -- storing commands in IN --------------------------------------------------------------
 
-    def _routes(self, command: Any) -> list[tuple[str, Any]]:
-        """(shard, command with shard-local ids) for each shard the command goes to."""
-        kind = type(command)
-        if kind in (CancelOrder, AmendOrder):
-            local, index = to_local(command.order_id)
-            if index not in self.shard_at or not local:
-                raise RequestError(Code.UNKNOWN_ORDER, "no such order")
-            return [(self.shard_at[index], command._replace(order_id=local))]
-        if kind is BustTrade:
-            local, index = to_local(command.trade_id)
-            if index not in self.shard_at or not local:
-                raise RequestError(Code.BAD_REQUEST, "no such trade")
-            return [(self.shard_at[index], command._replace(trade_id=local))]
-        if kind in BY_SYMBOL or (kind is MassCancel and command.symbol is not None):
-            if command.symbol not in self.entry.routes:
-                raise UnroutableCommand(command.symbol)
-            return [(self.entry.routes[command.symbol], command)]
-        if kind in EVERY_SHARD or kind is MassCancel:
-            return [(shard, command) for shard in self.shards]
-        raise RequestError(Code.BAD_REQUEST,
-                           f"{kind.__name__} is not available on a cluster gateway")
-
     def _send(self, pending: Pending, command: Any) -> None:
-        request_id = pending.job.request_id
         try:
-            routes = self._routes(command)
-        except UnroutableCommand:  # the symbol is listed here but not routed: say so
-            self._done(pending, protocol.error(request_id, Code.BAD_REQUEST,
-                                               "the instrument is not routed to a shard"))
-            return
+            routes = shard_commands(command, self.shard_at, self.shards)
         except RequestError as exc:
-            self._done(pending, protocol.error(request_id, exc.code, exc.msg))
+            self._done(pending, protocol.error(pending.job.request_id, exc.code, exc.msg))
             return
         pending.state, pending.needed = "SENT", len(routes)
         self.origins[pending.job.origin] += 1
@@ -255,11 +224,16 @@ class ClusterVenue(Venue):
         for shard, routed in routes:
             loop.create_task(self._store(pending, shard, routed, msg_id))
 
-    async def _store(self, pending: Pending, shard: str, command: Any,
+    async def _store(self, pending: Pending, shard: str | None, command: Any,
                      msg_id: str | None) -> None:
         job = pending.job
         try:
+            if shard is None:  # by its symbol (the route map is read again on a miss)
+                shard = await self.entry.shard_of(command.symbol)
             receipt = await self.entry.publish(shard, encode(command), msg_id, job.origin)
+        except UnroutableCommand as exc:
+            self._settle(pending, protocol.error(job.request_id, Code.BAD_REQUEST, str(exc)))
+            return
         except Exception as exc:  # noqa: BLE001 - not stored, or not known to be: say so
             self._settle(pending, protocol.error(job.request_id, Code.STATUS_UNKNOWN,
                                                  f"not acknowledged by the cluster: {exc!r}"))
