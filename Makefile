@@ -32,7 +32,8 @@ bench: $(STAMP)
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
 
-# A local two-shard cluster (nats-server + PostgreSQL from Debian's packages; docs/cluster.md).
+# A local two-shard cluster with a gateway on ws://127.0.0.1:8765 that `exchange trade` uses;
+# stays up until Ctrl-C (nats-server + PostgreSQL from Debian's packages; docs/cluster.md).
 .PHONY: cluster-demo
 cluster-demo: $(STAMP)
-	$(BIN)/exchange cluster-demo
+	$(BIN)/exchange cluster-demo --keep
