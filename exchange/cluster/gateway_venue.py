@@ -54,6 +54,7 @@ from exchange.engine.commands import (
 from exchange.engine.enums import Side
 from exchange.engine.events import TradeExecuted
 from exchange.gateway import protocol
+from exchange.gateway.answers import outcome
 from exchange.gateway.config import GatewayConfig
 from exchange.gateway.keys import KeyStore
 from exchange.gateway.protocol import Code, RequestError
@@ -350,7 +351,7 @@ class ClusterVenue(Venue):
     def _answer_of(self, folded: Folded) -> dict[str, Any]:
         if folded.command is None:
             return protocol.error(None, Code.BAD_REQUEST, "not a command")
-        return self._outcome(None, folded.command, folded.events)
+        return outcome(self.tracker, self.engine, None, folded.command, folded.events)
 
     def _reference(self, folded: Folded) -> None:
         kind = type(folded.command)
