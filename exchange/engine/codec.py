@@ -48,6 +48,8 @@ KINDS: dict[int, type] = {
     115: c.ImportInstruments,
     116: c.IssueKey,
     117: c.RevokeKey,
+    118: c.SetVolatilityBands,
+    119: c.SubmitStopOrder,
     140: c.SetTradingSchedule,
     201: e.OrderAccepted,
     202: e.OrderRejected,
@@ -72,6 +74,13 @@ KINDS: dict[int, type] = {
     221: e.InstrumentsImported,
     222: e.KeyIssued,
     223: e.KeyRevoked,
+    224: e.AuctionIndicative,
+    225: e.AuctionUncrossed,
+    226: e.VolatilityInterruption,
+    227: e.AuctionExtended,
+    228: e.VolatilityBandsSet,
+    229: e.StopOrderAccepted,
+    230: e.StopTriggered,
     240: e.TradingScheduleSet,
 }
 KIND_OF: dict[type, int] = {cls: kind for kind, cls in KINDS.items()}

@@ -202,6 +202,37 @@ class RevokeKey(NamedTuple):
     key_id: str
 
 
+class SetVolatilityBands(NamedTuple):
+    """Volatility interruptions for an instrument (docs/engine.md, "Volatility
+    interruptions"): a continuous trade that would be more than `dynamic_ticks` ticks from the
+    last trade price, or `static_ticks` from the reference price, starts a call of `call_us`
+    instead. None switches that band off; both None: no interruptions."""
+
+    ts_us: int
+    symbol: str
+    dynamic_ticks: int | None
+    static_ticks: int | None
+    call_us: int
+
+
+class SubmitStopOrder(NamedTuple):
+    """A stop (no `price`: a market order when triggered) or stop-limit order (a limit order
+    at `price`), held off the book until a trade reaches `stop_price` (at or above it for a
+    buy, at or below for a sell). `tif` is GTC or DAY; the order it becomes is a market IOC or
+    a limit order with this `tif`."""
+
+    ts_us: int
+    account: str
+    cl_ord_id: str
+    symbol: str
+    side: Side
+    qty: int
+    stop_price: int
+    price: int | None = None
+    tif: TimeInForce = TimeInForce.GTC
+    stp: StpMode = StpMode.CANCEL_INCOMING
+
+
 Command = (
     SubmitOrder
     | CancelOrder
@@ -221,6 +252,8 @@ Command = (
     | StartTradingDay
     | IssueKey
     | RevokeKey
+    | SetVolatilityBands
+    | SubmitStopOrder
 )
 
 COMMAND_TYPES: tuple[type, ...] = (
@@ -242,4 +275,6 @@ COMMAND_TYPES: tuple[type, ...] = (
     StartTradingDay,
     IssueKey,
     RevokeKey,
+    SetVolatilityBands,
+    SubmitStopOrder,
 )

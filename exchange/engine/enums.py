@@ -22,6 +22,8 @@ class Side(IntEnum):
 class OrdType(IntEnum):
     LIMIT = 1
     MARKET = 2
+    STOP = 3  # held off the book; a market order when a trade reaches its stop price
+    STOP_LIMIT = 4  # held off the book; a limit order at its price when triggered
 
 
 class TimeInForce(IntEnum):
@@ -45,6 +47,15 @@ class TradingState(IntEnum):
     OPEN = 1  # orders, amends and cancels
     HALTED = 2  # cancels only
     CLOSED = 3  # cancels only; DAY orders expire on entering it
+    # The calls (docs/engine.md, "Trading phases"): orders and cancels, nothing trades until
+    # the uncross; entering OPEN or CLOSED uncrosses a crossed book first.
+    PRE_OPEN = 4  # the opening auction's call
+    CLOSING_AUCTION = 5  # the closing auction's call
+    VOLATILITY_AUCTION = 6  # a volatility interruption's call (entered by the engine only)
+
+
+CALL_STATES = frozenset({TradingState.PRE_OPEN, TradingState.CLOSING_AUCTION,
+                         TradingState.VOLATILITY_AUCTION})
 
 
 E = TypeVar("E", bound=IntEnum)

@@ -243,6 +243,98 @@ class BookChanged(NamedTuple):
     qty: int  # the level's new displayed total; 0 removes the level
 
 
+class AuctionIndicative(NamedTuple):
+    """A call's indicative figures changed (or the call started): the price it would uncross
+    at now, the volume, and the surplus left; displayed quantities only. `price` None and
+    `volume` 0: nothing would execute."""
+
+    seq: int
+    ts_us: int
+    symbol: str
+    state: TradingState
+    price: int | None
+    volume: int
+    surplus: int
+    surplus_side: Side | None
+
+
+class AuctionUncrossed(NamedTuple):
+    """The call `state` ended with trades at one price; the TradeExecuted events follow."""
+
+    seq: int
+    ts_us: int
+    symbol: str
+    state: TradingState
+    price: int
+    volume: int
+    surplus: int
+    surplus_side: Side | None
+
+
+class VolatilityInterruption(NamedTuple):
+    """Order `order_id` was about to trade at `price`, outside [low, high] (the bands): the
+    instrument enters a volatility call that ends at `call_end_us`."""
+
+    seq: int
+    ts_us: int
+    symbol: str
+    order_id: int
+    price: int
+    low: int
+    high: int
+    call_end_us: int
+
+
+class AuctionExtended(NamedTuple):
+    """A volatility call reached its end with its indicative price outside the static band:
+    it goes on until `call_end_us` (once)."""
+
+    seq: int
+    ts_us: int
+    symbol: str
+    price: int
+    call_end_us: int
+
+
+class VolatilityBandsSet(NamedTuple):
+    seq: int
+    ts_us: int
+    symbol: str
+    dynamic_ticks: int | None
+    static_ticks: int | None
+    call_us: int
+
+
+class StopOrderAccepted(NamedTuple):
+    seq: int
+    ts_us: int
+    order_id: int
+    account: str
+    cl_ord_id: str
+    symbol: str
+    side: Side
+    ord_type: OrdType  # STOP or STOP_LIMIT
+    qty: int
+    stop_price: int
+    price: int | None
+    tif: TimeInForce
+    stp: StpMode
+
+
+class StopTriggered(NamedTuple):
+    """A trade at `trigger_price` reached the stop: it leaves the held stops and enters as a
+    new order (`OrderAccepted` of `new_order_id`, same cl_ord_id, or `OrderRejected`, then
+    `new_order_id` is None)."""
+
+    seq: int
+    ts_us: int
+    order_id: int
+    account: str
+    symbol: str
+    trigger_price: int
+    new_order_id: int | None
+
+
 Event = (
     OrderAccepted
     | OrderRejected
@@ -268,6 +360,13 @@ Event = (
     | TradingDayStarted
     | KeyIssued
     | KeyRevoked
+    | AuctionIndicative
+    | AuctionUncrossed
+    | VolatilityInterruption
+    | AuctionExtended
+    | VolatilityBandsSet
+    | StopOrderAccepted
+    | StopTriggered
 )
 
 EVENT_TYPES: tuple[type, ...] = (
@@ -295,4 +394,11 @@ EVENT_TYPES: tuple[type, ...] = (
     TradingDayStarted,
     KeyIssued,
     KeyRevoked,
+    AuctionIndicative,
+    AuctionUncrossed,
+    VolatilityInterruption,
+    AuctionExtended,
+    VolatilityBandsSet,
+    StopOrderAccepted,
+    StopTriggered,
 )

@@ -21,6 +21,7 @@ class Reject(IntEnum):
     # 2xx: the instrument's trading state
     MARKET_HALTED = 200
     MARKET_CLOSED = 201
+    NOT_IN_CALL = 202  # market, IOC and FOK orders are refused while the instrument is in a call
     # 3xx: the order's own fields against the instrument
     INVALID_QUANTITY = 300
     QUANTITY_BELOW_MIN = 301
@@ -33,6 +34,7 @@ class Reject(IntEnum):
     INVALID_TIF = 308
     DUPLICATE_ORDER = 309
     PRICE_OUT_OF_RANGE = 310  # outside the instrument's price range [min_price, max_price]
+    INVALID_STOP_PRICE = 311  # off the tick or range, or the last trade price already reached it
     # 4xx: the account's limits
     ACCOUNT_MAX_ORDER_QTY = 400
     ACCOUNT_MAX_NOTIONAL = 401
@@ -47,6 +49,7 @@ class Reject(IntEnum):
     # 6xx: cancels and amends
     UNKNOWN_ORDER = 600
     AMEND_NO_CHANGE = 601
+    STOP_NOT_AMENDABLE = 602  # a held stop order is canceled and sent again, not amended
     # 7xx: operator commands on firms, trades and API keys
     UNKNOWN_FIRM = 700
     UNKNOWN_TRADE = 701
@@ -70,6 +73,7 @@ class CancelReason(IntEnum):
     DEAD_MANS_SWITCH = 10  # cancel_all_after ran out (a mass cancel the gateway sends)
     KILL_SWITCH = 11  # an operator engaged the kill switch of the account or its firm
     OPERATOR = 12  # an operator's mass cancel
+    VOLATILITY_INTERRUPTION = 13  # a market, IOC or FOK remainder when its trade started a call
 
 
 # FIX OrdRejReason (103): 0 broker option, 1 unknown symbol, 2 exchange closed, 3 order exceeds
@@ -79,6 +83,7 @@ _FIX_ORD_REJ = {
     Reject.UNKNOWN_INSTRUMENT: 1,
     Reject.MARKET_HALTED: 2,
     Reject.MARKET_CLOSED: 2,
+    Reject.NOT_IN_CALL: 2,
     Reject.ACCOUNT_MAX_ORDER_QTY: 3,
     Reject.ACCOUNT_MAX_NOTIONAL: 3,
     Reject.ACCOUNT_MAX_OPEN_ORDERS: 3,

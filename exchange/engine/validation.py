@@ -35,6 +35,9 @@ MAX_TEXT_LENGTH = 200
 _VALUES: dict[type[IntEnum], frozenset[int]] = {
     enum: frozenset(m.value for m in enum)
            for enum in (Side, OrdType, TimeInForce, StpMode, TradingState, CancelReason)}
+# The states an operator may set (or list an instrument in); only the engine starts a
+# volatility call.
+_OPERATOR_STATES = frozenset(_VALUES[TradingState] - {TradingState.VOLATILITY_AUCTION.value})
 
 
 def is_int(value: Any) -> bool:
@@ -69,6 +72,11 @@ def _member(value: Any, enum: type[IntEnum]) -> bool:
     return isinstance(value, int) and type(value) is not bool and value in _VALUES[enum]
 
 
+# A SubmitOrder is a limit or market order; stops come as SubmitStopOrder.
+_SUBMITTABLE = frozenset({OrdType.LIMIT.value, OrdType.MARKET.value})
+_LIMIT, _MARKET = OrdType.LIMIT, OrdType.MARKET
+
+
 def submit_fields(cmd: SubmitOrder) -> Reject | None:
     # Written out flat: this runs for every order, and each call here costs.
     (ts_us, account, cl_ord_id, symbol, side, qty, price, ord_type, tif, expire_at_us, post_only,
@@ -79,7 +87,9 @@ def submit_fields(cmd: SubmitOrder) -> Reject | None:
             and 0 < len(symbol) <= MAX_ID_LENGTH
             and account.isprintable() and cl_ord_id.isprintable() and symbol.isprintable()
             and (type(side) is Side or _member(side, Side))
-            and (type(ord_type) is OrdType or _member(ord_type, OrdType))
+            and (ord_type is _LIMIT or ord_type is _MARKET
+                 or (isinstance(ord_type, int) and type(ord_type) is not bool
+                     and ord_type in _SUBMITTABLE))
             and (type(tif) is TimeInForce or _member(tif, TimeInForce))
             and (type(stp) is StpMode or _member(stp, StpMode))
             and -INT64_MAX <= ts_us <= INT64_MAX):
@@ -152,7 +162,7 @@ def instrument_spec(cmd: AddInstrument) -> Reject | None:
      min_qty, max_qty, reference_price, band_ticks, state, min_price, max_price) = cmd
     if not (is_text(commodity) and is_text(grade) and is_text(location) and is_text(period)
             and is_text(unit) and is_int(ts_us) and is_name(symbol)
-            and (type(state) is TradingState or _member(state, TradingState))
+            and _operator_state(state)
             and _opt_int(min_price) and _opt_int(max_price)):
         return Reject.INVALID_FIELD
     if not (type(lot_size) is int and type(tick_size) is int and type(decimals) is int
@@ -181,8 +191,12 @@ def band_fields(reference_price: Any, band_ticks: Any, tick_size: int,
     return None
 
 
+def _operator_state(state: Any) -> bool:
+    return isinstance(state, int) and type(state) is not bool and state in _OPERATOR_STATES
+
+
 def trading_state_fields(cmd: SetTradingState) -> Reject | None:
-    if not (is_int(cmd.ts_us) and is_name(cmd.symbol) and _member(cmd.state, TradingState)):
+    if not (is_int(cmd.ts_us) and is_name(cmd.symbol) and _operator_state(cmd.state)):
         return Reject.INVALID_FIELD
     return None
 

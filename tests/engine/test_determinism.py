@@ -22,6 +22,11 @@ COUNT = 20_000
 ACCOUNTS = ("a1", "a2", "b1", "c1")
 
 
+# The states this workload was recorded with (tests/engine/test_golden.py): the call states
+# came later and would change what the seeded choices pick.
+_FIRST_STATES = (TradingState.OPEN, TradingState.HALTED, TradingState.CLOSED)
+
+
 def workload(seed: int, count: int = COUNT) -> list[Any]:
     """A seeded mix of every order kind around a small price range, with cancels, amends,
     mass cancels, clock steps and state changes."""
@@ -55,7 +60,7 @@ def workload(seed: int, count: int = COUNT) -> list[Any]:
         elif roll < 0.98:
             commands.append(MassCancel(ts, account, rng.choice((None, symbol))))
         else:
-            commands.append(SetTradingState(ts, symbol, rng.choice(list(TradingState))))
+            commands.append(SetTradingState(ts, symbol, rng.choice(_FIRST_STATES)))
     return commands
 
 

@@ -51,7 +51,7 @@ from tests.engine.helpers import book
 from tests.engine.model import Model, normalized
 
 GTC, DAY, GTD, IOC, FOK = TimeInForce
-OPEN, HALTED, CLOSED = TradingState
+OPEN, HALTED, CLOSED = TradingState.OPEN, TradingState.HALTED, TradingState.CLOSED
 
 
 def spec(symbol: str, **terms: Any) -> AddInstrument:

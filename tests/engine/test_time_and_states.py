@@ -9,7 +9,7 @@ from exchange.engine.reasons import Reject
 from tests.engine.helpers import SYMBOL, book, buy, kinds, only, sell, venue
 
 GTD, DAY = TimeInForce.GTD, TimeInForce.DAY
-OPEN, HALTED, CLOSED = TradingState
+OPEN, HALTED, CLOSED = TradingState.OPEN, TradingState.HALTED, TradingState.CLOSED
 
 
 def gtd(account: str, qty: int, price: int, expire_at_us: int, **fields):
