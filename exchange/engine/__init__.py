@@ -28,8 +28,10 @@ from exchange.engine.commands import (
     SetKillSwitch,
     SetPriceBand,
     SetTradingState,
+    SetVolatilityBands,
     StartTradingDay,
     SubmitOrder,
+    SubmitStopOrder,
 )
 from exchange.engine.engine import Engine
 from exchange.engine.enums import (
@@ -42,6 +44,9 @@ from exchange.engine.enums import (
 from exchange.engine.events import (
     AccountAdded,
     AccountLimitsSet,
+    AuctionExtended,
+    AuctionIndicative,
+    AuctionUncrossed,
     BookChanged,
     CancelRejected,
     CommandRejected,
@@ -60,10 +65,14 @@ from exchange.engine.events import (
     OrderReplaced,
     OrderRestated,
     PriceBandSet,
+    StopOrderAccepted,
+    StopTriggered,
     TradeBusted,
     TradeExecuted,
     TradingDayStarted,
     TradingStateChanged,
+    VolatilityBandsSet,
+    VolatilityInterruption,
 )
 from exchange.engine.reasons import CancelReason, Reject
 
@@ -73,6 +82,9 @@ __all__ = [
     "AddAccount",
     "AddInstrument",
     "AmendOrder",
+    "AuctionExtended",
+    "AuctionIndicative",
+    "AuctionUncrossed",
     "BookChanged",
     "BustTrade",
     "CancelOrder",
@@ -108,14 +120,20 @@ __all__ = [
     "SetKillSwitch",
     "SetPriceBand",
     "SetTradingState",
+    "SetVolatilityBands",
     "Side",
     "StartTradingDay",
+    "StopOrderAccepted",
+    "StopTriggered",
     "StpMode",
     "SubmitOrder",
+    "SubmitStopOrder",
     "TimeInForce",
     "TradeBusted",
     "TradeExecuted",
     "TradingDayStarted",
     "TradingState",
     "TradingStateChanged",
+    "VolatilityBandsSet",
+    "VolatilityInterruption",
 ]

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from exchange.engine import validation
 from exchange.engine.commands import AmendOrder, MassCancel
-from exchange.engine.enums import Side, TradingState
+from exchange.engine.enums import CALL_STATES, Side, TradingState
 from exchange.engine.events import MassCanceled
 from exchange.engine.instrument import Account, Instrument
 from exchange.engine.order import Order
@@ -30,6 +30,9 @@ def _owned_order(engine: Engine, cmd: AmendOrder,
     order = None if reason else engine.orders.get(cmd.order_id)
     if order is not None and order.account == cmd.account:
         return order
+    stop = None if reason else engine.stops.by_id.get(cmd.order_id)
+    if stop is not None and stop.account == cmd.account:
+        reason = Reject.STOP_NOT_AMENDABLE
     engine.reject_cancel(cmd, reason or Reject.UNKNOWN_ORDER)
     return None
 
@@ -69,7 +72,8 @@ def amend(engine: Engine, cmd: AmendOrder) -> None:
     engine.take_out(order)
     order.qty, order.price, order.leaves = cmd.qty, cmd.price, new_leaves
     engine.replaced(order, False)
-    engine.match(book, order, order.price)
+    if instrument.state not in CALL_STATES:  # in a call nothing trades before the uncross
+        engine.match(book, order, order.price)
     if order.leaves:
         engine.rest(book, order)
 
@@ -78,7 +82,8 @@ def _check_amend(engine: Engine, cmd: AmendOrder, order: Order, instrument: Inst
                  account: Account) -> Reject | None:
     if account.blocked or engine.firms[account.firm].blocked:
         return Reject.BLOCKED
-    if instrument.state is not OPEN:
+    in_call = instrument.state in CALL_STATES
+    if instrument.state is not OPEN and not in_call:
         return STATE_REJECT[instrument.state]
     if cmd.qty > instrument.max_qty:
         return Reject.QUANTITY_ABOVE_MAX
@@ -102,7 +107,8 @@ def _check_amend(engine: Engine, cmd: AmendOrder, order: Order, instrument: Inst
     if cmd.qty == order.qty and cmd.price == order.price and new_id in (None, order.cl_ord_id):
         return Reject.AMEND_NO_CHANGE
     best = engine.books[order.symbol].ladder(order.side.opposite).best()
-    if order.post_only and best is not None and crosses(order.side, cmd.price, best.price):
+    if (order.post_only and not in_call and best is not None
+            and crosses(order.side, cmd.price, best.price)):
         return Reject.WOULD_TAKE
     return None
 
@@ -130,12 +136,10 @@ def mass_cancel(engine: Engine, cmd: MassCancel) -> None:
         engine.reject_command(reason or Reject.UNKNOWN_ACCOUNT, f"mass cancel {cmd.account!r}")
         return
     doomed = [
-        order for order in engine.orders_of([account])
+        order for order in engine.live_of([account])
         if (cmd.symbol is None or order.symbol == cmd.symbol)
         and (cmd.side is None or order.side == cmd.side)
     ]
     side = None if cmd.side is None else Side(cmd.side)
     engine.emit(MassCanceled, cmd.account, cmd.symbol, side, len(doomed))
-    for order in doomed:
-        engine.take_out(order)
-        engine.canceled(order, order.leaves, CancelReason(cmd.reason))
+    engine.cancel_live(doomed, CancelReason(cmd.reason))

@@ -30,6 +30,7 @@ from collections.abc import Callable
 from typing import Any
 
 from exchange.engine import amendments, schedule, validation, venue
+from exchange.engine.calls import Calls
 from exchange.engine.commands import (
     AddAccount,
     AddInstrument,
@@ -46,13 +47,17 @@ from exchange.engine.commands import (
     SetPriceBand,
     SetTradingSchedule,
     SetTradingState,
+    SetVolatilityBands,
     StartTradingDay,
+    SubmitStopOrder,
 )
 from exchange.engine.core import Core
 from exchange.engine.digest import StateDigest
+from exchange.engine.enums import CALL_STATES, TradingState
 from exchange.engine.instrument import FIRM_NOTIONAL_CAPACITY, KEY_ROLES
 from exchange.engine.order import Order
-from exchange.engine.reasons import Reject
+from exchange.engine.reasons import CancelReason, Reject
+from exchange.engine.stops import HeldStop, Stops
 
 
 class Engine(Core):
@@ -69,15 +74,38 @@ class Engine(Core):
     def __init__(self) -> None:
         self.state_digest = StateDigest()
         self.handlers = _HANDLERS
+        self.calls = Calls()  # trading phases, uncrosses, volatility interruptions
+        self.stops = Stops()  # held stop orders
 
     def digest(self) -> str:
         """SHA-256 (hex) of the canonical state. Incremental: costs O(what changed since)."""
         firms = tuple(firm.canonical() for firm in self.firms.values())
         day = self.day_trades  # trade ids ascend in insertion order: first and last are O(1)
         trades = (len(day), next(iter(day), 0), next(reversed(day), 0), tuple(sorted(self.busted)))
-        header = (self.seq, self.now_us, self.next_order_id, self.next_trade_id,
-                  self.next_priority, firms, trades)
+        header: tuple = (self.seq, self.now_us, self.next_order_id, self.next_trade_id,
+                         self.next_priority, firms, trades)
+        if self.calls.tracked:  # absent until auctions or stops are used: digests stay as before
+            header += ((self.calls.canonical(self), self.stops.parts.to_bytes(32, "big")),)
         return self.state_digest.value(header, self.order_parts())
+
+    def submit_stop(self, cmd: SubmitStopOrder) -> None:
+        self.stops.submit(self, cmd)
+
+    def live_of(self, accounts: list[Any]) -> list[Any]:
+        """The accounts' resting orders and held stops, in order-id order."""
+        names = {account.account for account in accounts}
+        found = [*self.orders_of(accounts), *self.stops.of_accounts(names)]
+        return sorted(found, key=lambda order: order.order_id)
+
+    def cancel_live(self, doomed: list[Any], reason: CancelReason) -> None:
+        """OrderCanceled(reason) for each, in the order given: resting orders leave the book,
+        held stops their list."""
+        for order in doomed:
+            if type(order) is HeldStop:
+                self.stops.cancel(self, order.order_id, order.account, reason)
+            else:
+                self.take_out(order)
+                self.canceled(order, order.leaves, reason)
 
     def day_notional_of(self, firm: str) -> int:
         """The firm's notional traded today, counted afresh from the day's trades. O(trades)."""
@@ -109,7 +137,9 @@ class Engine(Core):
         resting: dict[int, Order] = {}
         for symbol, book in self.books.items():
             assert book.symbol == symbol and symbol in self.instruments
-            book.check()
+            state = self.instruments[symbol].state
+            book.check(may_cross=state in CALL_STATES or state is TradingState.HALTED)
+            assert book.in_call == (state in CALL_STATES)
             for order in book.orders():
                 assert order.symbol == symbol and order.order_id not in resting
                 assert order.order_id < self.next_order_id
@@ -120,7 +150,9 @@ class Engine(Core):
             assert account.account == name
             for order_id, order in account.open_orders.items():
                 assert self.orders[order_id] is order and order.account == name  # type: ignore[attr-defined]
-            assert {o.cl_ord_id: i for i, o in account.open_orders.items()} == account.live_cl_ord_ids  # type: ignore[attr-defined]
+            live = {o.cl_ord_id: i for i, o in account.open_orders.items()}  # type: ignore[attr-defined]
+            live.update((s.cl_ord_id, s.order_id) for s in self.stops.of_accounts({name}))
+            assert live == account.live_cl_ord_ids
         assert sum(len(a.open_orders) for a in self.accounts.values()) == len(self.orders)
         for name, firm in self.firms.items():
             assert firm.name == name and all(a.firm == name for a in firm.accounts)
@@ -140,6 +172,14 @@ class Engine(Core):
         assert all(o.order_id in queued for o in self.orders.values() if o.expire_at_us is not None)
         assert all(o.expire_at_us > self.now_us for o in self.orders.values()  # type: ignore[operator]
                    if o.expire_at_us is not None)
+        in_call = [s for s, i in self.instruments.items() if i.state in CALL_STATES]
+        assert self.calls_open == len(in_call) and set(in_call) == self.calls.shown.keys()
+        assert all(self.instruments[s].state is TradingState.VOLATILITY_AUCTION
+                   for s in self.calls.volatility_end)
+        assert all((end, s) in self.call_ends for s, (end, _) in self.calls.volatility_end.items())
+        assert self.stop_count == len(self.stops.by_id)
+        assert sum(len(held) for held in self.stops.sides.values()) == len(self.stops.by_id)
+        assert all(stop.order_id < self.next_order_id for stop in self.stops.by_id.values())
 
 
 
@@ -150,6 +190,8 @@ _HANDLERS: dict[type, Callable[[Any, Any], None]] = {
     AddInstrument: venue.add_instrument,
     ImportInstruments: venue.import_instruments,
     SetTradingState: venue.set_trading_state,
+    SetVolatilityBands: venue.set_volatility_bands,
+    SubmitStopOrder: Engine.submit_stop,
     SetPriceBand: venue.set_price_band,
     SetTradingSchedule: schedule.set_trading_schedule,
     AddAccount: venue.add_account,

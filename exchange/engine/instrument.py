@@ -50,6 +50,7 @@ class Instrument:
         "state",
         "symbol",
         "tick_size",
+        "volatility",
     )
 
     def __init__(self, spec: AddInstrument) -> None:
@@ -66,6 +67,8 @@ class Instrument:
         # money per price unit per lot, in 10**-6 of the currency: an integer by the rule above
         self.notional_scale = notional_scale(spec.lot_size, spec.price_decimals)
         self.set_band(spec.reference_price, spec.band_ticks)
+        # (dynamic_ticks, static_ticks, call_us) of SetVolatilityBands, or None: no interruptions
+        self.volatility: tuple[int | None, int | None, int] | None = None
 
     def set_band(self, reference_price: int | None, band_ticks: int | None) -> None:
         """Set the price band (validated: the reference is in range and on a tick). Its edges
@@ -103,8 +106,23 @@ class Instrument:
             most = max(abs(price), abs(opposite_best))
         return most * qty * self.notional_scale
 
+    def band_width(self, ticks: int) -> int:
+        """A volatility band's half width in price units: at most the price range's width
+        (wider bites nowhere more), so the edges stay 64-bit numbers."""
+        return min(ticks * self.tick_size, self.max_price - self.min_price)
+
+    def static_band(self) -> tuple[int, int] | None:
+        """(lowest, highest) price a continuous trade may have around the reference price
+        before it interrupts trading, or None (no static band or no reference)."""
+        if self.volatility is None or self.volatility[1] is None or self.reference_price is None:
+            return None
+        width = self.band_width(self.volatility[1])
+        return self.reference_price - width, self.reference_price + width
+
     def canonical(self) -> tuple:
-        return (tuple(self.spec), int(self.state), self.reference_price, self.band_ticks)
+        # the volatility settings only once set, so digests from before them stay the same
+        base = (tuple(self.spec), int(self.state), self.reference_price, self.band_ticks)
+        return base if self.volatility is None else (*base, self.volatility)
 
 
 class ApiKey:

@@ -23,14 +23,15 @@ import msgpack
 
 from exchange.engine.commands import AddAccount, AddInstrument, IssueKey
 from exchange.engine.engine import Engine
-from exchange.engine.enums import TradingState
+from exchange.engine.enums import CALL_STATES, Side, TradingState
 from exchange.engine.instrument import Account, ApiKey, Firm, Instrument
 
 # 3: firms' net bought and credit limits are money (10**-6 of the currency); 4: API keys;
 # 5: orders grouped by level (symbol, side and price once a level, firm from the account);
 # 6: the orders as one binary blob of fixed-width records (the ledger passes over snapshots
-# of an older format and replays from before them)
-FORMAT = 6
+# of an older format and replays from before them); 7: the calls, volatility settings, last
+# trade prices and held stops (docs/engine.md, "Trading phases and call auctions")
+FORMAT = 7
 
 
 class SnapshotError(ValueError):
@@ -58,7 +59,7 @@ def dump(engine: Engine) -> bytes:
 
 def _dump(engine: Engine) -> bytes:
     instruments = [
-        (tuple(i.spec), int(i.state), i.reference_price, i.band_ticks)
+        (tuple(i.spec), int(i.state), i.reference_price, i.band_ticks, i.volatility)
         for i in engine.instruments.values()
     ]
     accounts = [account.canonical() for account in engine.accounts.values()]
@@ -71,7 +72,16 @@ def _dump(engine: Engine) -> bytes:
               engine.next_trade_id, engine.next_priority)
     return msgpack.packb(
         (header, instruments, accounts, levels, firms, trades, sorted(engine.busted), keys,
-         orders))
+         orders, _dump_calls(engine)))
+
+
+def _dump_calls(engine: Engine) -> tuple:
+    calls = engine.calls
+    last_prices = sorted((symbol, book.last_price) for symbol, book in engine.books.items()
+                         if book.last_price is not None)
+    return (last_prices, [(s, *end) for s, end in calls.volatility_end.items()],
+            list(calls.shown.items()), sorted(calls.tracked), engine.stops.dump(),
+            engine.call_ends)
 
 
 def load(data: bytes) -> Engine:
@@ -85,15 +95,16 @@ def load(data: bytes) -> Engine:
 
 
 def _load(data: bytes) -> Engine:
-    header, instruments, accounts, levels, firms, trades, busted, keys, orders = (
+    header, instruments, accounts, levels, firms, trades, busted, keys, orders, calls = (
         msgpack.unpackb(data))
     if header[0] != FORMAT:
         raise SnapshotError(f"snapshot format {header[0]}, expected {FORMAT}")
     engine = Engine()
     (_, engine.seq, engine.last_command_seq, engine.now_us, engine.next_order_id,
      engine.next_trade_id, engine.next_priority) = header
-    for spec, state, reference_price, band_ticks in instruments:
+    for spec, state, reference_price, band_ticks, volatility in instruments:
         _load_instrument(engine, spec, state, reference_price, band_ticks)
+        engine.instruments[spec[1]].volatility = None if volatility is None else tuple(volatility)
     for name, credit_limit, net_bought, blocked in firms:
         firm = engine.firms[name] = Firm(name)
         firm.credit_limit, firm.net_bought, firm.blocked = credit_limit, net_bought, blocked
@@ -113,9 +124,31 @@ def _load(data: bytes) -> Engine:
         engine.state_digest.mark_member("key", key.key_id, key)
     engine.load_orders(levels, orders, numbered)
     heapq.heapify(engine.gtd_queue)
+    _load_calls(engine, *calls)
     engine.recount_notional()
     engine.digest()  # hash every other part now, as the original had
     return engine
+
+
+def _load_calls(engine: Engine, last_prices: list, volatility_end: list, shown: list,
+                tracked: list, stops: list, call_ends: list) -> None:
+    for symbol, price in last_prices:
+        engine.books[symbol].last_price = price
+    calls = engine.calls
+    calls.volatility_end = {symbol: (end, extended) for symbol, end, extended in volatility_end}
+    calls.shown = {symbol: _figures(figures) for symbol, figures in shown}
+    calls.tracked = set(tracked)
+    engine.calls_open = sum(i.state in CALL_STATES for i in engine.instruments.values())
+    engine.call_ends = [tuple(entry) for entry in call_ends]  # a heap already
+    engine.stops.load(engine, stops)
+
+
+def _figures(figures: list) -> tuple:
+    """A call's shown figures as the engine keeps them (empty: none shown yet)."""
+    if not figures:
+        return ()
+    price, volume, surplus, side = figures
+    return (price, volume, surplus, None if side is None else Side(side))
 
 
 def _load_instrument(engine: Engine, spec: list, state: int, reference_price: int | None,

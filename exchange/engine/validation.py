@@ -24,7 +24,9 @@ from exchange.engine.commands import (
     SetKillSwitch,
     SetPriceBand,
     SetTradingState,
+    SetVolatilityBands,
     SubmitOrder,
+    SubmitStopOrder,
 )
 from exchange.engine.enums import OrdType, Side, StpMode, TimeInForce, TradingState
 from exchange.engine.instrument import INT64_MAX, KEY_ROLES, NOTIONAL_DECIMALS, spec_price_range
@@ -102,6 +104,33 @@ def submit_fields(cmd: SubmitOrder) -> Reject | None:
         return Reject.INVALID_EXPIRE_TIME
     if not _opt_positive(display_qty):
         return Reject.INVALID_DISPLAY_QTY
+    return None
+
+
+def stop_fields(cmd: SubmitStopOrder) -> Reject | None:
+    """A stop order's field types (its terms are checked against the instrument later)."""
+    if not (is_int(cmd.ts_us) and is_name(cmd.account) and is_name(cmd.cl_ord_id)
+            and is_name(cmd.symbol) and _member(cmd.side, Side) and _member(cmd.tif, TimeInForce)
+            and _member(cmd.stp, StpMode)):
+        return Reject.INVALID_FIELD
+    if not is_int(cmd.qty) or cmd.qty <= 0:
+        return Reject.INVALID_QUANTITY
+    if not is_int(cmd.stop_price):
+        return Reject.INVALID_STOP_PRICE
+    if not _opt_int(cmd.price):
+        return Reject.INVALID_PRICE
+    return None
+
+
+# A volatility call lasts at most a day (its end stays a 64-bit time on any realistic clock).
+MAX_CALL_US = 86_400_000_000
+
+
+def volatility_fields(cmd: SetVolatilityBands) -> Reject | None:
+    if not (is_int(cmd.ts_us) and is_name(cmd.symbol) and _opt_positive(cmd.dynamic_ticks)
+            and _opt_positive(cmd.static_ticks) and is_int(cmd.call_us)
+            and 0 < cmd.call_us <= MAX_CALL_US):
+        return Reject.INVALID_FIELD
     return None
 
 

@@ -23,6 +23,7 @@ from exchange.engine.commands import (
     SetKillSwitch,
     SetPriceBand,
     SetTradingState,
+    SetVolatilityBands,
     StartTradingDay,
 )
 from exchange.engine.enums import TimeInForce, TradingState
@@ -38,7 +39,7 @@ from exchange.engine.events import (
     PriceBandSet,
     TradeBusted,
     TradingDayStarted,
-    TradingStateChanged,
+    VolatilityBandsSet,
 )
 from exchange.engine.instrument import Account, ApiKey, Firm, Instrument
 from exchange.engine.reasons import CancelReason, Reject
@@ -105,17 +106,32 @@ def _list(engine: Engine, spec: AddInstrument) -> None:
 
 
 def set_trading_state(engine: Engine, cmd: SetTradingState) -> None:
+    """TradingStateChanged, then an uncross if the instrument enters OPEN or CLOSED with a
+    crossed book (calls.py), then, entering CLOSED, its DAY orders and DAY stops expire."""
     instrument = _instrument_for(engine, cmd, validation.trading_state_fields(cmd))
     if instrument is None:
         return
-    instrument.state = state = TradingState(cmd.state)
-    engine.instrument_changed(cmd.symbol)
-    engine.state_digest.mark_member("instrument", cmd.symbol, instrument)
-    engine.emit(TradingStateChanged, cmd.symbol, state)
+    state = TradingState(cmd.state)
+    engine.calls.enter(engine, instrument, state)
     if state is TradingState.CLOSED:
         book = engine.books[cmd.symbol]
         for order in [o for o in book.orders() if o.tif is TimeInForce.DAY]:
             engine.expire(order)
+        engine.stops.expire_day(engine, cmd.symbol)
+
+
+def set_volatility_bands(engine: Engine, cmd: SetVolatilityBands) -> None:
+    reason = validation.volatility_fields(cmd)
+    instrument = None if reason else engine.instruments.get(cmd.symbol)
+    if instrument is None:
+        engine.reject_command(reason or Reject.UNKNOWN_INSTRUMENT, f"volatility {cmd.symbol!r}")
+        return
+    off = cmd.dynamic_ticks is None and cmd.static_ticks is None
+    instrument.volatility = None if off else (cmd.dynamic_ticks, cmd.static_ticks, cmd.call_us)
+    engine.calls.tracked.add(cmd.symbol)
+    engine.instrument_changed(cmd.symbol)
+    engine.state_digest.mark_member("instrument", cmd.symbol, instrument)
+    engine.emit(VolatilityBandsSet, cmd.symbol, cmd.dynamic_ticks, cmd.static_ticks, cmd.call_us)
 
 
 def set_price_band(engine: Engine, cmd: SetPriceBand) -> None:
@@ -128,6 +144,8 @@ def set_price_band(engine: Engine, cmd: SetPriceBand) -> None:
         engine.reject_command(reason, f"price band {cmd.symbol!r}")
         return
     instrument.set_band(cmd.reference_price, cmd.band_ticks)
+    if cmd.symbol in engine.calls.shown:  # a call's figures follow the reference price
+        engine.calls.pending.add(cmd.symbol)
     engine.instrument_changed(cmd.symbol)
     engine.state_digest.mark_member("instrument", cmd.symbol, instrument)
     engine.emit(PriceBandSet, cmd.symbol, cmd.reference_price, cmd.band_ticks)
@@ -210,11 +228,9 @@ def set_kill_switch(engine: Engine, cmd: SetKillSwitch) -> None:
     if reason is not None:
         engine.reject_command(reason, f"kill switch {cmd.scope!r} {cmd.name!r}")
         return
-    doomed = engine.orders_of(holders) if cmd.engaged else []
+    doomed = engine.live_of(holders) if cmd.engaged else []
     engine.emit(KillSwitchSet, cmd.scope, cmd.name, cmd.engaged, len(doomed))
-    for order in doomed:
-        engine.take_out(order)
-        engine.canceled(order, order.leaves, CancelReason.KILL_SWITCH)
+    engine.cancel_live(doomed, CancelReason.KILL_SWITCH)
 
 
 def bust_trade(engine: Engine, cmd: BustTrade) -> None:

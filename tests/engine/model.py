@@ -33,13 +33,16 @@ from exchange.engine.commands import (
     SetKillSwitch,
     SetPriceBand,
     SetTradingState,
+    SetVolatilityBands,
     StartTradingDay,
     SubmitOrder,
+    SubmitStopOrder,
 )
 from exchange.engine.enums import OrdType, Side, StpMode, TimeInForce, TradingState
 from exchange.engine.reasons import CancelReason, Reject
+from tests.engine.model_calls import CallRules
+from tests.engine.model_fields import BIG, is_int, is_member, is_name, optional, positive, text
 
-BIG = 2**63 - 1  # "every integer must fit in 64 bits" (the engine takes the symmetric range)
 ORDER_NOTIONAL_MOST = 10**18  # docs/engine.md "Bounds": one order, at its worst price
 FIRM_DAY_NOTIONAL_MOST = 2 * 10**18  # a firm's traded-today plus resting notional
 GTC, DAY, GTD, IOC, FOK = TimeInForce
@@ -61,31 +64,9 @@ def normalized(events: list[Any]) -> list[tuple[str, tuple]]:
     return out
 
 
-def is_int(value: Any) -> bool:
-    return type(value) is int and -BIG <= value <= BIG
-
-
-def is_name(value: Any) -> bool:
-    # Not in the doc; the engine's rule: a non-empty printable string of at most 64 characters.
-    return type(value) is str and 0 < len(value) <= 64 and value.isprintable()
-
-
-def is_member(value: Any, enum: type) -> bool:
-    return isinstance(value, int) and type(value) is not bool and value in [m.value for m in enum]
-
-
-def optional(check: Any, value: Any) -> bool:
-    return value is None or check(value)
-
-
-def positive(value: Any) -> bool:
-    return is_int(value) and value > 0
-
-
-def text(value: Any) -> str:
-    """What a rejection event shows for a field that may not be printable text (the engine's
-    choice: the text itself, else a bounded repr)."""
-    return value if type(value) is str and value.isprintable() else repr(value)[:64]
+def operator_state(value: Any) -> bool:
+    """A trading state an operator may set: any but a volatility call (the engine's own)."""
+    return is_member(value, TradingState) and value != TradingState.VOLATILITY_AUCTION
 
 
 def reaches(side: int, limit: int | None, price: int) -> bool:
@@ -194,8 +175,9 @@ def spec_range(cmd: AddInstrument) -> tuple[int, int] | None:
     return low, high
 
 
-class Model:
+class Model(CallRules):
     def __init__(self) -> None:
+        self.init_calls()
         self.seq = 0
         self.now = 0
         self.next_order_id = 1
@@ -306,6 +288,7 @@ class Model:
             SetAccountLimits: self.set_account_limits, SetCreditLimit: self.set_credit_limit,
             SetKillSwitch: self.set_kill_switch, BustTrade: self.bust_trade,
             StartTradingDay: self.start_trading_day, ImportInstruments: self.import_instruments,
+            SetVolatilityBands: self.set_volatility_bands, SubmitStopOrder: self.submit_stop,
         }
         self.seq += 1
         self.events, self.before = [], {}
@@ -316,14 +299,17 @@ class Model:
                and o.expire_at_us <= self.now]
         for order in sorted(due, key=lambda o: (o.expire_at_us, o.order_id)):
             self.expired(order)
+        self.end_due_calls()
         if handler is None:
             self.reject_command(Reject.INVALID_FIELD)
         else:
             handler(cmd)
+        self.cascade()
         for key, before in self.before.items():
             after = self.total(*key)  # type: ignore[arg-type]
             if after != before:
                 self.emit(ev.BookChanged, *key, after)
+        self.publish()
         return self.events
 
     # -- orders ------------------------------------------------------------------------------
@@ -346,6 +332,9 @@ class Model:
                   order.side, order.ord_type, order.qty, order.price, order.tif,
                   order.expire_at_us, order.post_only, order.display_qty, order.stp)
         instrument = self.instruments[order.symbol]
+        if self.in_call(order.symbol):  # nothing trades in a call before its uncross
+            self.add(order)
+            return
         market = order.ord_type == OrdType.MARKET
         limit = instrument.band_edge(order.side) if market else order.price
         self.match(order, limit)
@@ -354,6 +343,9 @@ class Model:
             return
         if not market and order.tif in RESTING_TIFS:
             self.add(order)
+            return
+        if self.in_call(order.symbol):  # its trade interrupted trading
+            self.canceled(order, order.leaves, CancelReason.VOLATILITY_INTERRUPTION)
             return
         opposite = self.sides[(order.symbol, order.side.opposite)]
         beyond = market and any(not reaches(order.side, limit, o.price) for o in opposite)
@@ -364,7 +356,8 @@ class Model:
         """The doc's checks for a new order, in the doc's order."""
         if not (is_int(cmd.ts_us) and is_name(cmd.account) and is_name(cmd.cl_ord_id)
                 and is_name(cmd.symbol) and is_member(cmd.side, Side)
-                and is_member(cmd.ord_type, OrdType) and is_member(cmd.tif, TimeInForce)
+                and cmd.ord_type in (OrdType.LIMIT, OrdType.MARKET) and type(cmd.ord_type) is not bool
+                and is_member(cmd.tif, TimeInForce)
                 and is_member(cmd.stp, StpMode) and type(cmd.post_only) is bool):
             return Reject.INVALID_FIELD
         if not positive(cmd.qty):
@@ -387,6 +380,9 @@ class Model:
             return Reject.MARKET_HALTED
         if instrument.state == TradingState.CLOSED:
             return Reject.MARKET_CLOSED
+        in_call = self.in_call(cmd.symbol)
+        if in_call and (cmd.ord_type == OrdType.MARKET or cmd.tif in (IOC, FOK)):
+            return Reject.NOT_IN_CALL
         reason = (self.terms_reject(cmd, instrument)
                   or self.limits_reject(account, instrument, cmd.side, cmd.qty, cmd.price)
                   or self.credit_reject(account.firm, instrument, cmd.side, cmd.price, cmd.qty)
@@ -395,11 +391,13 @@ class Model:
         if reason is not None:
             return reason
         live = [o for o in self.all_orders() if o.account == cmd.account]
-        if any(o.cl_ord_id == cmd.cl_ord_id for o in live):
+        if cmd.cl_ord_id in self.live_ids(cmd.account):
             return Reject.DUPLICATE_ORDER
         may_rest = cmd.ord_type == OrdType.LIMIT and cmd.tif in RESTING_TIFS
         if may_rest and account.max_open is not None and len(live) >= account.max_open:
             return Reject.ACCOUNT_MAX_OPEN_ORDERS
+        if in_call:
+            return None  # post-only has nothing to take in a call; market, IOC, FOK are out
         best = self.best(cmd.symbol, Side(cmd.side).opposite)
         if cmd.ord_type == OrdType.MARKET and best is None:
             return Reject.NO_LIQUIDITY
@@ -407,7 +405,8 @@ class Model:
             return Reject.WOULD_TAKE
         if cmd.tif == FOK:
             market = cmd.ord_type == OrdType.MARKET
-            limit = instrument.band_edge(cmd.side) if market else cmd.price
+            limit = self.within_bands(cmd.symbol, cmd.side,
+                                      instrument.band_edge(cmd.side) if market else cmd.price)
             if not self.fillable(cmd.symbol, Side(cmd.side), limit, cmd.qty, account.firm,
                                  cmd.stp):
                 return Reject.FOK_NOT_FILLABLE
@@ -480,10 +479,15 @@ class Model:
         return False
 
     def match(self, taker: Order, limit: int | None) -> None:
-        """Trade the taker against the opposite side, best order first, up to its limit."""
+        """Trade the taker against the opposite side, best order first, up to its limit; a
+        trade outside the volatility bands (as they were when it started) interrupts."""
+        bands = self.bands(taker.symbol)
         while taker.leaves:
             maker = self.best(taker.symbol, taker.side.opposite)
             if maker is None or not reaches(taker.side, limit, maker.price):
+                return
+            if bands is not None and not bands[0] <= maker.price <= bands[1]:  # type: ignore[operator]
+                self.interrupt(taker.order_id, taker.symbol, maker.price, bands)
                 return
             if maker.firm == taker.firm:
                 if not self.prevent_self_trade(maker, taker):
@@ -544,6 +548,10 @@ class Model:
 
     def cancel(self, cmd: CancelOrder) -> None:
         valid = is_int(cmd.ts_us) and is_name(cmd.account) and is_int(cmd.order_id)
+        stop = self.find_stop(cmd.order_id, cmd.account) if valid else None
+        if stop is not None:
+            self.drop_stop(stop, CancelReason.REQUESTED)
+            return
         order = self.owned(cmd, None if valid else Reject.INVALID_FIELD)
         if order is not None:
             self.remove(order)
@@ -558,6 +566,8 @@ class Model:
             reason = Reject.INVALID_QUANTITY
         elif not is_int(cmd.price):
             reason = Reject.INVALID_PRICE
+        if reason is None and self.find_stop(cmd.order_id, cmd.account) is not None:
+            reason = Reject.STOP_NOT_AMENDABLE
         order = self.owned(cmd, reason)
         if order is None:
             return
@@ -582,7 +592,8 @@ class Model:
         self.remove(order)
         order.qty, order.price, order.leaves = cmd.qty, cmd.price, new_leaves
         self.replaced(order, False)
-        self.match(order, order.price)
+        if not self.in_call(order.symbol):
+            self.match(order, order.price)
         if order.leaves:
             self.add(order)
 
@@ -611,15 +622,15 @@ class Model:
                   or self.amend_capacity_reject(order, cmd.price, max(cmd.qty - filled, 0)))
         if reason is not None:
             return reason
-        if cmd.cl_ord_id is not None and cmd.cl_ord_id != order.cl_ord_id and any(
-                o.account == order.account and o.cl_ord_id == cmd.cl_ord_id
-                for o in self.all_orders()):
+        if (cmd.cl_ord_id is not None and cmd.cl_ord_id != order.cl_ord_id
+                and cmd.cl_ord_id in self.live_ids(order.account)):
             return Reject.DUPLICATE_ORDER
         if (cmd.qty, cmd.price) == (order.qty, order.price) and cmd.cl_ord_id in (
                 None, order.cl_ord_id):
             return Reject.AMEND_NO_CHANGE
         best = self.best(order.symbol, order.side.opposite)
-        if order.post_only and best is not None and reaches(order.side, cmd.price, best.price):
+        if (order.post_only and not self.in_call(order.symbol) and best is not None
+                and reaches(order.side, cmd.price, best.price)):
             return Reject.WOULD_TAKE
         return None
 
@@ -633,15 +644,21 @@ class Model:
         if cmd.symbol is not None and cmd.symbol not in self.instruments:
             return self.reject_command(Reject.UNKNOWN_INSTRUMENT)
         doomed = sorted(
-            (o for o in self.all_orders() if o.account == cmd.account
+            (o for o in [*self.all_orders(), *self.stops] if o.account == cmd.account
              and cmd.symbol in (None, o.symbol) and cmd.side in (None, o.side)),
             key=lambda o: o.order_id)  # "in the order they were entered"
         side = None if cmd.side is None else Side(cmd.side)
         self.emit(ev.MassCanceled, cmd.account, cmd.symbol, side, len(doomed))
-        for order in doomed:
-            self.remove(order)
-            self.canceled(order, order.leaves, CancelReason(cmd.reason))
+        self.cancel_all(doomed, CancelReason(cmd.reason))
         return None
+
+    def cancel_all(self, doomed: list[Any], reason: CancelReason) -> None:
+        for order in doomed:
+            if isinstance(order, Order):
+                self.remove(order)
+                self.canceled(order, order.leaves, reason)
+            else:
+                self.drop_stop(order, reason)
 
     # -- operator commands -------------------------------------------------------------------
 
@@ -660,7 +677,7 @@ class Model:
     def spec_reject(self, cmd: AddInstrument) -> Reject | None:
         """An instrument's spec checked, and its symbol not listed yet."""
         texts = (cmd.commodity, cmd.grade, cmd.location, cmd.delivery_period, cmd.unit)
-        if not (is_int(cmd.ts_us) and is_name(cmd.symbol) and is_member(cmd.state, TradingState)
+        if not (is_int(cmd.ts_us) and is_name(cmd.symbol) and operator_state(cmd.state)
                 and all(type(t) is str and len(t) <= 200 and t.isprintable() for t in texts)
                 and optional(is_int, cmd.min_price) and optional(is_int, cmd.max_price)):
             return Reject.INVALID_FIELD
@@ -721,20 +738,20 @@ class Model:
         return None
 
     def set_trading_state(self, cmd: SetTradingState) -> None:
-        if not (is_int(cmd.ts_us) and is_name(cmd.symbol)
-                and is_member(cmd.state, TradingState)):
+        if not (is_int(cmd.ts_us) and is_name(cmd.symbol) and operator_state(cmd.state)):
             return self.reject_command(Reject.INVALID_FIELD)
         instrument = self.instruments.get(cmd.symbol)
         if instrument is None:
             return self.reject_command(Reject.UNKNOWN_INSTRUMENT)
-        instrument.state = TradingState(cmd.state)
-        self.emit(ev.TradingStateChanged, cmd.symbol, instrument.state)
+        self.enter(cmd.symbol, TradingState(cmd.state))
         if instrument.state == TradingState.CLOSED:
             in_book_order = [o for side in Side for price in self.prices(cmd.symbol, side)
                              for o in self.level(cmd.symbol, side, price)]
             for order in in_book_order:
                 if order.tif == DAY:
                     self.expired(order)
+            for stop in [s for s in self.stops if s.symbol == cmd.symbol and s.tif == DAY]:
+                self.drop_stop(stop, None)
         return None
 
     def set_price_band(self, cmd: SetPriceBand) -> None:
@@ -748,6 +765,7 @@ class Model:
         if reason is not None:
             return self.reject_command(reason)
         instrument.reference, instrument.band_ticks = cmd.reference_price, cmd.band_ticks
+        self.recheck.add(cmd.symbol)  # a call's figures follow the reference price
         self.emit(ev.PriceBandSet, cmd.symbol, cmd.reference_price, cmd.band_ticks)
         return None
 
@@ -850,7 +868,11 @@ class Model:
         return self.capacity_reject(order.firm, self.instruments[order.symbol], order.side,
                                     price, new_leaves, leaving_out=order)
 
+    def trade_of(self, symbol: str, price: int, qty: int, buyer: str, seller: str) -> Trade:
+        return Trade(symbol, price, qty, buyer, seller)
+
     def traded(self, trade: Trade) -> None:
+        self.last[trade.symbol] = trade.price
         self.trades[self.next_trade_id] = trade
         self.next_trade_id += 1
         self.move_net_bought(trade, self.trade_notional(trade))
@@ -885,13 +907,12 @@ class Model:
         if holder is None:
             return self.reject_command(unknown)
         holder.blocked = cmd.engaged
-        held = sorted((o for o in self.all_orders()
-                       if (o.firm if cmd.scope == "firm" else o.account) == cmd.name),
+        def holder_of(o: Any) -> str:
+            return self.accounts[o.account].firm if cmd.scope == "firm" else o.account
+        held = sorted((o for o in [*self.all_orders(), *self.stops] if holder_of(o) == cmd.name),
                       key=lambda o: o.order_id) if cmd.engaged else []
         self.emit(ev.KillSwitchSet, cmd.scope, cmd.name, cmd.engaged, len(held))
-        for order in held:
-            self.remove(order)
-            self.canceled(order, order.leaves, CancelReason.KILL_SWITCH)
+        self.cancel_all(held, CancelReason.KILL_SWITCH)
         return None
 
     def bust_trade(self, cmd: BustTrade) -> None:
