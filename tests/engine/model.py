@@ -41,7 +41,7 @@ from exchange.engine.commands import (
 from exchange.engine.enums import OrdType, Side, StpMode, TimeInForce, TradingState
 from exchange.engine.reasons import CancelReason, Reject
 from tests.engine.model_calls import CallRules
-from tests.engine.model_fields import BIG, is_int, is_member, is_name, optional, positive, text
+from tests.engine.model_fields import is_int, is_member, is_name, optional, positive, text
 
 ORDER_NOTIONAL_MOST = 10**18  # docs/engine.md "Bounds": one order, at its worst price
 FIRM_DAY_NOTIONAL_MOST = 2 * 10**18  # a firm's traded-today plus resting notional
