@@ -40,4 +40,10 @@ cdef class Book:
     cdef readonly object state  # a TradingState
     cdef bint has_band
     cdef long long band_low, band_high
+    # Calls and volatility interruptions (calls.py): whether the instrument is in a call, its
+    # last trade price, and its volatility bands (widths cut at the price range's).
+    cdef public bint in_call
+    cdef bint has_last, vi_on, has_dynamic, has_static
+    cdef long long c_last, dynamic_width, static_low, static_high
+    cdef bint vi_bands(self, long long *low, long long *high)
     cpdef refresh(self)

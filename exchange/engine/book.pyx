@@ -21,7 +21,7 @@ a venue may list 150,000 instruments and most never see an order.
 from libc.stdlib cimport realloc, free
 from libc.string cimport memmove
 
-from exchange.engine.enums import Side
+from exchange.engine.enums import CALL_STATES, Side
 
 _SIDES = (None, Side.BUY, Side.SELL)
 
@@ -265,12 +265,50 @@ cdef class Book:
         self.refresh()
 
     cpdef refresh(self):
-        """Read the instrument's trading state and band again (after either changed)."""
-        self.state = self.instrument.state
-        band = self.instrument.band
+        """Read the instrument's trading state, band and volatility bands again (after any
+        changed)."""
+        instrument = self.instrument
+        self.state = instrument.state
+        self.in_call = self.state in CALL_STATES
+        band = instrument.band
         self.has_band = band is not None
         if self.has_band:
             self.band_low, self.band_high = band
+        settings = instrument.volatility
+        self.vi_on = settings is not None
+        if self.vi_on:
+            self.has_dynamic = settings[0] is not None
+            if self.has_dynamic:
+                self.dynamic_width = instrument.band_width(settings[0])
+            static = instrument.static_band()
+            self.has_static = static is not None
+            if self.has_static:
+                self.static_low, self.static_high = static
+
+    cdef bint vi_bands(self, long long *low, long long *high):
+        """The prices a continuous trade may have now without interrupting trading: the
+        static band, cut to the dynamic one around the last price; False if neither applies."""
+        cdef bint banded = False
+        if not self.vi_on:
+            return False
+        low[0], high[0] = -9223372036854775807 - 1, 9223372036854775807
+        if self.has_static:
+            low[0], high[0], banded = self.static_low, self.static_high, True
+        if self.has_dynamic and self.has_last:
+            low[0] = max(low[0], self.c_last - self.dynamic_width)
+            high[0] = min(high[0], self.c_last + self.dynamic_width)
+            banded = True
+        return banded
+
+    @property
+    def last_price(self):
+        """The price of the instrument's last trade, or None before its first."""
+        return self.c_last if self.has_last else None
+
+    @last_price.setter
+    def last_price(self, value):
+        self.has_last = value is not None
+        self.c_last = 0 if value is None else value
 
     def band_edge(self, side):
         """The furthest price a market order may trade at, or None with no band."""
@@ -287,11 +325,12 @@ cdef class Book:
             for level in ladder:
                 yield from level.orders.values()
 
-    def check(self):
+    def check(self, may_cross=False):
+        """The book's invariants; it may be crossed only in a call (or halted after one)."""
         self.bids.check()
         self.asks.check()
         bid, ask = self.bids.top(), self.asks.top()
-        if bid is not None and ask is not None:
+        if bid is not None and ask is not None and not may_cross:
             assert bid.price < ask.price, f"crossed book {self.symbol}: {bid.price} >= {ask.price}"
 
 

@@ -8,6 +8,7 @@ cdef class LevelChanges:
     cdef long long command_no
     cdef void begin(self)
     cdef bint any(self)
+    cdef set symbols(self)
     cdef touch(self, Level level)
     cdef Level new_level(self, Ladder ladder, long long price)
     cdef publish(self, EventStream stream)

@@ -26,6 +26,11 @@ cdef class LevelChanges:
     cdef bint any(self):
         return len(self.touched) > 0
 
+    cdef set symbols(self):
+        """The instruments whose levels the command touched. O(levels touched)."""
+        cdef Level level
+        return {level.symbol for level in self.touched}
+
     cdef touch(self, Level level):
         """Note a level about to change, with its displayed total before the command."""
         if level.mark != self.command_no:

@@ -56,6 +56,11 @@ cdef class Core:
     cdef readonly LevelChanges changes
     cdef readonly Resting resting
     cdef readonly Matcher matcher
+    # the collaborators for calls (calls.Calls) and held stops (stops.Stops), with the counts
+    # the hot path looks at: instruments in a call, held stops; and the volatility calls' ends
+    cdef public object calls, stops
+    cdef public long long calls_open, stop_count
+    cdef public list call_ends  # heap of (end_us, symbol), lazy
 
     def __cinit__(self, *args, **kwargs):
         self.next_order_id = 1
@@ -67,6 +72,7 @@ cdef class Core:
         self.changes = LevelChanges()
         self.resting = Resting(self.books, self.changes)
         self.matcher = Matcher(self.stream, self.resting, self.changes)
+        self.call_ends = []
 
     # -- the state the collaborators keep -------------------------------------------------
 
@@ -142,6 +148,8 @@ cdef class Core:
         queue = self.resting.gtd_queue
         if queue and queue[0][0] <= stream.now_us:
             self.expire_due()
+        if self.call_ends and self.call_ends[0][0] <= stream.now_us:
+            self.calls.end_due(self)
         if kind is SubmitOrder:
             self.submit(command)
         elif kind is CancelOrder:
@@ -150,7 +158,14 @@ cdef class Core:
             stream.command_rejected(Reject.INVALID_FIELD, f"not a command: {kind.__name__}")
         else:
             handler(self, command)
-        if self.changes.any():
+        if self.stop_count:
+            self.stops.cascade(self, events)
+        if self.calls_open:
+            symbols = self.changes.symbols()
+            if self.changes.any():
+                self.changes.publish(stream)
+            self.calls.publish(self, symbols)
+        elif self.changes.any():
             self.changes.publish(stream)
         return events
 
@@ -181,6 +196,9 @@ cdef class Core:
             return
         self.next_order_id += 1
         self.stream.accepted(order, cmd)
+        if book.in_call:  # nothing trades in a call before its uncross
+            self.resting.rest(book, order)
+            return
         cdef bint market = order.c_ord_type == MARKET
         cdef Ladder opposite = book.asks if order.c_side == BUY else book.bids
         cdef Level best = opposite.top()
@@ -195,7 +213,10 @@ cdef class Core:
         if not market and order.c_tif <= GTD:
             self.resting.rest(book, order)
             return
-        why = CancelReason.PRICE_BAND if market and opposite.n else CancelReason.IOC_REMAINDER
+        if book.in_call:  # its trade interrupted trading
+            why = CancelReason.VOLATILITY_INTERRUPTION
+        else:
+            why = CancelReason.PRICE_BAND if market and opposite.n else CancelReason.IOC_REMAINDER
         self.stream.canceled(order, order.leaves, why)
 
     cdef cancel_(self, object cmd):
@@ -204,7 +225,8 @@ cdef class Core:
         if order is not None and (<Order>order).account == _field(cmd, 1):
             self.resting.take_out(order)
             self.stream.canceled(order, (<Order>order).leaves, CancelReason.REQUESTED)
-        else:
+        elif not (reason is None and self.stop_count
+                  and self.stops.cancel(self, _field(cmd, 2), _field(cmd, 1))):
             self.stream.cancel_rejected(cmd, reason or Reject.UNKNOWN_ORDER)
 
     cdef expire_due(self):
@@ -251,6 +273,15 @@ cdef class Core:
 
     def replaced(self, Order order, bint kept_priority):
         self.stream.replaced(order, kept_priority)
+
+    def submit_order(self, cmd):
+        """Enter a SubmitOrder as `apply` would, inside the current command (a triggered
+        stop, stops.py)."""
+        self.submit(cmd)
+
+    def uncross_trade(self, Order buy, Order sell, long long price, long long qty):
+        """One fill of an uncross at `price` (Matcher.uncross_fill)."""
+        self.matcher.uncross_fill(self.books[buy.symbol], buy, sell, price, qty)
 
     def take_out(self, Order order):
         """Remove a resting order from the book and every index (no event)."""

@@ -76,6 +76,7 @@ class Engine(Core):
         self.handlers = _HANDLERS
         self.calls = Calls()  # trading phases, uncrosses, volatility interruptions
         self.stops = Stops()  # held stop orders
+        self.matcher.interrupted = self.volatility_interruption
 
     def digest(self) -> str:
         """SHA-256 (hex) of the canonical state. Incremental: costs O(what changed since)."""
@@ -87,6 +88,11 @@ class Engine(Core):
         if self.calls.tracked:  # absent until auctions or stops are used: digests stay as before
             header += ((self.calls.canonical(self), self.stops.parts.to_bytes(32, "big")),)
         return self.state_digest.value(header, self.order_parts())
+
+    def volatility_interruption(self, order_id: int, symbol: str, price: int, low: int,
+                                high: int) -> None:
+        """The matcher stopped before a trade outside the volatility bands."""
+        self.calls.interrupt(self, order_id, symbol, price, low, high)
 
     def submit_stop(self, cmd: SubmitStopOrder) -> None:
         self.stops.submit(self, cmd)

@@ -69,7 +69,10 @@ cdef object entry_reason(Order order, Account account, object instrument, Book b
     if account.blocked or firm.blocked:
         return Reject.BLOCKED
     if book.state is not _OPEN:
-        return STATE_REJECT[book.state]
+        if not book.in_call:
+            return STATE_REJECT[book.state]
+        if order.c_ord_type == MARKET or order.c_tif >= IOC:
+            return Reject.NOT_IN_CALL
     reason = _terms_reason(order, book, now_us)
     if reason is None and (account.max_order_qty or account.max_order_notional):
         reason = check_limits(account, instrument, order.c_side, order.qty, order.price)
@@ -85,6 +88,8 @@ cdef object entry_reason(Order order, Account account, object instrument, Book b
     if (order.c_ord_type == LIMIT and order.c_tif <= GTD and limit is not None
             and len(account.open_orders) >= limit):
         return Reject.ACCOUNT_MAX_OPEN_ORDERS
+    if book.in_call:  # post-only has nothing to take; market, IOC and FOK are out
+        return None
     if order.c_ord_type == MARKET or order.post_only or order.c_tif == FOK:
         return _book_reason(order, book)
     return None
@@ -125,8 +130,14 @@ cdef object _book_reason(Order order, Book book):
     if (order.post_only and best is not None
             and crosses(order.c_side, order.has_price, order.c_price, best.price)):
         return Reject.WOULD_TAKE
+    cdef long long low, high
     if order.c_tif == FOK:
         limit = order.c_price if order.c_ord_type == LIMIT else book.band_edge(order.c_side)
+        if book.vi_bands(&low, &high):  # a FOK never interrupts: it stops at the bands
+            if order.c_side == BUY:
+                limit = high if limit is None else min(limit, high)
+            else:
+                limit = low if limit is None else max(limit, low)
         if not _fillable(opposite, order, limit):
             return Reject.FOK_NOT_FILLABLE
     return None

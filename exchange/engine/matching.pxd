@@ -12,6 +12,7 @@ cdef class Matcher:
     cdef LevelChanges changes
     cdef public dict day_trades  # trade_id -> (symbol, price, qty, buyer, seller)
     cdef public long long next_trade_id
+    cdef public object interrupted  # (order_id, symbol, price, low, high): a volatility call
     cdef match(self, Book book, Order taker, object limit)
     cdef bint prevent_self_trade(self, Level level, Order maker, Order taker) except -1
     cdef remove_resting(self, Level level, Order order, long long qty, object reason)

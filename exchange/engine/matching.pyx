@@ -44,6 +44,8 @@ cdef class Matcher:
         cdef long long price, qty, bought, traded, scale = book.scale
         cdef Firm taker_firm, maker_firm
         cdef Resting resting = self.resting
+        cdef long long band_low = 0, band_high = 0
+        cdef bint banded = book.vi_bands(&band_low, &band_high)  # as they are when it starts
         symbol = book.symbol
         aggressor = _SIDES[taker.c_side]
         while taker.leaves:
@@ -52,6 +54,9 @@ cdef class Matcher:
                 break
             price = level.price
             if has_limit and (price > bound if buying else price < bound):
+                break
+            if banded and (price < band_low or price > band_high):
+                self.interrupted(taker.order_id, symbol, price, band_low, band_high)
                 break
             self.changes.touch(level)
             while taker.leaves and level.count:
@@ -65,6 +70,7 @@ cdef class Matcher:
                 maker.leaves -= qty
                 level.total -= qty
                 taker.leaves -= qty
+                book.c_last, book.has_last = price, True
                 self.stream.trade(self.next_trade_id, symbol, price, qty, aggressor, maker, taker)
                 self.day_trades[self.next_trade_id] = (
                     (symbol, price, qty, taker.account, maker.account) if buying
@@ -93,6 +99,39 @@ cdef class Matcher:
                     resting.unindex(maker)
             if not level.count:
                 ladder.remove_level(level)
+
+    def uncross_fill(self, Book book, Order buy, Order sell, long long price, long long qty):
+        """One fill of an uncross (calls.py): `qty` of two resting orders at `price`, the
+        earlier of them (by time priority) the maker. Icebergs trade beyond their peak and
+        keep their place, showing min(peak, leaves); a filled order leaves the book. O(log L)
+        to find the two levels."""
+        cdef Order maker = buy if buy.priority < sell.priority else sell
+        cdef Order taker = sell if maker is buy else buy
+        cdef Order order
+        cdef Level level
+        cdef long long shown, bought = price * qty * book.scale
+        for order in (maker, taker):
+            level = (book.bids if order.c_side == BUY else book.asks).at(order.c_price)
+            self.changes.touch(level)
+            order.leaves -= qty
+            shown = min(order.visible, order.leaves)
+            level.total -= order.visible - shown
+            order.visible = shown
+            resting_changed(order, -qty)
+            self.resting.mark(order)
+        self.stream.trade(self.next_trade_id, book.symbol, price, qty, _SIDES[taker.c_side],
+                          maker, taker)
+        self.day_trades[self.next_trade_id] = (book.symbol, price, qty, buy.account, sell.account)
+        self.next_trade_id += 1
+        buy.firm_ref.net_bought += bought
+        sell.firm_ref.net_bought -= bought
+        buy.firm_ref.day_notional += abs64(bought)
+        if sell.firm_ref is not buy.firm_ref:  # a firm's own trade counts once in its day
+            sell.firm_ref.day_notional += abs64(bought)
+        book.c_last, book.has_last = price, True
+        for order in (maker, taker):
+            if not order.leaves:
+                self.resting.take_out(order)
 
     cdef bint prevent_self_trade(self, Level level, Order maker, Order taker) except -1:
         """Apply the taker's STP mode to a same-firm maker; False when the taker is done."""

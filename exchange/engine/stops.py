@@ -27,7 +27,7 @@ import msgpack
 
 from exchange.engine import validation
 from exchange.engine.commands import SubmitOrder, SubmitStopOrder
-from exchange.engine.core import text_field
+from exchange.engine.stream import text_field
 from exchange.engine.enums import OrdType, Side, StpMode, TimeInForce
 from exchange.engine.events import (
     OrderAccepted,
