@@ -75,6 +75,15 @@ class Calls:
         if state is OPEN or state is CLOSED:
             self.uncross(engine, symbol, before)
 
+    def listed(self, engine: Engine, instrument: Instrument) -> None:
+        """An instrument listed in a call is in it from the start (its first figures are
+        published at the end of the command)."""
+        if instrument.state in CALL_STATES:
+            engine.calls_open += 1
+            self.shown[instrument.symbol] = ()
+            self.pending.add(instrument.symbol)
+            self.tracked.add(instrument.symbol)
+
     def uncross(self, engine: Engine, symbol: str, ended: TradingState) -> None:
         """Trade a crossed book at its one uncrossing price (auction.py), each side from its
         front in price-time priority, icebergs in full. Nothing if the book does not cross."""

@@ -102,6 +102,7 @@ def import_instruments(engine: Engine, cmd: ImportInstruments) -> None:
 
 def _list(engine: Engine, spec: AddInstrument) -> None:
     engine.instruments[spec.symbol] = instrument = Instrument(spec)
+    engine.calls.listed(engine, instrument)
     engine.state_digest.mark_member("instrument", spec.symbol, instrument)
 
 

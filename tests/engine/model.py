@@ -40,7 +40,7 @@ from exchange.engine.commands import (
 )
 from exchange.engine.enums import OrdType, Side, StpMode, TimeInForce, TradingState
 from exchange.engine.reasons import CancelReason, Reject
-from tests.engine.model_calls import CallRules
+from tests.engine.model_calls import CALLS, CallRules
 from tests.engine.model_fields import is_int, is_member, is_name, optional, positive, text
 
 ORDER_NOTIONAL_MOST = 10**18  # docs/engine.md "Bounds": one order, at its worst price
@@ -702,6 +702,9 @@ class Model(CallRules):
             cmd.reference_price, cmd.band_ticks, cmd.lot_size, cmd.price_decimals, low, high)
         self.sides[(cmd.symbol, BUY)] = []
         self.sides[(cmd.symbol, SELL)] = []
+        if cmd.state in CALLS:  # in its call from the start
+            self.shown[cmd.symbol] = ()
+            self.recheck.add(cmd.symbol)
 
     def add_instrument(self, cmd: AddInstrument) -> None:
         reason = self.spec_reject(cmd)

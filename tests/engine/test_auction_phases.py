@@ -25,7 +25,7 @@ from exchange.engine.events import (
     VolatilityInterruption,
 )
 from exchange.engine.reasons import CancelReason, Reject
-from tests.engine.helpers import SYMBOL, buy, kinds, only, sell
+from tests.engine.helpers import SYMBOL, buy, instrument, kinds, only, sell
 from tests.engine.twin import Twin
 
 PRE_OPEN, OPEN, CLOSED = TradingState.PRE_OPEN, TradingState.OPEN, TradingState.CLOSED
@@ -50,6 +50,15 @@ def test_entering_a_call_publishes_its_first_figures() -> None:
     events = Twin().apply(SetTradingState(1, SYMBOL, PRE_OPEN))
     assert kinds(events) == ["TradingStateChanged", "AuctionIndicative"]
     assert figures(events[1]) == (None, 0, 0, None) and events[1].state is PRE_OPEN
+
+
+def test_an_instrument_listed_in_pre_open_is_in_its_call_from_the_start() -> None:
+    twin = Twin()
+    events = twin.apply(instrument("WIRE", state=PRE_OPEN))
+    assert kinds(events) == ["InstrumentAdded", "AuctionIndicative"]
+    twin.run(buy("a1", 5, 101, symbol="WIRE"), sell("c1", 5, 100, symbol="WIRE"))
+    events = twin.apply(SetTradingState(2, "WIRE", OPEN))
+    assert only(events, AuctionUncrossed)[0].volume == 5
 
 
 def test_orders_in_a_call_rest_crossed_and_each_change_publishes_figures() -> None:
