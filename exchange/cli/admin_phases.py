@@ -1,11 +1,14 @@
-"""`exchange admin instruments phase|schedule`: an instrument's trading phase now, its daily
-schedule (UTC times of day), driven by the venue's clock (exchange/gateway/schedule.py).
+"""`exchange admin instruments phase|schedule|volatility`: an instrument's trading phase now, its
+daily schedule (UTC times of day), driven by the venue's clock (exchange/gateway/schedule.py),
+and its volatility interruptions.
 
     exchange admin instruments phase WHEAT-M2-CTA-2703 pre-open
     exchange admin instruments schedule WHEAT-M2-CTA-2703 --pre-open 07:30 --open 08:00 \\
         --closing-auction 16:25 --close 16:30
     exchange admin instruments schedule WHEAT-M2-CTA-2703            # show it
     exchange admin instruments schedule WHEAT-M2-CTA-2703 --clear
+    exchange admin instruments volatility WHEAT-M2-CTA-2703 --dynamic-ticks 20 \
+        --static-ticks 80 --call-ms 120000
 """
 
 from __future__ import annotations
@@ -40,6 +43,14 @@ def add_commands(sub: Any, command: Callable[..., argparse.ArgumentParser]) -> N
         p.add_argument("--" + name.replace("_", "-"), dest=name, metavar="HH:MM[:SS]",
                        help=f"{help} at this UTC time each day")
     p.add_argument("--clear", action="store_true", help="remove the schedule")
+    p = command(sub, "volatility", _volatility,
+                "volatility interruptions: a trade beyond a band starts a short call instead")
+    p.add_argument("symbol")
+    p.add_argument("--dynamic-ticks", required=True, metavar="N|none",
+                   help="ticks either side of the last trade price")
+    p.add_argument("--static-ticks", required=True, metavar="N|none",
+                   help="ticks either side of the reference price")
+    p.add_argument("--call-ms", default="60000", help="the call's length (default 60000)")
 
 
 async def _set_phase(client: Client, args: argparse.Namespace) -> Any:
@@ -58,6 +69,13 @@ async def _schedule(client: Client, args: argparse.Namespace) -> Any:
     if args.clear:
         return result, done(f"{args.symbol}: schedule cleared")
     return result, _render_schedule
+
+
+async def _volatility(client: Client, args: argparse.Namespace) -> Any:
+    result = await client.request("set_volatility_bands", sym=args.symbol,
+                                  dynamic_ticks=args.dynamic_ticks,
+                                  static_ticks=args.static_ticks, call_ms=args.call_ms)
+    return result, done(f"{args.symbol}: volatility bands set")
 
 
 def _render_schedule(result: Any) -> None:

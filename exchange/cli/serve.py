@@ -1,8 +1,10 @@
 """`exchange serve`: run the venue — the websocket gateway on a durable ledger.
 
 `exchange serve --demo` (= `make run`) also lists the demo instruments and opens the demo
-accounts (on a fresh ledger), issues fresh demo API keys (revoking the previous run's), and
-prints how to connect. `--operator-key-file FILE` gives a venue its first operator key: unless
+accounts (on a fresh ledger), issues fresh demo API keys (revoking the previous run's), runs a
+demo trading day on one instrument (exchange/demo_day.py: pre-open, opening auction,
+continuous trading, closing auction, in phases of `--demo-phase-seconds`), and prints how to
+connect. `--operator-key-file FILE` gives a venue its first operator key: unless
 FILE already holds a live operator key, one is issued (recorded in the ledger as
 `operator:bootstrap`) and written to FILE, readable by its owner only. Keys are engine
 commands like every other operator action, so the ledger shows who made each one.
@@ -29,6 +31,7 @@ from pathlib import Path
 from exchange import demo
 from exchange.cli.connection import KEY_VARIABLE, URL_VARIABLE
 from exchange.cli.main import CliError
+from exchange.demo_day import DAY_SYMBOL, DEFAULT_PHASE_S, DemoDay
 from exchange.engine import Command, RevokeKey
 from exchange.gateway.config import GatewayConfig
 from exchange.gateway.keys import new_key
@@ -57,6 +60,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--key", help="TLS private key (PEM)")
     parser.add_argument("--demo", action="store_true",
                         help="list the demo market and issue demo API keys")
+    parser.add_argument("--demo-phase-seconds", type=int, default=DEFAULT_PHASE_S,
+                        metavar="SECONDS", help=f"the demo day's phases on {DAY_SYMBOL}: "
+                        f"pre-open, then continuous for twice this, then the closing call "
+                        f"(default {DEFAULT_PHASE_S})")
     parser.add_argument("--operator-key-file", type=Path,
                         help="keep a live operator key in this file (issued if needed)")
     parser.add_argument("--order-rate", type=float, default=GatewayConfig.order_rate,
@@ -78,6 +85,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if bool(args.cert) != bool(args.key):
         raise CliError("--cert and --key go together")
+    if not 1 <= args.demo_phase_seconds <= 3600:
+        raise CliError("--demo-phase-seconds: 1 to 3600")
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
     config = GatewayConfig(
         host=args.host, port=args.port, certfile=args.cert, keyfile=args.key,
@@ -98,10 +107,12 @@ async def _serve(args: argparse.Namespace, config: GatewayConfig) -> None:
     venue = await server.open()
     demo_keys: list[tuple[str, str | None, str]] = []
     revoked = 0
+    day = None
     if args.demo:
         if not venue.engine.instruments:
             await server.setup(demo.setup(now_us()), "operator:demo")
         demo_keys, revoked = await _demo_keys(server)
+        day = await _demo_day(server, args.demo_phase_seconds)
     if args.operator_key_file:
         await _operator_key(server, args.operator_key_file)
     await server.start()
@@ -123,6 +134,9 @@ async def _serve(args: argparse.Namespace, config: GatewayConfig) -> None:
           f"market page: {http_url}", flush=True)
     if demo_keys:
         _print_demo(server, demo_keys, revoked, args.ledger)
+    if day is not None:
+        _print_day(day)
+        seeding = loop.create_task(day.run(venue))
     if args.ready_file:
         args.ready_file.write_text(server.url)
     failed = loop.create_task(server.serve_forever())
@@ -131,6 +145,8 @@ async def _serve(args: argparse.Namespace, config: GatewayConfig) -> None:
     if page is not None:
         page.close()
         await page.wait_closed()
+    if day is not None:
+        seeding.cancel()
     await server.close()
     if failed.done() and failed.exception() is not None:
         raise CliError(str(failed.exception()))
@@ -162,6 +178,32 @@ async def _demo_keys(server: Server) -> tuple[list[tuple[str, str | None, str]],
         issued.append((role, account, api_key))
     await server.setup(commands, "operator:demo")
     return issued, revoked
+
+
+async def _demo_day(server: Server, phase_s: int) -> DemoDay | None:
+    """Start the demo day now (its call, schedule and seeded orders, durable before the venue
+    listens); None if the demo instrument is not listed here."""
+    venue = server.venue
+    assert venue is not None
+    if DAY_SYMBOL not in venue.engine.instruments:
+        return None
+    day = DemoDay(now_us(), phase_s)
+    by_origin: dict[str, list[Command]] = {}
+    for command in day.start_commands():
+        account = getattr(command, "account", None)
+        by_origin.setdefault("operator:demo" if account is None else f"account:{account}",
+                             []).append(command)
+    for origin, commands in by_origin.items():
+        await server.setup(commands, origin)
+    venue.schedule.checked_us = day.start_us  # its times from the start, however late we listen
+    return day
+
+
+def _print_day(day: DemoDay) -> None:
+    print(f"demo day on {DAY_SYMBOL} (UTC):")
+    for at, what in day.timetable():
+        print(f"  {at}  {what}")
+    print(flush=True)
 
 
 async def _operator_key(server: Server, path: Path) -> None:

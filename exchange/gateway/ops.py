@@ -149,7 +149,7 @@ async def set_trading_state(venue: Venue, session: Session, request: Request) ->
 
 fields = protocol.fields
 ORDER_FIELDS = fields("cl_ord_id", "sym", "side", "qty", "px", "ord_type", "tif", "expire_at_us",
-                      "post_only", "display_qty", "stp")
+                      "post_only", "display_qty", "stp", "stop_px")
 ORDER_REF = ("order_id", "orig_cl_ord_id", "cl_ord_id")
 
 # Each op names the argument fields it defines: any other is UNKNOWN_FIELD (docs/protocol.md).

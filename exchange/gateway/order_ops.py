@@ -9,18 +9,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from exchange.gateway import protocol
+from exchange.gateway import protocol, stops
 from exchange.gateway.handlers import readable_account, submit, visible
 from exchange.gateway.orders import OrderRecord
 from exchange.gateway.protocol import Code, Request, RequestError
-from exchange.gateway.schemas import UNSET, ReplaceOrderArgs
+from exchange.gateway.schemas import UNSET, NewOrderArgs, ReplaceOrderArgs
 from exchange.gateway.session import Session
 from exchange.gateway.venue import Venue, now_us
 
 
 async def new_order(venue: Venue, session: Session, request: Request) -> None:
     account = session.account
-    command = protocol.new_order(request.args, account, now_us(), venue.tracker.specs)  # type: ignore[arg-type]
+    args = protocol.as_args(NewOrderArgs, request.args)
+    make = stops.stop_order if stops.is_stop(args) else protocol.new_order
+    command = make(args, account, now_us(), venue.tracker.specs)  # type: ignore[arg-type]
 
     def work(venue: Venue) -> Any:
         known = venue.tracker.find(account, command.cl_ord_id)  # type: ignore[arg-type]

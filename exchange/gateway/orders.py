@@ -11,6 +11,13 @@ Invariants (`check`): a working order has `qty == cum_qty + leaves`; a terminal 
 cl_ord_id it ever had, for the whole history, which the gateway uses so that a resent cl_ord_id
 is never executed twice (the engine only knows live orders' ids).
 
+Stop orders (STOP, STOP_LIMIT) have a record from their StopOrderAccepted (NEW, held off the
+book, `stop_px`); when a trade triggers one its record ends TRIGGERED (exec_type TRIGGERED,
+`trigger_px`, `triggered_order_id`) and the order it became has a record of its own under the
+same cl_ord_id (MARKET or LIMIT, its own NEW, fills and end). Fills of an uncross (the trades
+right after an AuctionUncrossed) report `liquidity: "AUCTION"` on both sides (FIX
+LastLiquidityInd 4), not MAKER/TAKER.
+
 Costs: `apply` O(events); memory O(orders ever), one small record each.
 """
 
@@ -37,6 +44,7 @@ from exchange.engine import (
     TradeBusted,
     TradeExecuted,
 )
+from exchange.engine.events import AuctionUncrossed, StopOrderAccepted, StopTriggered
 from exchange.engine.instrument import format_price
 from exchange.engine.reasons import CancelReason, Reject, fix_ord_rej_reason
 
@@ -45,7 +53,7 @@ _REPORTED_CANCEL_REASON = {
     CancelReason.DISCONNECT: "CANCEL_ON_DISCONNECT",
     CancelReason.DEAD_MANS_SWITCH: "CANCEL_ALL_AFTER",
 }
-_TERMINAL = frozenset(("FILLED", "CANCELED", "REJECTED", "EXPIRED"))
+_TERMINAL = frozenset(("FILLED", "CANCELED", "REJECTED", "EXPIRED", "TRIGGERED"))
 # enum members' names by member, one dict per enum (they are IntEnums: Side.BUY ==
 # OrdType.LIMIT): a dict lookup, not Enum.name's Python-level property
 _SIDE_NAME: dict[Side | None, str | None] = {None: None, **{side: side.name for side in Side}}
@@ -72,6 +80,7 @@ class OrderRecord:
         "reject_reason",
         "side",
         "status",
+        "stop_price",
         "symbol",
         "tif",
         "transact_time_us",
@@ -94,6 +103,7 @@ class OrderRecord:
         self.status = "NEW"
         self.reject_reason: Reject | None = None
         self.transact_time_us = 0
+        self.stop_price: int | None = None  # a stop order's trigger
 
     @property
     def terminal(self) -> bool:
@@ -109,6 +119,7 @@ class OrderTracker:
         self.exec_seq: dict[str, int] = {}  # account -> last exec_seq given
         self.trades: dict[int, tuple[int, int]] = {}  # trade_id -> (maker, taker) order ids
         self._wanted: Container[str] | None = None
+        self._trigger: OrderRecord | None = None  # the stop last triggered in this entry
 
     # -- queries ---------------------------------------------------------------------------
 
@@ -135,6 +146,8 @@ class OrderTracker:
         }
         if record.reject_reason is not None:
             view["ord_rej_reason"] = record.reject_reason.name
+        if record.stop_price is not None:
+            view["stop_px"] = format_price(record.stop_price, decimals)
         return view
 
     # -- folding entries in ----------------------------------------------------------------
@@ -149,12 +162,16 @@ class OrderTracker:
         reports: list[tuple[str, dict[str, Any]]] = []
         if type(command) is AddInstrument and any(type(e) is InstrumentAdded for e in events):
             self.specs.setdefault(command.symbol, command)  # listed, not refused
+        uncross = False  # in the trades right after an AuctionUncrossed
+        self._trigger = None
         for event in events:
             kind = type(event)
+            if kind is TradeExecuted:
+                self._traded(event, reports, uncross)  # type: ignore[arg-type]
+                continue
+            uncross = kind is AuctionUncrossed
             if kind is OrderAccepted:
                 self._accepted(event, reports)  # type: ignore[arg-type]
-            elif kind is TradeExecuted:
-                self._traded(event, reports)  # type: ignore[arg-type]
             elif kind is TradeBusted:
                 self._busted(event, reports)  # type: ignore[arg-type]
             elif kind is OrderCanceled:
@@ -170,6 +187,10 @@ class OrderTracker:
                 self._rejected(event, command, reports)  # type: ignore[arg-type]
             elif kind is CancelRejected:
                 self._cancel_rejected(event, reports)  # type: ignore[arg-type]
+            elif kind is StopOrderAccepted:
+                self._stop_accepted(event, reports)  # type: ignore[arg-type]
+            elif kind is StopTriggered:
+                self._triggered(event, reports)  # type: ignore[arg-type]
         return reports
 
     def _accepted(self, event: OrderAccepted, reports: list) -> None:
@@ -184,11 +205,35 @@ class OrderTracker:
         self.open_orders.setdefault(event.account, {})[event.order_id] = record
         self._report(record, "NEW", event.seq, reports)
 
-    def _traded(self, event: TradeExecuted, reports: list) -> None:
+    def _stop_accepted(self, event: StopOrderAccepted, reports: list) -> None:
+        record = OrderRecord(event.order_id, event.account, event.cl_ord_id, event.symbol)
+        record.side, record.ord_type, record.tif = event.side, _ORD_TYPE_NAME[event.ord_type], _TIF_NAME[event.tif]
+        record.qty = record.leaves = event.qty
+        record.price, record.stop_price = event.price, event.stop_price
+        record.transact_time_us = event.ts_us
+        self.orders[event.order_id] = record
+        self.by_cl_ord_id.setdefault(event.account, {})[event.cl_ord_id] = record
+        self.open_orders.setdefault(event.account, {})[event.order_id] = record
+        self._report(record, "NEW", event.seq, reports)
+
+    def _triggered(self, event: StopTriggered, reports: list) -> None:
+        """The stop left the held stops: its record ends; the order it became (accepted or
+        rejected next, same cl_ord_id) has its own."""
+        record = self.orders[event.order_id]
+        record.leaves, record.status = 0, "TRIGGERED"
+        record.transact_time_us = event.ts_us
+        self._close(record)
+        self._trigger = record
+        report = self._report(record, "TRIGGERED", event.seq, reports)
+        report.update(trigger_px=self._px(record, event.trigger_price),
+                      triggered_order_id=None if event.new_order_id is None
+                      else str(event.new_order_id))
+
+    def _traded(self, event: TradeExecuted, reports: list, uncross: bool = False) -> None:
         self.trades[event.trade_id] = (event.maker_order_id, event.taker_order_id)
         for order_id, leaves, liquidity, suffix in (
-            (event.maker_order_id, event.maker_leaves, "MAKER", "m"),
-            (event.taker_order_id, event.taker_leaves, "TAKER", "t"),
+            (event.maker_order_id, event.maker_leaves, "AUCTION" if uncross else "MAKER", "m"),
+            (event.taker_order_id, event.taker_leaves, "AUCTION" if uncross else "TAKER", "t"),
         ):
             record = self.orders[order_id]
             record.cum_qty += event.qty
@@ -248,7 +293,11 @@ class OrderTracker:
         record = OrderRecord(None, event.account, event.cl_ord_id, event.symbol)
         record.status, record.reject_reason = "REJECTED", event.reason
         record.transact_time_us = event.ts_us
-        if type(command).__name__ == "SubmitOrder":
+        stop = self._trigger
+        if stop is not None and (stop.account, stop.cl_ord_id) == (event.account,
+                                                                   event.cl_ord_id):
+            record.side, record.qty, record.price = stop.side, stop.qty, stop.price
+        elif type(command).__name__ == "SubmitOrder":
             side = command.side  # type: ignore[union-attr]
             record.side = Side(side) if side in (1, 2) else None
             qty, price = command.qty, command.price  # type: ignore[union-attr]
@@ -300,7 +349,8 @@ class OrderTracker:
             else:
                 assert record.qty == record.cum_qty + record.busted_qty + record.leaves, record.order_id
                 assert self.open_orders[record.account][record.order_id] is record  # type: ignore[index]
-            assert self.find(record.account, record.cl_ord_id) is record
+            if record.status != "TRIGGERED":  # its cl_ord_id names the order it became
+                assert self.find(record.account, record.cl_ord_id) is record
         for live in self.open_orders.values():
             assert all(not record.terminal for record in live.values())
 

@@ -63,6 +63,7 @@ class NewOrderArgs(Struct, forbid_unknown_fields=True):
     post_only: bool | UnsetType = UNSET
     display_qty: Text | None | UnsetType = UNSET
     stp: Text | UnsetType = UNSET
+    stop_px: Text | None | UnsetType = UNSET  # STOP and STOP_LIMIT only (stops.py)
 
 
 class CancelOrderArgs(Struct, forbid_unknown_fields=True):

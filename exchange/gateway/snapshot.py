@@ -103,12 +103,12 @@ def _record_row(record: OrderRecord) -> tuple:
             record.qty, record.price, record.cum_qty, record.busted_qty, record.leaves,
             record.notional, record.status,
             None if record.reject_reason is None else int(record.reject_reason),
-            record.transact_time_us)
+            record.transact_time_us, record.stop_price)
 
 
 def _record(row: list) -> OrderRecord:
     (order_id, account, cl_ord_id, symbol, side, ord_type, tif, qty, price, cum_qty, busted_qty,
-     leaves, notional, status, reject_reason, transact_time_us) = row
+     leaves, notional, status, reject_reason, transact_time_us, *stop) = row
     record = OrderRecord(order_id, account, cl_ord_id, symbol)
     record.side = None if side is None else _SIDES[side]
     record.ord_type, record.tif, record.qty, record.price = ord_type, tif, qty, price
@@ -116,4 +116,5 @@ def _record(row: list) -> OrderRecord:
     record.notional, record.status = notional, status
     record.reject_reason = None if reject_reason is None else _REJECTS[reject_reason]
     record.transact_time_us = transact_time_us
+    record.stop_price = stop[0] if stop else None  # older snapshots end before it
     return record

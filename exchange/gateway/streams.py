@@ -45,7 +45,7 @@ async def subscribe(venue: Venue, session: Session, request: Request) -> None:
         # stream then, so the next delta it sees continues this snapshot's seq
         market = venue.market
         feed = market.feeds[symbol]
-        seq = feed.seq
+        seq = feed.auction.seq if channel == "auction" else feed.seq
         if depth is not None:
             view = venue.depth.view(symbol, depth, feed.book)
             message: dict[str, Any] | None = view.snapshot(symbol, feed.ts_us)

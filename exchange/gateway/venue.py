@@ -480,8 +480,9 @@ class Venue:
                 beat = beat or self.market.heartbeat(now_us())
                 session.last_md_s = now
                 session.send(beat)
-        queue = self.engine.gtd_queue
-        if queue and queue[0][0] <= now_us() and self.queue.empty():
+        queue, ends, clock_us = self.engine.gtd_queue, self.engine.call_ends, now_us()
+        if ((queue and queue[0][0] <= clock_us) or (ends and ends[0][0] <= clock_us)) \
+                and self.queue.empty():  # GTD expiries, or a volatility call's end
             await self.submit(Job(None, None, ExpireOrders(now_us()), "venue:clock"))
         await self.schedule.due()
 

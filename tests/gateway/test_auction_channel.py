@@ -40,7 +40,8 @@ async def test_the_auction_channel_sends_a_snapshot_then_each_phase_change_in_se
         assert await watcher.subscribe("auction", WHEAT) == {"ch": "auction", "sym": WHEAT,
                                                              "seq": 0}
         assert await push(watcher, "auction") == {
-            "ch": "auction", "type": "snapshot", "sym": WHEAT, "seq": 0, "phase": "OPEN"}
+            "ch": "auction", "type": "snapshot", "sym": WHEAT, "seq": 0, "phase": "OPEN",
+            "indicative": None, "call_end_us": None}
         await set_phase(venue, "halt")
         halted = await push(watcher, "auction")
         assert {k: halted[k] for k in ("type", "seq", "phase")} == {

@@ -59,6 +59,7 @@ from exchange.gateway.operators.phases import (
     SCHEDULE_FIELDS,
     set_phase,
     set_schedule,
+    set_volatility_bands,
     show_schedule,
 )
 from exchange.gateway.operators.views import book, list_orders, list_trades, stats
@@ -79,6 +80,8 @@ ADMIN_OPS: dict[str, Op] = {
     "set_phase": Op(set_phase, fields=fields("sym", "phase")),
     "set_schedule": Op(set_schedule, fields=fields("sym", *SCHEDULE_FIELDS, "clear")),
     "show_schedule": Op(show_schedule, fields=fields("sym")),
+    "set_volatility_bands": Op(set_volatility_bands, fields=fields(
+        "sym", "dynamic_ticks", "static_ticks", "call_ms")),
     "add_account": Op(add_account, fields=fields("account", "firm", *LIMITS)),
     "set_account_limits": Op(set_account_limits, fields=fields("account", *LIMITS)),
     "set_credit_limit": Op(set_credit_limit, fields=fields("firm", "credit_limit")),

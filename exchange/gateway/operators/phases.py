@@ -1,4 +1,5 @@
-"""Operator ops on trading phases: set an instrument's phase now, set or show its daily schedule.
+"""Operator ops on trading phases: set an instrument's phase now, set or show its daily schedule,
+set its volatility interruptions.
 
 `set_phase` names the phase as the operator thinks of it (`pre-open`, `open`,
 `closing-auction`, `close`, `halt`) and becomes one `SetTradingState`; the engine decides what
@@ -8,6 +9,8 @@ entering it means (docs/engine.md: entering OPEN or CLOSED from a call uncrosses
 `SetTradingSchedule`; the gateway then drives it (exchange/gateway/schedule.py). The phases
 given must come round the day in the order pre-open, open, closing-auction, close (a day may
 wrap past midnight); any other order, a repeated time or a malformed one is BAD_REQUEST.
+`set_volatility_bands` becomes one `SetVolatilityBands` (docs/engine.md, "Volatility
+interruptions").
 """
 
 from __future__ import annotations
@@ -15,10 +18,10 @@ from __future__ import annotations
 from itertools import pairwise
 from typing import Any
 
-from exchange.engine.commands import SetTradingSchedule, SetTradingState
+from exchange.engine.commands import SetTradingSchedule, SetTradingState, SetVolatilityBands
 from exchange.engine.enums import TradingState
 from exchange.gateway import protocol
-from exchange.gateway.operators.base import _command, _instrument, _query
+from exchange.gateway.operators.base import _command, _count, _instrument, _limit, _query
 from exchange.gateway.protocol import Code, Request, RequestError
 from exchange.gateway.schedule import DAY_US, schedule_view
 from exchange.gateway.session import Session
@@ -107,3 +110,25 @@ async def show_schedule(venue: Venue, session: Session, request: Request) -> Non
 
     await _query(venue, session, request, read)
 
+
+MAX_CALL_MS = 86_400_000  # a volatility call lasts at most a day (the engine's bound)
+
+
+async def set_volatility_bands(venue: Venue, session: Session, request: Request) -> None:
+    """Volatility interruptions: `dynamic_ticks` (around the last trade price) and
+    `static_ticks` (around the reference price), each a string of digits or "none", and
+    `call_ms`, how long the call a trade outside them starts lasts; both "none": off."""
+    args = request.args
+    dynamic = _count(args, "dynamic_ticks", none_ok=True)
+    static = _count(args, "static_ticks", none_ok=True)
+    call_ms = _count(args, "call_ms")
+    if not 0 < call_ms <= MAX_CALL_MS:
+        raise RequestError(Code.BAD_REQUEST, f"call_ms must be 1 to {MAX_CALL_MS}")
+
+    def make(venue: Venue, extra: dict[str, Any]) -> Any:
+        symbol = _instrument(venue, args).symbol
+        extra.update(sym=symbol, dynamic_ticks=_limit(dynamic), static_ticks=_limit(static),
+                     call_ms=str(call_ms))
+        return SetVolatilityBands(now_us(), symbol, dynamic, static, call_ms * 1000)
+
+    await _command(venue, session, request, make)
