@@ -11,8 +11,9 @@ The instrument is put in PRE_OPEN at once and given these times as its daily sch
 SetTradingSchedule), which the gateway drives like any schedule (exchange/gateway/schedule.py),
 so every phase change is a sequenced command with its time in it and the day's ledger passes
 `exchange audit verify`. The other demo instruments trade continuously all day, so the demo's
-pasted examples work at any time. The seeded orders come from the demo accounts; their
-cl_ord_ids carry the day's start second (each start of the demo runs a new day).
+pasted examples work at any time. The seeded orders come from two demo accounts that no demo
+key trades for; their cl_ord_ids carry the day's start second (each start of the demo runs a
+new day).
 """
 
 from __future__ import annotations
@@ -29,13 +30,14 @@ if TYPE_CHECKING:
 
 DAY_SYMBOL = "UREA-46-ANR-27Q2"  # 0.50 tick, 2 decimals, reference 385.00
 DEFAULT_PHASE_S = 30
-# (account, side, lots, price in units): the opening call uncrosses 14 lots at 385.00
+# (account, side, lots, price in units), from accounts that no demo key trades for (so the
+# demo's traders see only their own orders): the opening call uncrosses 14 lots at 385.00
 OPENING = (("FERT-1", Side.SELL, 10, 38_450), ("FERT-1", Side.SELL, 5, 38_550),
-           ("AGRO-1", Side.BUY, 8, 38_600), ("MILL-1", Side.BUY, 6, 38_500),
-           ("STEEL-1", Side.SELL, 4, 38_500))
+           ("FERT-1", Side.SELL, 4, 38_500), ("AGRO-2", Side.BUY, 8, 38_600),
+           ("AGRO-2", Side.BUY, 6, 38_500))
 # with FERT-1's 5 left at 385.50, the closing call uncrosses 7 lots at 385.50
-CLOSING = (("AGRO-2", Side.BUY, 5, 38_600), ("MILL-1", Side.BUY, 3, 38_550),
-           ("STEEL-1", Side.SELL, 2, 38_500))
+CLOSING = (("AGRO-2", Side.BUY, 5, 38_600), ("AGRO-2", Side.BUY, 3, 38_550),
+           ("FERT-1", Side.SELL, 2, 38_500))
 PHASES = ((1, TradingState.OPEN), (3, TradingState.CLOSING_AUCTION), (4, TradingState.CLOSED),
           (0, TradingState.PRE_OPEN))  # (phases from the start, state); the next day's call
 

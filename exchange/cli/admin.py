@@ -42,6 +42,8 @@ from exchange.cli.connection import (
 from exchange.cli.csv_import import check_file, import_file
 from exchange.cli.results import AUTH, OK, REFUSED, UNREACHABLE, USAGE, Failure, done, fields, table
 from exchange.client import Client, ExchangeError
+from exchange.engine.enums import TradingState
+from exchange.engine.schedule import SCHEDULABLE
 
 AUTH_CODES = ("UNAUTHENTICATED", "FORBIDDEN")
 LIMIT_FLAGS = ("max_order_qty", "max_order_notional", "max_open_orders")
@@ -133,11 +135,11 @@ def _instrument_commands(sub: Any, command: Callable[..., argparse.ArgumentParse
                    "prices only where this allows them)")
     p.add_argument("--max-px", help="highest price allowed (default: the most at which "
                    "max-qty lots stay within one order's notional bound, docs/engine.md)")
-    p.add_argument("--state", choices=("OPEN", "HALTED", "CLOSED"))
+    p.add_argument("--state", choices=[s.name for s in sorted(SCHEDULABLE)])
     p = command(sub, "list", _list_instruments, "list instruments, filtered")
     for flag in ("commodity", "location", "period"):
         p.add_argument(f"--{flag}")
-    p.add_argument("--state", choices=("OPEN", "HALTED", "CLOSED"))
+    p.add_argument("--state", choices=[s.name for s in TradingState])
     p.add_argument("--limit", type=int, default=1000)
     p.add_argument("--offset", type=int, default=0)
     p = command(sub, "show", _show_instrument, "one instrument with its book summary")
