@@ -12,7 +12,27 @@ from typing import Any
 import pytest
 
 from exchange.client import Client, ExchangeError
-from tests.gateway.conftest import WHEAT, Venue, next_report, open_venue
+from exchange.engine import (
+    CancelOrder,
+    OrderAccepted,
+    OrdType,
+    Side,
+    StpMode,
+    SubmitOrder,
+    TimeInForce,
+    TradingState,
+)
+from exchange.engine.commands import SetTradingState
+from exchange.gateway.venue import _own
+from tests.gateway.conftest import (
+    WHEAT,
+    Venue,
+    next_report,
+    open_venue,
+    start_venue,
+    stop_venue,
+    with_config,
+)
 from tests.gateway.test_auction_channel import push, set_phase
 
 
@@ -172,3 +192,38 @@ async def test_bad_stop_orders_are_refused_with_a_clear_error(tmp_path: Path) ->
         with pytest.raises(ExchangeError) as caught:
             await stopper.replace_order("2", "215.00", order_id=amend["result"]["order_id"])
         assert caught.value.code == "STOP_NOT_AMENDABLE"
+
+
+async def test_a_held_stop_keeps_its_terms_across_a_restart_from_a_snapshot(
+        tmp_path: Path) -> None:
+    config = with_config(snapshot_every=3)
+    venue = await start_venue(tmp_path / "l.db", config)
+    try:
+        client = await venue.client("AGRO-1")
+        for n in range(3):
+            await client.request("new_order", cl_ord_id=f"stop-{n}", sym=WHEAT, side="BUY",
+                                 qty="1", ord_type="STOP_LIMIT", stop_px="211.00", px="211.50")
+    finally:
+        await stop_venue(venue)
+    venue = await start_venue(tmp_path / "l.db", config)
+    try:
+        assert venue.server.venue.ledger.recovered.snapshot_seq > 0  # type: ignore[union-attr]
+        client = await venue.client("AGRO-1")
+        status = await client.order_status(cl_ord_id="stop-1", account="AGRO-1")
+        assert picked(status, "ord_type", "stop_px", "px", "ord_status") == (
+            "STOP_LIMIT", "211.00", "211.50", "NEW")
+    finally:
+        await stop_venue(venue)
+
+
+def test_an_answer_comes_from_the_commands_own_events_not_from_what_its_time_caused() -> None:
+    """A volatility call that ends as an order arrives trades and triggers stops before the
+    order's own outcome: the answer is the order's, never another account's."""
+    mine = SubmitOrder(5, "AGRO-1", "b1", WHEAT, Side.BUY, 1, 21_000)
+    other = OrderAccepted(3, 5, 77, "MILL-1", "s9", WHEAT, Side.SELL, OrdType.MARKET, 2, None,
+                          TimeInForce.IOC, None, False, None, StpMode.CANCEL_INCOMING)
+    own = other._replace(seq=4, order_id=78, account="AGRO-1", cl_ord_id="b1")
+    assert not _own(mine, other) and _own(mine, own)
+    cancel = CancelOrder(5, "AGRO-1", 78)
+    assert _own(cancel, own) and not _own(cancel, other)
+    assert not _own(SetTradingState(5, WHEAT, TradingState.OPEN), other)
