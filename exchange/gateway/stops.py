@@ -26,7 +26,7 @@ _NOT_FOR_STOPS = ("post_only", "display_qty", "expire_at_us")
 
 def is_stop(args: NewOrderArgs) -> bool:
     """Whether a new_order asks for a stop; `stop_px` on another order type is BAD_REQUEST."""
-    if args.ord_type in STOP_TYPES:
+    if type(args.ord_type) is str and args.ord_type in STOP_TYPES:
         return True
     if args.stop_px is not UNSET and args.stop_px is not None:
         raise RequestError(Code.BAD_REQUEST, "stop_px is for ord_type STOP or STOP_LIMIT")
