@@ -23,7 +23,7 @@ from exchange.engine import (
     TradingState,
 )
 from exchange.engine.commands import SetTradingState
-from exchange.gateway.venue import _own
+from exchange.gateway.answers import own
 from tests.gateway.conftest import (
     WHEAT,
     Venue,
@@ -222,8 +222,8 @@ def test_an_answer_comes_from_the_commands_own_events_not_from_what_its_time_cau
     mine = SubmitOrder(5, "AGRO-1", "b1", WHEAT, Side.BUY, 1, 21_000)
     other = OrderAccepted(3, 5, 77, "MILL-1", "s9", WHEAT, Side.SELL, OrdType.MARKET, 2, None,
                           TimeInForce.IOC, None, False, None, StpMode.CANCEL_INCOMING)
-    own = other._replace(seq=4, order_id=78, account="AGRO-1", cl_ord_id="b1")
-    assert not _own(mine, other) and _own(mine, own)
+    accepted = other._replace(seq=4, order_id=78, account="AGRO-1", cl_ord_id="b1")
+    assert not own(mine, other) and own(mine, accepted)
     cancel = CancelOrder(5, "AGRO-1", 78)
-    assert _own(cancel, own) and not _own(cancel, other)
-    assert not _own(SetTradingState(5, WHEAT, TradingState.OPEN), other)
+    assert own(cancel, accepted) and not own(cancel, other)
+    assert not own(SetTradingState(5, WHEAT, TradingState.OPEN), other)
