@@ -10,7 +10,8 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 # The compiled engine core (setup.py) is rebuilt whenever one of its sources changes.
-CORE_SOURCES := setup.py $(wildcard exchange/engine/*.pyx exchange/engine/*.pxd) exchange/engine/validation.py
+CORE_SOURCES := setup.py $(wildcard exchange/engine/*.pyx exchange/engine/*.pxd exchange/engine/c/*.h) exchange/engine/validation.py \
+	exchange/engine/instrument.py exchange/engine/venue.py
 
 $(STAMP): $(BIN)/python pyproject.toml $(CORE_SOURCES)
 	$(BIN)/pip install --quiet --upgrade pip

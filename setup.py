@@ -32,15 +32,20 @@ if not (Path(sysconfig.get_paths()["include"]) / "Python.h").exists():
     _fail(f"the Python headers are missing (Python.h under {sysconfig.get_paths()['include']}; "
           "install the python3-dev package)")
 
-# The compiled core's own modules, and the field checks (validation.py: plain Python, compiled
-# as it is, so the rules stay in one readable file and run before any typed code at C speed).
+# The compiled core's own modules, and the field checks, instruments and operator commands
+# (validation.py, instrument.py, venue.py: plain Python, compiled as they are, so the rules stay
+# in readable files and run at C speed: the checks before any typed code, and a bulk listing's
+# per-row work).
 # The order of compiled.SOURCES: each module's declarations (.pxd) before the modules using them.
 SOURCES = [f"exchange/engine/{name}" for name in (
     "order.pyx", "book.pyx", "risk.pyx", "stream.pyx", "changes.pyx", "resting.pyx",
     "matching.pyx", "entry.pyx", "orderblob.pyx", "core.pyx", "validation.py",
+    "instrument.py", "venue.py",
     "recordpack.pyx")]  # recordpack: the codec's fast path (codec.py)
+_HEADERS = sorted(str(path) for path in Path("exchange/engine/c").glob("*.h"))
 extensions = [Extension(source.rsplit(".", 1)[0].replace("/", "."), [source],
-                        include_dirs=["exchange/engine"], extra_compile_args=["-O2"])
+                        include_dirs=["exchange/engine"], depends=_HEADERS,
+                        extra_compile_args=["-O2"])
                for source in SOURCES]
 
 

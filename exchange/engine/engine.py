@@ -121,14 +121,12 @@ class Engine(Core):
                 total += abs(price) * qty * self.instruments[symbol].notional_scale
         return total
 
-    def recount_notional(self) -> None:
-        """Count every firm's day, resting and open buy notional from the state (after a
-        snapshot load: they follow from it, so a snapshot does not hold them).
-        O(trades + orders)."""
+    def recount_day_notional(self) -> None:
+        """Count every firm's day notional from the day's trades (after a snapshot load, which
+        counted the open notionals as it put the orders back: all follow from the state, so a
+        snapshot does not hold them). O(trades)."""
         for name, firm in self.firms.items():
             firm.day_notional = self.day_notional_of(name)
-            firm.open_notional = firm.resting_notional(self.instruments)
-            firm.open_buy = firm.count_open_buy(self.instruments)
 
     def expire_orders(self, cmd: ExpireOrders) -> None:
         """Nothing beyond what `apply` already did (advancing the clock expires what is due),

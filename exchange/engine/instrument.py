@@ -53,14 +53,17 @@ class Instrument:
         "volatility",
     )
 
-    def __init__(self, spec: AddInstrument) -> None:
+    def __init__(self, spec: AddInstrument, price_range: tuple[int, int] | None = None) -> None:
+        """An instrument listed by a validated spec; `price_range` is its spec_price_range,
+        if the caller has it already (the validation found it)."""
         self.spec = spec
         self.symbol = spec.symbol
         self.tick_size = spec.tick_size
         self.min_qty = spec.min_qty
         self.max_qty = spec.max_qty
         self.state = _STATES[spec.state]  # validated: a TradingState value
-        price_range = spec_price_range(spec)
+        if price_range is None:
+            price_range = spec_price_range(spec)
         if price_range is None:  # validation lets none through
             raise ValueError(f"{spec.symbol}: no price range")
         self.min_price, self.max_price = price_range

@@ -17,6 +17,8 @@ import msgpack
 
 cdef extern from "c/sha256.h":
     void exchange_sha256_limbs(const unsigned char *data, size_t n, uint64_t *out)
+    int exchange_sha256_ni_usable()
+    int exchange_sha256_portable_only
 
 _pack = msgpack.Packer(autoreset=True).pack
 
@@ -222,3 +224,21 @@ cdef bint _text(_Writer *w, str value) except -1:
     memcpy(&w.data[w.n], utf8, size)
     w.n += size
     return True
+
+
+def sha256_value(bytes data, bint portable=False):
+    """SHA-256 of `data` as a big-endian int, by the C code that hashes digest parts; with
+    `portable`, by its portable compression even where the SHA-NI one is used (for tests).
+    Returns (value, whether SHA-NI did it)."""
+    global exchange_sha256_portable_only
+    cdef uint64_t limbs[4]
+    cdef int was = exchange_sha256_portable_only
+    exchange_sha256_portable_only = portable
+    try:
+        exchange_sha256_limbs(<const unsigned char *>data, len(data), limbs)
+    finally:
+        exchange_sha256_portable_only = was
+    value = 0
+    for i in range(4):
+        value = (value << 64) | limbs[i]
+    return value, bool(exchange_sha256_ni_usable() and not portable)

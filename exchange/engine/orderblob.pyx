@@ -12,7 +12,7 @@ UTF-8 length (two bytes); then the cl_ord_id. Little-endian throughout. Costs: O
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 from cpython.unicode cimport PyUnicode_AsUTF8AndSize, PyUnicode_DecodeUTF8
-from libc.stdlib cimport free, malloc, realloc
+from libc.stdlib cimport calloc, free, malloc, realloc
 from libc.string cimport memcpy
 
 from exchange.engine.book cimport Book, Ladder, Level
@@ -93,9 +93,10 @@ def dump_orders(books, dict accounts, dict account_numbers):
 
 def load_orders(Resting resting, books, list levels, bytes blob, list accounts):
     """Put back what `dump_orders` wrote (accounts by number, `accounts[number]`) into `books`
-    and `resting`, which hashes each order's digest part; the firms' running totals are the
-    caller's (a recount), and so is heapifying the GTD heap. ValueError on a blob that does not
-    match its levels. One C loop."""
+    and `resting`, which hashes each order's digest part and counts it into its firm's open
+    notionals; the day's notionals are the caller's (a recount), and so is heapifying the GTD
+    heap. ValueError on a blob that does not match its levels. One C loop (after one that
+    counts the records, to size the indexes)."""
     cdef const unsigned char *data = <const unsigned char *>PyBytes_AS_STRING(blob)
     cdef Py_ssize_t size = len(blob), at = 0, length, count, n
     cdef Book book
@@ -104,6 +105,7 @@ def load_orders(Resting resting, books, list levels, bytes blob, list accounts):
     cdef Account account
     cdef int flags
     cdef list made = []
+    _reserve(resting, data, size, accounts)
     ladder_key = None
     for symbol, side, price, count in levels:
         if (symbol, side) != ladder_key:
@@ -145,6 +147,26 @@ def load_orders(Resting resting, books, list levels, bytes blob, list accounts):
     _set_levels(books, ladder_key, made)
     if at != size:
         raise ValueError("order records beyond the levels")
+
+
+cdef _reserve(Resting resting, const unsigned char *data, Py_ssize_t size, list accounts):
+    """Size the indexes for the orders of the blob before they are filled: one pass over the
+    records counting each account's (records that do not parse are left to the load)."""
+    cdef Py_ssize_t at = 0, total = 0, n = len(accounts), number
+    cdef Py_ssize_t *counts = <Py_ssize_t *>calloc(n + 1, sizeof(Py_ssize_t))
+    if counts == NULL:
+        raise MemoryError()
+    try:
+        while at + _ORDER_RECORD <= size:
+            number = _get64(data + at + 56)
+            counts[number if 0 <= number < n else n] += 1
+            total += 1
+            at += _ORDER_RECORD + (data[at + 68] | (data[at + 69] << 8))
+        resting.reserve(total)
+        for number in range(n):
+            (<Account>accounts[number]).reserve(counts[number])
+    finally:
+        free(counts)
 
 
 cdef _set_levels(books, key, list best_first):

@@ -17,6 +17,7 @@ cdef class Resting:
     cdef unindex(self, Order order)
     cdef take_out(self, Order order)
     cdef void mark(self, Order order)
+    cdef reserve(self, Py_ssize_t orders)
     cdef index_loaded(self, Order order)
 
 

@@ -12,6 +12,9 @@ of the resting orders' parts, digest.py) up to date. Costs: `rest` O(log L) to f
 
 from cpython.dict cimport PyDict_GetItem
 
+cdef extern from "Python.h":
+    dict _PyDict_NewPresized(Py_ssize_t minused)  # CPython's own, for dicts of known size
+
 import heapq
 
 from exchange.engine.book cimport Book, Ladder, Level
@@ -100,10 +103,18 @@ cdef class Resting:
             order.dirty = True
             self.dirty.append(order)
 
+    cdef reserve(self, Py_ssize_t orders):
+        """Make room for `orders` resting orders at once (a snapshot load, into an empty
+        index), so the index is not regrown and rehashed as it fills."""
+        if not self.orders:
+            self.orders = _PyDict_NewPresized(orders)
+
     cdef index_loaded(self, Order order):
-        """Index an order a snapshot put back in its level, and count its digest part (hashed
-        now, while the order is in the cache). The GTD heap is heapified by the loader."""
+        """Index an order a snapshot put back in its level, count it into its firm's open
+        notionals, and count its digest part (hashed now, while the order is in the cache).
+        The GTD heap is heapified by the loader."""
         cdef Account account = order.account_ref
+        resting_changed(order, order.leaves)
         key = order.order_id
         self.orders[key] = order
         account.open_orders[key] = order

@@ -16,3 +16,4 @@ cdef class Account:
     cdef public dict open_orders, live_cl_ord_ids
     cdef public bint blocked
     cdef public long long number  # its place in a snapshot being written
+    cdef reserve(self, Py_ssize_t orders)

@@ -8,12 +8,17 @@ bounds of instrument.py keep every running total below 2**63 (FIRM_NOTIONAL_CAPA
 is why they are C integers here.
 """
 
+cdef extern from "Python.h":
+    dict _PyDict_NewPresized(Py_ssize_t minused)  # CPython's own, for dicts of known size
+
+
 cdef class Firm:
     """A member firm: its accounts, credit limit, kill switch, and the day's net bought notional
     (bought minus sold since the trading day started).
 
     Running totals, kept by the engine as orders rest, trade and leave (not in `canonical`:
-    they follow from the state, and a snapshot's loader counts them again, `recount_notional`):
+    they follow from the state: a snapshot's loader counts the open ones as it puts each order
+    back and the day's from the day's trades, `recount_day_notional`):
     `day_notional`, within FIRM_NOTIONAL_CAPACITY: what it traded today (|price| x qty of each
     side it took in a trade, busts included) and what rests (|price| x leaves of each resting
     order, `open_notional`); and `open_buy`, price x leaves of its resting buys (the credit
@@ -70,6 +75,12 @@ cdef class Account:
         self.max_open_orders = spec.max_open_orders
         self.open_orders = {}  # order_id -> Order
         self.live_cl_ord_ids = {}  # cl_ord_id -> order_id
+
+    cdef reserve(self, Py_ssize_t orders):
+        """Make room for `orders` live orders at once (a snapshot load, into empty indexes)."""
+        if not self.open_orders and not self.live_cl_ord_ids:
+            self.open_orders = _PyDict_NewPresized(orders)
+            self.live_cl_ord_ids = _PyDict_NewPresized(orders)
 
     def canonical(self):
         return (self.account, self.firm, self.max_order_qty, self.max_order_notional,

@@ -125,7 +125,7 @@ def _load(data: bytes) -> Engine:
     engine.load_orders(levels, orders, numbered)
     heapq.heapify(engine.gtd_queue)
     _load_calls(engine, *calls)
-    engine.recount_notional()
+    engine.recount_day_notional()
     engine.digest()  # hash every other part now, as the original had
     return engine
 

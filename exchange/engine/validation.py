@@ -186,6 +186,12 @@ def bust_fields(cmd: BustTrade) -> Reject | None:
 def instrument_spec(cmd: AddInstrument) -> Reject | None:
     """An instrument's spec, including its price range and band (instrument.spec_price_range).
     """
+    return instrument_spec_range(cmd)[0]
+
+
+def instrument_spec_range(cmd: AddInstrument) -> tuple[Reject | None, tuple[int, int] | None]:
+    """`instrument_spec`, and the price range it found (None if the spec has none), so that
+    listing the instrument need not work it out again."""
     # Flat, like submit_fields: a bulk import runs this for every row.
     (ts_us, symbol, commodity, grade, location, period, unit, lot_size, tick_size, decimals,
      min_qty, max_qty, reference_price, band_ticks, state, min_price, max_price) = cmd
@@ -193,17 +199,17 @@ def instrument_spec(cmd: AddInstrument) -> Reject | None:
             and is_text(unit) and is_int(ts_us) and is_name(symbol)
             and _operator_state(state)
             and _opt_int(min_price) and _opt_int(max_price)):
-        return Reject.INVALID_FIELD
+        return Reject.INVALID_FIELD, None
     if not (type(lot_size) is int and type(tick_size) is int and type(decimals) is int
             and type(min_qty) is int and type(max_qty) is int
             and 0 < lot_size <= INT64_MAX and 0 < tick_size <= INT64_MAX
             and 0 <= decimals <= NOTIONAL_DECIMALS
             and 0 < min_qty <= max_qty <= INT64_MAX):
-        return Reject.INVALID_INSTRUMENT_SPEC
+        return Reject.INVALID_INSTRUMENT_SPEC, None
     price_range = spec_price_range(cmd)
     if price_range is None:
-        return Reject.INVALID_INSTRUMENT_SPEC
-    return band_fields(reference_price, band_ticks, tick_size, price_range)
+        return Reject.INVALID_INSTRUMENT_SPEC, None
+    return band_fields(reference_price, band_ticks, tick_size, price_range), price_range
 
 
 def band_fields(reference_price: Any, band_ticks: Any, tick_size: int,

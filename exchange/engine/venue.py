@@ -44,12 +44,16 @@ from exchange.engine.events import (
 from exchange.engine.instrument import Account, ApiKey, Firm, Instrument
 from exchange.engine.reasons import CancelReason, Reject
 
+_FIELDS = len(AddInstrument._fields)
+
 
 def _spec(ts_us: int, row: object) -> AddInstrument | None:
     """An import row as an AddInstrument, or None if it has the wrong shape."""
     # AddInstrument has 9 required fields after ts_us and 16 in all
     if type(row) not in (list, tuple) or not 9 <= len(row) <= 16:  # type: ignore[arg-type]
         return None
+    if len(row) == _FIELDS - 1:  # type: ignore[arg-type]  # all given (the gateway's rows)
+        return tuple.__new__(AddInstrument, (ts_us, *row))  # type: ignore[arg-type, misc]
     return AddInstrument(ts_us, *row)  # type: ignore[misc]
 
 
@@ -60,50 +64,53 @@ KILL_SCOPES = ("firm", "account")
 
 
 def add_instrument(engine: Engine, cmd: AddInstrument) -> None:
-    reason = validation.instrument_spec(cmd)
+    reason, price_range = validation.instrument_spec_range(cmd)
     if reason is None and cmd.symbol in engine.instruments:
         reason = Reject.DUPLICATE_INSTRUMENT
     if reason is not None:
         engine.reject_command(reason, f"add instrument {cmd.symbol!r}")
         return
-    _list(engine, cmd)
+    _list(engine, {cmd.symbol: Instrument(cmd, price_range)})
     engine.emit(InstrumentAdded, cmd.symbol)
 
 
 def import_instruments(engine: Engine, cmd: ImportInstruments) -> None:
     """All rows are checked first (each as AddInstrument, and no symbol twice); the first
-    bad row rejects the whole command, naming the row (1-based)."""
-    specs: list[AddInstrument] = []
+    bad row rejects the whole command, naming the row (1-based). Each row's Instrument is
+    made as it is checked (from the price range the check found) and listed only when all
+    passed. O(rows)."""
+    staged: dict[str, Instrument] = {}
     reason: Reject | None = None
     bad_row = 0
     if not (validation.is_int(cmd.ts_us) and type(cmd.rows) in (list, tuple)):
         reason = Reject.INVALID_FIELD
     else:
-        seen: set[str] = set()
+        listed, check = engine.instruments, validation.instrument_spec_range
         for bad_row, row in enumerate(cmd.rows, start=1):  # bad_row is named on reject
             spec = _spec(cmd.ts_us, row)
             if spec is None:
                 reason = Reject.INVALID_FIELD
-            elif (reason := validation.instrument_spec(spec)) is None and (
-                spec.symbol in engine.instruments or spec.symbol in seen
-            ):
-                reason = Reject.DUPLICATE_INSTRUMENT
-            if reason is not None or spec is None:
                 break
-            seen.add(spec.symbol)
-            specs.append(spec)
+            reason, price_range = check(spec)
+            if reason is None and (spec.symbol in listed or spec.symbol in staged):
+                reason = Reject.DUPLICATE_INSTRUMENT
+            if reason is not None:
+                break
+            staged[spec.symbol] = Instrument(spec, price_range)
     if reason is not None:
         engine.reject_command(reason, f"import instruments: row {bad_row}")
         return
-    for spec in specs:
-        _list(engine, spec)
-    engine.emit(InstrumentsImported, len(specs))
+    _list(engine, staged)
+    engine.emit(InstrumentsImported, len(staged))
 
 
-def _list(engine: Engine, spec: AddInstrument) -> None:
-    engine.instruments[spec.symbol] = instrument = Instrument(spec)
-    engine.calls.listed(engine, instrument)
-    engine.state_digest.mark_member("instrument", spec.symbol, instrument)
+def _list(engine: Engine, instruments: dict[str, Instrument]) -> None:
+    """List checked instruments (symbol -> Instrument, none listed yet), in their order."""
+    engine.instruments.update(instruments)
+    listed, mark = engine.calls.listed, engine.state_digest.mark_member
+    for symbol, instrument in instruments.items():
+        listed(engine, instrument)
+        mark("instrument", symbol, instrument)
 
 
 def set_trading_state(engine: Engine, cmd: SetTradingState) -> None:
