@@ -111,24 +111,40 @@ def _projected_mark(conn: sqlite3.Connection) -> int:
 
 
 class _Rebuilt:
-    """The projections rebuilt in memory from the replayed events, batch by batch up to the
-    file's mark (they trail the chain), then compared with the file's tables in SQL."""
+    """The projections rebuilt in memory from the replayed events up to the file's mark (they
+    trail the chain), then compared with the file's tables in SQL. The events are projected
+    `CHUNK` or more at a time (whole batches), not batch by batch: an order's changes within a
+    chunk are one row write, and projecting is chunk-independent (as `writes.rebuild`)."""
+
+    CHUNK = 100_000
 
     def __init__(self, path: str | Path, mark: int) -> None:
         self.path = Path(path)
         self.mark = mark
-        self.events: list[Any] = []
+        self.events: list[Any] = []  # the replayer appends each row's events here
+        self._pending = 0  # how many of `events`, from the start, are of batches to project
         self._db = sqlite3.connect("file::memory:", uri=True, isolation_level=None)
         self._db.executescript(PROJECTION_TABLES)
         self._db.execute("BEGIN")
 
     def end_batch(self, batch: BatchRecord) -> None:
         if batch.last_seq <= self.mark:
-            writes.project(self._db, self.events)
-        self.events.clear()
+            self._pending = len(self.events)
+            if self._pending >= self.CHUNK:
+                self._flush()
+        else:  # past the mark: this batch's events are not projected
+            self._flush()
+            self.events.clear()
+
+    def _flush(self) -> None:
+        if self._pending:
+            writes.project(self._db, self.events[:self._pending])
+            del self.events[:self._pending]
+            self._pending = 0
 
     def compare(self) -> None:
         """LedgerError naming the first projected row that differs from the rebuild."""
+        self._flush()
         db = self._db
         db.execute("COMMIT")
         db.execute("ATTACH DATABASE ? AS file", (f"file:{self.path}?mode=ro",))
