@@ -140,8 +140,7 @@ def _instrument_commands(sub: Any, command: Callable[..., argparse.ArgumentParse
     for flag in ("commodity", "location", "period"):
         p.add_argument(f"--{flag}")
     p.add_argument("--state", choices=[s.name for s in TradingState])
-    p.add_argument("--limit", type=int, default=1000)
-    p.add_argument("--offset", type=int, default=0)
+    p.add_argument("--limit", type=int, help="at most this many (default: every one)")
     p = command(sub, "show", _show_instrument, "one instrument with its book summary")
     p.add_argument("symbol")
     p = command(sub, "set-band", _set_band, "set (or --clear) the price band, in ticks")
@@ -303,16 +302,24 @@ INSTRUMENT_COLUMNS = (("SYMBOL", "sym"), ("COMMODITY", "commodity"), ("GRADE", "
 
 
 async def _list_instruments(client: Client, args: argparse.Namespace) -> Any:
-    result = await client.request("list_instruments", commodity=args.commodity,
-                                  location=args.location, period=args.period, state=args.state,
-                                  limit=args.limit, offset=args.offset)
+    """Every matching instrument (or the first --limit), following the op's pages."""
+    found: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        page = await client.request("list_instruments", commodity=args.commodity,
+                                    location=args.location, period=args.period,
+                                    state=args.state, cursor=cursor)
+        found += page["instruments"]
+        cursor = page["next_cursor"]
+        if cursor is None or (args.limit is not None and len(found) >= args.limit):
+            break
+    result = {"instruments": found[:args.limit], "total": page["total"]}
 
     def render(result: Any) -> None:
         table(result["instruments"], INSTRUMENT_COLUMNS)
         shown = len(result["instruments"])
         if shown < result["total"]:
-            print(f"({shown} of {result['total']} from offset {result['offset']}; "
-                  "see --limit/--offset)")
+            print(f"({shown} of {result['total']}; see --limit)")
 
     return result, render
 

@@ -190,7 +190,15 @@ class Client:
 
     async def open_orders(self, sym: str | None = None,
                           account: str | None = None) -> list[dict[str, Any]]:
-        return (await self.request("open_orders", sym=sym, account=account))["orders"]  # type: ignore[no-any-return]
+        """Every live order, page by page (the op pages by order id, following `next_cursor`)."""
+        orders: list[dict[str, Any]] = []
+        cursor = None
+        while True:
+            result = await self.request("open_orders", sym=sym, account=account, cursor=cursor)
+            orders += result["orders"]
+            cursor = result["next_cursor"]
+            if cursor is None:
+                return orders
 
     async def cancel_all_after(self, timeout_ms: int) -> dict[str, Any]:
         return await self.request("cancel_all_after", timeout_ms=timeout_ms)

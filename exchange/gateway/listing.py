@@ -12,11 +12,14 @@ answer a page with fewer instruments, even none, and a `next_cursor`: keep askin
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import json
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from exchange.gateway import protocol
+from exchange.gateway.orders import OrderTracker
 from exchange.gateway.protocol import Code, Request, RequestError
 from exchange.gateway.session import Session
 from exchange.gateway.venue import Job, Venue
@@ -26,6 +29,23 @@ ANSWER_BYTES = 60_000  # the views' JSON; the envelope and MessagePack only add 
 SCAN_MAX = 20_000
 EXACT = (("commodity", "commodity"), ("location", "location"), ("period", "delivery_period"),
          ("state", "state"))
+
+
+def page(items: Iterable[tuple[str, dict[str, Any]]],
+         limit: int) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of a listing: `items` are (the cursor that resumes after this item, its view),
+    in listing order. Takes at most `limit` views and stops before their JSON passes
+    `ANSWER_BYTES` (a first view is always taken, so a walk always advances); returns them and
+    the next cursor, None once `items` ran out. Cost: one JSON encoding per view taken."""
+    found: list[dict[str, Any]] = []
+    size, resume = 0, None
+    for cursor, view in items:
+        size += len(json.dumps(view)) + 1
+        if found and (len(found) == limit or size > ANSWER_BYTES):
+            return found, resume
+        found.append(view)
+        resume = cursor
+    return found, None
 
 
 def _filters(args: dict[str, Any]) -> tuple[dict[str, str], str | None, list[str]]:
@@ -55,9 +75,8 @@ async def instruments(venue: Venue, session: Session, request: Request) -> None:
     args = request.args
     exact, prefix, words = _filters(args)
     symbol = protocol.name(args, "sym", None)
-    limit = protocol.integer(args, "limit", PAGE_MAX, low=1, high=PAGE_MAX)
-    cursor = args.get("cursor")
-    start = 0 if cursor is None else protocol.whole_number(cursor, "cursor")
+    limit, cursor = page_args(args)
+    start = cursor or 0
 
     def work(venue: Venue) -> Any:
         specs, states = venue.tracker.specs, venue.engine.instruments
@@ -66,16 +85,39 @@ async def instruments(venue: Venue, session: Session, request: Request) -> None:
             found = [] if spec is None else [protocol.instrument_view(spec, states[symbol].state)]
             return {"instruments": [v for v in found if _matches(v, exact, prefix, words)],
                     "next_cursor": None}
-        found, size, position = [], 0, start
-        for spec in itertools.islice(specs.values(), start, start + SCAN_MAX):
-            view = protocol.instrument_view(spec, states[spec.symbol].state)
-            if _matches(view, exact, prefix, words):
-                size += len(json.dumps(view)) + 1
-                if len(found) == limit or size > ANSWER_BYTES:
-                    break
-                found.append(view)
-            position += 1
-        more = position < len(specs)
-        return {"instruments": found, "next_cursor": str(position) if more else None}
+        end = min(start + SCAN_MAX, len(specs))
+
+        def matching() -> Iterator[tuple[str, dict[str, Any]]]:
+            for position, spec in enumerate(itertools.islice(specs.values(), start, end), start):
+                view = protocol.instrument_view(spec, states[spec.symbol].state)
+                if _matches(view, exact, prefix, words):
+                    yield str(position + 1), view
+
+        found, next_cursor = page(matching(), limit)
+        if next_cursor is None and end < len(specs):
+            next_cursor = str(end)  # scanned SCAN_MAX: more may match further on
+        return {"instruments": found, "next_cursor": next_cursor}
 
     await venue.submit(Job(session, request.id, work, session.origin, query=True))
+
+
+def page_args(args: dict[str, Any], most: int = PAGE_MAX) -> tuple[int, int | None]:
+    """(`limit`, default and most `most`; `cursor` as a number, None: from the start)."""
+    limit = protocol.integer(args, "limit", most, low=1, high=most)
+    cursor = args.get("cursor")
+    return limit, None if cursor is None else protocol.whole_number(cursor, "cursor")
+
+
+def open_orders_page(tracker: OrderTracker, accounts: list[str] | None, symbol: str | None,
+                     limit: int, after: int | None) -> dict[str, Any]:
+    """The `open_orders` answer: the live orders of `accounts` (None: every account) by order id,
+    from after the order id `after`, `limit` of them and never past `ANSWER_BYTES`; each page's
+    `next_cursor` is its last order id. Cost: O(n log limit) for the n live orders read."""
+    after = -1 if after is None else after
+    books = (tracker.open_orders.values() if accounts is None
+             else [tracker.open_orders.get(account, {}) for account in accounts])
+    live = (record for book in books for order_id, record in book.items()
+            if order_id > after and (symbol is None or record.symbol == symbol))
+    first = heapq.nsmallest(limit + 1, live, key=lambda record: record.order_id)
+    found, next_cursor = page(((str(r.order_id), tracker.view(r)) for r in first), limit)
+    return {"orders": found, "next_cursor": next_cursor}

@@ -165,7 +165,7 @@ OPS: dict[str, Op] = {
     "mass_cancel": Op(mass_cancel, (TRADER,), order_op=True, fields=fields("sym", "side")),
     "cancel_all_after": Op(cancel_all_after, (TRADER,), fields=fields("timeout_ms")),
     "order_status": Op(order_status, ANYONE, fields=fields(*ORDER_REF, "account")),
-    "open_orders": Op(open_orders, ANYONE, fields=fields("sym", "account")),
+    "open_orders": Op(open_orders, ANYONE, fields=fields("sym", "account", "limit", "cursor")),
     "subscribe": Op(subscribe, PUBLIC,  # exec needs a logon (_subscribe_exec)
                     fields=fields("ch", "sym", "depth", "account", "resume_from_exec_seq")),
     "unsubscribe": Op(unsubscribe, PUBLIC, fields=fields("ch", "sym", "depth")),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from exchange.gateway import protocol, stops
+from exchange.gateway import listing, protocol, stops
 from exchange.gateway.handlers import readable_account, submit, visible
 from exchange.gateway.orders import OrderRecord
 from exchange.gateway.protocol import Code, Request, RequestError
@@ -125,12 +125,10 @@ async def open_orders(venue: Venue, session: Session, request: Request) -> None:
     account = readable_account(venue, session, args.get("account"))
     symbol = protocol.name(args, "sym", None)
 
-    def work(venue: Venue) -> Any:
-        tracker = venue.tracker
-        books = [tracker.open_orders.get(account, {})] if account else list(
-            tracker.open_orders.values())
-        orders = [tracker.view(record) for live in books for record in live.values()
-                  if symbol is None or record.symbol == symbol]
-        return {"orders": orders}
+    limit, after = listing.page_args(args)
+
+    def work(venue: Venue) -> Any:  # paged by order id (listing.py)
+        return listing.open_orders_page(venue.tracker, [account] if account else None, symbol,
+                                        limit, after)
 
     await submit(venue, session, request, work, query=True)

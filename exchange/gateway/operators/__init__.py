@@ -73,7 +73,7 @@ ADMIN_OPS: dict[str, Op] = {
     "import_instruments": Op(import_instruments,
                              fields=fields("import_id", "rows", "more", "total")),
     "list_instruments": Op(list_instruments, fields=fields(
-        "commodity", "location", "period", "state", "limit", "offset")),
+        "commodity", "location", "period", "state", "limit", "cursor")),
     "show_instrument": Op(show_instrument, fields=fields("sym")),
     "set_price_band": Op(set_price_band,
                          fields=fields("sym", "reference_px", "band_ticks", "clear")),

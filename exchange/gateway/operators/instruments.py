@@ -3,6 +3,7 @@ committed as one command), list and show, price bands."""
 
 from __future__ import annotations
 
+import itertools
 import weakref
 from collections.abc import Mapping
 from typing import Any
@@ -17,7 +18,7 @@ from exchange.engine.instrument import (
     format_price,
 )
 from exchange.engine.reasons import Reject
-from exchange.gateway import protocol
+from exchange.gateway import listing, protocol
 from exchange.gateway.operators.base import (
     DEFAULT_LIST,
     MAX_IMPORT_ROWS,
@@ -155,19 +156,19 @@ async def list_instruments(venue: Venue, session: Session, request: Request) -> 
     filters = {key: protocol.name(args, arg).casefold() for key, arg in (
         ("commodity", "commodity"), ("location", "location"),
         ("delivery_period", "period"), ("state", "state")) if args.get(arg) is not None}
-    limit = protocol.integer(args, "limit", DEFAULT_LIST, low=1, high=MAX_LIST)
-    offset = protocol.integer(args, "offset", 0)
+    limit, cursor = listing.page_args(args, MAX_LIST)
+    start = cursor or 0
 
-    def read(venue: Venue) -> dict[str, Any]:
-        found, total = [], 0
-        for instrument in venue.engine.instruments.values():
-            view = instrument_view(instrument)
-            if not _matches(view, filters):
-                continue
-            if offset <= total < offset + limit:
-                found.append(view)
-            total += 1
-        return {"instruments": found, "total": total, "offset": offset}
+    def read(venue: Venue) -> dict[str, Any]:  # paged as the trader's instruments (listing.py)
+        instruments = venue.engine.instruments
+        views = enumerate(map(instrument_view, itertools.islice(instruments.values(), start,
+                                                                None)), start)
+        found, next_cursor = listing.page(((str(position + 1), view) for position, view in views
+                                           if _matches(view, filters)), limit)
+        total = len(instruments) if not filters else sum(
+            1 for instrument in instruments.values() if _matches(instrument_view(instrument),
+                                                                 filters))
+        return {"instruments": found, "total": total, "next_cursor": next_cursor}
 
     await _query(venue, session, request, read)
 
