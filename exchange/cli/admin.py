@@ -486,8 +486,16 @@ async def _orders(client: Client, args: argparse.Namespace) -> Any:
 
 async def _trades(client: Client, args: argparse.Namespace) -> Any:
     since = None if args.since is None else parse_since(args.since, time.time())
-    result = await client.request("list_trades", sym=args.symbol, since_us=since,
-                                  limit=args.limit)
+    trades: list[dict[str, Any]] = []
+    cursor = None
+    while True:  # the op's pages, up to --limit trades
+        page = await client.request("list_trades", sym=args.symbol, since_us=since,
+                                    limit=args.limit - len(trades), cursor=cursor)
+        trades += page["trades"]
+        cursor = page["next_cursor"]
+        if cursor is None or len(trades) >= args.limit:
+            break
+    result = {"trades": trades}
     for trade in result["trades"]:
         trade["time"] = datetime.fromtimestamp(trade["ts_us"] / 1e6, UTC).strftime(
             "%Y-%m-%d %H:%M:%S.%f")

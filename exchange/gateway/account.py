@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from exchange.engine.instrument import NOTIONAL_DECIMALS, format_price
-from exchange.gateway import protocol
+from exchange.gateway import listing, protocol
 from exchange.gateway.history import durable_trades_projected
 from exchange.gateway.operators.accounts import account_view, firm_view
 from exchange.gateway.protocol import Code, Request, RequestError
@@ -142,10 +142,9 @@ async def order_history(venue: Venue, session: Session, request: Request) -> Non
             found.append(record)
             if len(found) > limit:
                 break
-        more = len(found) > limit
-        found = found[:limit]
-        return {"account": name, "orders": [tracker.view(record) for record in found],
-                "next_cursor": str(found[-1].order_id) if more else None}
+        orders, next_cursor = listing.page(
+            [(str(record.order_id), tracker.view(record)) for record in found], limit)
+        return {"account": name, "orders": orders, "next_cursor": next_cursor}
 
     await venue.submit(Job(session, request.id, read, session.origin, query=True))
 

@@ -25,7 +25,7 @@ from typing import Any
 
 from exchange.engine.instrument import format_price
 from exchange.gateway import candles as ohlc
-from exchange.gateway import protocol
+from exchange.gateway import listing, protocol
 from exchange.gateway.protocol import Code, Request, RequestError
 from exchange.gateway.ratelimit import TokenBucket
 from exchange.gateway.session import Session
@@ -34,7 +34,7 @@ from exchange.ledger import LedgerError, queries
 
 log = logging.getLogger("exchange.gateway")
 
-TRADES_PAGE, TRADES_PAGE_MAX = 100, 500  # 500 trades of ~110 bytes: under 64 KiB
+TRADES_PAGE, TRADES_PAGE_MAX = 100, 500  # and at most listing.ANSWER_BYTES (long numbers)
 CANDLES_PAGE, CANDLES_PAGE_MAX = 100, 500
 DAY_US = 86_400_000_000
 SCAN_PAGE = 20_000
@@ -98,16 +98,17 @@ async def trades_history(venue: Venue, session: Session, request: Request) -> No
     paging = since_us is not None or cursor is not None
     rows = await _read(venue, symbol, since_us or 0, limit + 1 if paging else limit,
                        after_seq=after_seq, newest=not paging)
-    more = paging and len(rows) > limit
-    rows = rows[:limit]
     busted = venue.engine.busted
-    session.send(protocol.ok(request.id, {
-        "sym": symbol,
-        "trades": [{"trade_id": str(row.trade_id), "px": format_price(row.price, decimals),
-                    "qty": str(row.qty), "aggressor_side": row.aggressor_side,
-                    "ts_us": row.ts_us, "busted": row.trade_id in busted} for row in rows],
-        "next_cursor": str(rows[-1].seq) if more else None,
-    }))
+    views = [(str(row.seq), {
+        "trade_id": str(row.trade_id), "px": format_price(row.price, decimals),
+        "qty": str(row.qty), "aggressor_side": row.aggressor_side, "ts_us": row.ts_us,
+        "busted": row.trade_id in busted}) for row in rows]
+    if paging:  # a page ends at `limit` trades or ANSWER_BYTES, whichever comes first
+        trades, next_cursor = listing.page(views, limit)
+    else:  # the latest trades that fit
+        trades, next_cursor = listing.fitting([view for _, view in views], keep_last=True), None
+    session.send(protocol.ok(request.id, {"sym": symbol, "trades": trades,
+                                          "next_cursor": next_cursor}))
 
 
 async def _window(venue: Venue, symbol: str, since_us: int, until_us: int) -> list[ohlc.Trade]:
@@ -142,16 +143,18 @@ async def candles(venue: Venue, session: Session, request: Request) -> None:
     limit = protocol.integer(args, "limit", CANDLES_PAGE, low=1, high=CANDLES_PAGE_MAX)
     until_us = protocol.integer(args, "until_us", None) or now_us() + 1
     since_us = protocol.integer(args, "since_us", None)
-    if since_us is None:
+    latest = since_us is None
+    if latest:
         since_us = max(0, until_us - until_us % interval_us - (limit - 1) * interval_us)
     found = ohlc.candles(await _window(venue, symbol, since_us, until_us), interval_us)[:limit]
 
     def px(units: int) -> str:
         return format_price(units, decimals)
 
-    session.send(protocol.ok(request.id, {"sym": symbol, "interval": interval, "candles": [
-        {"start_us": c.start_us, "open": px(c.open), "high": px(c.high), "low": px(c.low),
-         "close": px(c.close), "volume": str(c.volume), "trades": c.trades} for c in found]}))
+    views = [{"start_us": c.start_us, "open": px(c.open), "high": px(c.high), "low": px(c.low),
+              "close": px(c.close), "volume": str(c.volume), "trades": c.trades} for c in found]
+    session.send(protocol.ok(request.id, {"sym": symbol, "interval": interval,
+                                          "candles": listing.fitting(views, keep_last=latest)}))
 
 
 async def ticker(venue: Venue, session: Session, request: Request) -> None:

@@ -48,6 +48,18 @@ def page(items: Iterable[tuple[str, dict[str, Any]]],
     return found, None
 
 
+def fitting(views: list[dict[str, Any]], keep_last: bool = False) -> list[dict[str, Any]]:
+    """The longest run of `views` (from the start, or with `keep_last` from the end) whose JSON
+    stays within `ANSWER_BYTES`: for answers that are not walked by a cursor."""
+    size, taken = 0, 0
+    for view in (reversed(views) if keep_last else views):
+        size += len(json.dumps(view)) + 1
+        if taken and size > ANSWER_BYTES:
+            break
+        taken += 1
+    return views[len(views) - taken:] if keep_last else views[:taken]
+
+
 def _filters(args: dict[str, Any]) -> tuple[dict[str, str], str | None, list[str]]:
     exact = {key: protocol.name(args, arg).casefold() for arg, key in EXACT
              if args.get(arg) is not None}
@@ -116,8 +128,9 @@ def open_orders_page(tracker: OrderTracker, accounts: list[str] | None, symbol: 
     after = -1 if after is None else after
     books = (tracker.open_orders.values() if accounts is None
              else [tracker.open_orders.get(account, {}) for account in accounts])
-    live = (record for book in books for order_id, record in book.items()
+    live = ((order_id, record) for book in books for order_id, record in book.items()
             if order_id > after and (symbol is None or record.symbol == symbol))
-    first = heapq.nsmallest(limit + 1, live, key=lambda record: record.order_id)
-    found, next_cursor = page(((str(r.order_id), tracker.view(r)) for r in first), limit)
+    first = heapq.nsmallest(limit + 1, live, key=lambda pair: pair[0])
+    found, next_cursor = page(((str(order_id), tracker.view(record))
+                               for order_id, record in first), limit)
     return {"orders": found, "next_cursor": next_cursor}

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from exchange.client import Client, ExchangeError
-from exchange.engine import Side, SubmitOrder
+from exchange.engine import MassCancel, Side, SubmitOrder
 from exchange.gateway.venue import now_us
 from tests.admin.test_cli import admin as admin_cli
 from tests.gateway.conftest import WHEAT, Venue, open_venue
@@ -84,3 +84,42 @@ async def test_list_instruments_pages_every_instrument_once_each_under_the_frame
         assert code == 0 and listed["total"] == len(listed["instruments"]) == 1503
         code, out, _ = await admin_cli(venue, "instruments", "list", "--limit", "700")
         assert out.splitlines()[-1] == "(700 of 1503; see --limit)"
+
+
+async def test_order_history_pages_stay_under_the_frame_limit_at_their_largest(
+        tmp_path: Path) -> None:
+    async with open_venue(tmp_path / "l.db") as venue:
+        await _rest_many(venue, 300)
+        await venue.server.setup([MassCancel(now_us(), "AGRO-1")], "operator:test")
+        trader = await _bounded(venue, "AGRO-1")
+        pages, cursor = [], None
+        while True:  # 200 finished orders of ~350 bytes would be ~70 KB: a page ends earlier
+            answer = await trader.request("order_history", limit=200, cursor=cursor)
+            assert len(json.dumps(answer)) < FRAME_LIMIT - 100
+            pages.append([int(order["order_id"]) for order in answer["orders"]])
+            if (cursor := answer["next_cursor"]) is None:
+                break
+        ids = [order_id for page in pages for order_id in page]
+        assert len(ids) == 300 and ids == sorted(set(ids), reverse=True)
+        assert len(pages) == 2 and len(pages[0]) < 200  # cut by bytes, not by limit
+
+
+async def test_list_trades_and_list_orders_stay_under_the_frame_limit(tmp_path: Path) -> None:
+    async with open_venue(tmp_path / "l.db") as venue:
+        pairs = 700  # ~230 bytes a trade: ~160 KB in one answer of limit 1000
+        await venue.server.setup([SubmitOrder(
+            now_us(), account, f"t{n:05}{side.name}", WHEAT, side, 1, 21_000)
+            for n in range(pairs) for account, side in (("AGRO-1", Side.BUY),
+                                                       ("MILL-1", Side.SELL))], "operator:test")
+        await _rest_many(venue, ORDERS)
+        operator = await _bounded(venue, "operator")
+        pages = await _walk(operator, "list_trades", "trades", limit=1000)
+        seqs = [trade["seq"] for page in pages for trade in page]
+        assert len(pages) > 2 and len(seqs) == pairs and seqs == sorted(set(seqs))
+        code, out, _ = await admin_cli(venue, "trades", "--json")  # the CLI walks the pages
+        assert code == 0 and [trade["seq"] for trade in json.loads(out)["trades"]] == seqs
+        code, out, _ = await admin_cli(venue, "trades", "--json", "--limit", "650")
+        assert [trade["seq"] for trade in json.loads(out)["trades"]] == seqs[:650]
+        listed = await operator.request("list_orders", account="AGRO-1", limit=10_000)
+        assert len(json.dumps(listed)) < FRAME_LIMIT - 100
+        assert listed["total"] == ORDERS and 100 < len(listed["orders"]) < ORDERS

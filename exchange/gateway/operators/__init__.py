@@ -97,6 +97,6 @@ ADMIN_OPS: dict[str, Op] = {
     "list_keys": Op(list_keys),
     "book": Op(book, fields=fields("sym", "depth")),
     "list_orders": Op(list_orders, fields=fields("account", "firm", "sym", "closed", "limit")),
-    "list_trades": Op(list_trades, fields=fields("sym", "since_us", "limit")),
+    "list_trades": Op(list_trades, fields=fields("sym", "since_us", "limit", "cursor")),
     "stats": Op(stats),
 }

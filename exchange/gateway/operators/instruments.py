@@ -20,7 +20,6 @@ from exchange.engine.instrument import (
 from exchange.engine.reasons import Reject
 from exchange.gateway import listing, protocol
 from exchange.gateway.operators.base import (
-    DEFAULT_LIST,
     MAX_IMPORT_ROWS,
     MAX_LIST,
     _command,

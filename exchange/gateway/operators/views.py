@@ -12,7 +12,7 @@ from typing import Any
 from exchange.engine.instrument import (
     format_price,
 )
-from exchange.gateway import protocol
+from exchange.gateway import listing, protocol
 from exchange.gateway.operators.base import (
     DEFAULT_LIST,
     MAX_LIST,
@@ -72,7 +72,7 @@ async def list_orders(venue: Venue, session: Session, request: Request) -> None:
             records = [r for name in sorted(names)
                        for r in tracker.open_orders.get(name, {}).values()]
         views = [tracker.view(r) for r in records if symbol is None or r.symbol == symbol]
-        return {"orders": views[:limit], "total": len(views)}
+        return {"orders": listing.fitting(views[:limit]), "total": len(views)}  # frame limit
 
     await _query(venue, session, request, read)
 
@@ -86,23 +86,25 @@ async def list_trades(venue: Venue, session: Session, request: Request) -> None:
         raise RequestError(Code.UNKNOWN_INSTRUMENT, f"no instrument {symbol!r}")
     since_us = protocol.integer(args, "since_us", 0)
     limit = protocol.integer(args, "limit", DEFAULT_LIST, low=1, high=MAX_LIST)
+    after_seq = listing.page_args(args, MAX_LIST)[1]  # cursor: the seq of a page's last trade
     await venue.ledger.projected(venue.ledger.last_seq)  # every durable trade is listed
     try:
         rows = await asyncio.to_thread(queries.trades, venue.ledger.path, symbol, since_us,
-                                       limit, venue.engine.instruments)
+                                       limit + 1, venue.engine.instruments, after_seq or 0)
     except LedgerError as exc:  # derived data someone changed: say so, the venue goes on
         log.error("list_trades: %s", exc)
         raise RequestError("LEDGER_CORRUPT", str(exc)) from None
     busted = venue.engine.busted
     specs = venue.engine.instruments
-    trades = []
+    views = []
     for trade_id, seq, ts_us, sym, price, qty, aggressor, buyer, seller in rows:
         decimals = specs[sym].spec.price_decimals
-        trades.append({"trade_id": str(trade_id), "seq": seq, "ts_us": ts_us, "sym": sym,
-                       "px": format_price(price, decimals), "qty": str(qty),
-                       "aggressor_side": aggressor, "buy_account": buyer,
-                       "sell_account": seller, "busted": trade_id in busted})
-    session.send(protocol.ok(request.id, {"trades": trades}))
+        views.append((str(seq), {
+            "trade_id": str(trade_id), "seq": seq, "ts_us": ts_us, "sym": sym,
+            "px": format_price(price, decimals), "qty": str(qty), "aggressor_side": aggressor,
+            "buy_account": buyer, "sell_account": seller, "busted": trade_id in busted}))
+    trades, next_cursor = listing.page(views, limit)  # under the frame limit (listing.py)
+    session.send(protocol.ok(request.id, {"trades": trades, "next_cursor": next_cursor}))
 
 
 async def stats(venue: Venue, session: Session, request: Request) -> None:
