@@ -35,6 +35,7 @@ class GatewayConfig:
     public_market_data: bool = True
     md_subscribe_rate: float = 50.0  # market-data subscribes per second per connection
     md_subscribe_burst: float = 500.0
+    md_streams_max: int = 1000  # market-data streams (channel and instrument) per connection
 
 
 DEFAULT_CONFIG = GatewayConfig()

@@ -54,6 +54,7 @@ class Code:
     UNAUTHENTICATED = "UNAUTHENTICATED"  # before logon, or a bad key
     FORBIDDEN = "FORBIDDEN"  # the role or account may not do this
     RATE_LIMITED = "RATE_LIMITED"
+    TOO_MANY_STREAMS = "TOO_MANY_STREAMS"  # the connection's market-data streams are at the cap
     UNKNOWN_INSTRUMENT = "UNKNOWN_INSTRUMENT"
     INVALID_PRICE = "INVALID_PRICE"
     INVALID_PRICE_INCREMENT = "INVALID_PRICE_INCREMENT"  # more decimals than the instrument has

@@ -68,6 +68,7 @@ class Session:
                                      time.monotonic())  # market-data subscribes (each a snapshot)
         self.limited_in_a_row = 0
         self.md_channels: set[tuple[str, str]] = set()  # (channel, symbol)
+        self.md_joining = 0  # market-data subscribes accepted, their streams not joined yet
         self.exec_accounts: set[str] = set()  # "*" for all (auditors)
         self.exec_backlog: list[dict[str, Any]] | None = None  # live reports held during resume
         self.last_md_s = time.monotonic()

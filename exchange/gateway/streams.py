@@ -39,6 +39,7 @@ async def subscribe(venue: Venue, session: Session, request: Request) -> None:
     symbol = protocol.spec_for(venue.tracker.specs, args).symbol
     depth = parse_depth(args) if channel == "book" else None
     key = channel_key(depth) if channel == "book" else channel
+    _reserve_stream(session, key, symbol)
 
     def work(venue: Venue) -> Any:
         # the state now is what the client gets when this batch is durable; it joins the
@@ -56,13 +57,31 @@ async def subscribe(venue: Venue, session: Session, request: Request) -> None:
             message = None if first is None else first(symbol)
 
         def after() -> None:
+            session.md_joining -= 1
             venue.subscribe_market(session, key, symbol)
             if message is not None:
                 session.send(message)
         answer = {"ch": channel, "sym": symbol, "seq": seq}
         return (answer if depth is None else {**answer, "depth": depth}), after
 
-    await submit(venue, session, request, work, query=True, at_seal=True)
+    try:
+        await submit(venue, session, request, work, query=True, at_seal=True)
+    except BaseException:
+        session.md_joining -= 1  # never queued
+        raise
+
+
+def _reserve_stream(session: Session, key: str, symbol: str) -> None:
+    """Count a subscribe toward the connection's cap on market-data streams, or refuse it
+    (TOO_MANY_STREAMS). Streams joined and subscribes still in flight both count, so pipelined
+    subscribes cannot pass the cap; subscribing again to a stream the connection has is free."""
+    most = session.config.md_streams_max
+    if (key, symbol) not in session.md_channels and (
+            len(session.md_channels) + session.md_joining >= most):
+        raise RequestError(Code.TOO_MANY_STREAMS, f"at most {most} market-data streams per "
+                           "connection (a channel of one instrument each, a book depth apart): "
+                           "unsubscribe one first, or open another connection")
+    session.md_joining += 1
 
 
 async def _subscribe_exec(venue: Venue, session: Session, request: Request) -> None:
