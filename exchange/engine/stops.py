@@ -27,7 +27,6 @@ import msgpack
 
 from exchange.engine import validation
 from exchange.engine.commands import SubmitOrder, SubmitStopOrder
-from exchange.engine.stream import text_field
 from exchange.engine.enums import OrdType, Side, StpMode, TimeInForce
 from exchange.engine.events import (
     OrderAccepted,
@@ -40,6 +39,7 @@ from exchange.engine.events import (
 )
 from exchange.engine.pretrade import STATE_REJECT, check_limits
 from exchange.engine.reasons import CancelReason, Reject
+from exchange.engine.stream import text_field
 
 if TYPE_CHECKING:
     from exchange.engine.engine import Engine

@@ -57,7 +57,7 @@ def test_the_cli_trades_and_watches_through_the_cluster_demos_gateway(tmp_path: 
             screen += watcher.stdout.read() or b""
             time.sleep(0.1)
         watcher.send_signal(signal.SIGINT)
-        rest, err = watcher.communicate(timeout=20)
+        rest, err = watcher.communicate(timeout=60)
         screen += rest or b""
         assert b"190.00" in screen and b"q quits" in screen, (screen[-2000:], err)
     finally:
