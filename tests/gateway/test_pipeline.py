@@ -77,19 +77,24 @@ async def test_orders_arriving_during_an_append_go_into_the_next_append(tmp_path
         ledger = server_venue.ledger
         append = ledger.append
         sizes: list[int] = []
+        release = asyncio.Event()
 
-        async def slow_append(batch: Any) -> None:
+        async def held_append(batch: Any) -> None:
             sizes.append(len(batch.entries))
-            await asyncio.sleep(0.3)
+            if len(sizes) == 1:
+                await release.wait()  # the first append stays in flight until all four are in
             await append(batch)
 
-        ledger.append = slow_append
+        ledger.append = held_append
         client = await venue.client("AGRO-1")
         first = await client.send_request("new_order", order("a-1"))
-        await asyncio.sleep(0.1)  # the first append is in flight now
+        while not sizes:
+            await asyncio.sleep(0.01)  # the first append is in flight now
         later = [await client.send_request("new_order", order(f"a-{n}")) for n in (2, 3)]
         await asyncio.sleep(0.05)
         last = await client.send_request("new_order", order("a-4"))
+        await asyncio.sleep(0.5)  # the venue reads the three frames while the append is held
+        release.set()
         responses = await asyncio.wait_for(asyncio.gather(first, *later, last), 10)
         assert all(response["ok"] for response in responses)
         assert sizes == [1, 3]  # not [1, 2, 1]: the open batch took a-4 as well
