@@ -68,6 +68,15 @@ REFERENCE_FROM_EVERY = (AddInstrument, SetTradingState, SetPriceBand)
 REFERENCE_FROM_FIRST = (AddAccount, SetAccountLimits, SetKillSwitch, StartTradingDay, IssueKey,
                         RevokeKey)
 TRADES_KEPT = 10_000  # per instrument, for the market history ops (older: the ledger)
+LEDGER = "reads the ledger, which a cluster gateway does not have (PostgreSQL: docs/cluster.md)"
+NOT_ON_A_CLUSTER: dict[str, str] = {  # op -> why (answered NOT_SUPPORTED, docs/cluster.md)
+    "my_trades": LEDGER,
+    "list_trades": LEDGER,
+    "stats": LEDGER,
+    "import_instruments": "one listing all or none would span shards",
+    "set_credit_limit": "a firm's credit spans shards; no shard sees all of it",
+    "set_schedule": "no process drives trading schedules on a cluster yet",
+}
 EARLY_KEPT = 4096  # answers of outputs folded before their PubAck was read (rare: resends)
 
 
@@ -89,6 +98,8 @@ class Pending:
 
 
 class ClusterVenue(Venue):
+    not_served = NOT_ON_A_CLUSTER
+
     def __init__(self, nc: Client, entry: OrderEntry, shards: list[str],
                  config: GatewayConfig) -> None:
         engine = Engine()

@@ -46,4 +46,5 @@ def shard_commands(command: Any, shard_at: dict[int, str], shards: list[str]
         return [(None, command)]
     if kind in EVERY_SHARD or kind is MassCancel:
         return [(shard, command) for shard in shards]
-    raise RequestError(Code.BAD_REQUEST, f"{kind.__name__} is not available on a cluster gateway")
+    raise RequestError(Code.NOT_SUPPORTED,
+                       f"{kind.__name__} is not available on a cluster gateway")

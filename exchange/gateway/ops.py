@@ -76,6 +76,9 @@ async def receive(venue: Venue, session: Session, frame: str | bytes) -> None:
         elif principal is None and not session.may_before_logon(request.op):
             raise RequestError(Code.UNAUTHENTICATED,
                                "public market data is off on this venue: log on first")
+        refused = venue.not_served.get(request.op)
+        if refused is not None:
+            raise RequestError(Code.NOT_SUPPORTED, f"{request.op}: {refused}")
         if op.order_op and not venue.account_bucket(principal.account).take(now):  # type: ignore[union-attr,arg-type]
             _limited(session)
             raise RequestError(Code.RATE_LIMITED, "account order rate exceeded")

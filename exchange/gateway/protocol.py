@@ -64,6 +64,7 @@ class Code:
     DUPLICATE_ORDER = "DUPLICATE_ORDER"
     STATUS_UNKNOWN = "STATUS_UNKNOWN"  # the venue stopped before the request was durable
     UNKNOWN_KEY = "UNKNOWN_KEY"
+    NOT_SUPPORTED = "NOT_SUPPORTED"  # an op this venue does not serve (a cluster gateway's)
 
 
 class RequestError(Exception):

@@ -98,6 +98,8 @@ def _owner(target: Any) -> Session | None:
 
 
 class Venue:
+    not_served: dict[str, str] = {}  # op -> why this venue cannot serve it (NOT_SUPPORTED)
+
     def __init__(self, engine: Engine, ledger: Any, keys: KeyStore,
                  config: GatewayConfig = DEFAULT_CONFIG) -> None:
         self.engine = engine
