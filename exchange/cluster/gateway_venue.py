@@ -76,6 +76,7 @@ NOT_ON_A_CLUSTER: dict[str, str] = {  # op -> why (answered NOT_SUPPORTED, docs/
     "import_instruments": "one listing all or none would span shards",
     "set_credit_limit": "a firm's credit spans shards; no shard sees all of it",
     "set_schedule": "no process drives trading schedules on a cluster yet",
+    "set_volatility_bands": "SetVolatilityBands is not routed to the shards yet",
 }
 EARLY_KEPT = 4096  # answers of outputs folded before their PubAck was read (rare: resends)
 

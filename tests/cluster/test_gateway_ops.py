@@ -55,6 +55,8 @@ def samples(trade_id: str, order_id: str, key_id: str) -> dict[str, tuple[str, d
         "list_instruments": ("operator", {}),
         "show_instrument": ("operator", {"sym": "PIPE-A"}),
         "set_price_band": ("operator", {"sym": "PIPE-A", "clear": True}),
+        "set_volatility_bands": ("operator", {"sym": "WIRE-A", "dynamic_ticks": "none",
+                                              "static_ticks": "none", "call_ms": "1000"}),
         "set_phase": ("operator", {"sym": "WIRE-A", "phase": "open"}),
         "set_schedule": ("operator", {"sym": "WIRE-A", "clear": True}),
         "show_schedule": ("operator", {"sym": "WIRE-A"}),
