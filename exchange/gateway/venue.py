@@ -24,7 +24,7 @@ import functools
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 from exchange.engine import (
     CancelReason,
@@ -98,7 +98,7 @@ def _owner(target: Any) -> Session | None:
 
 
 class Venue:
-    not_served: dict[str, str] = {}  # op -> why this venue cannot serve it (NOT_SUPPORTED)
+    not_served: ClassVar[dict[str, str]] = {}  # op -> why this venue cannot serve it (NOT_SUPPORTED)
 
     def __init__(self, engine: Engine, ledger: Any, keys: KeyStore,
                  config: GatewayConfig = DEFAULT_CONFIG) -> None:

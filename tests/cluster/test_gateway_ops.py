@@ -12,10 +12,10 @@ from exchange.cluster.gateway import ClusterGateway
 from exchange.cluster.gateway_venue import NOT_ON_A_CLUSTER
 from exchange.cluster.servers import NatsServer
 from exchange.cluster.shard import connect
+from exchange.cluster.topology import set_routes
 from exchange.gateway.keys import new_key
 from exchange.gateway.ops import OPS
 from exchange.gateway.protocol import Code
-from exchange.cluster.topology import set_routes
 from tests.cluster.harness import (
     SYMBOLS,
     issue_keys,
