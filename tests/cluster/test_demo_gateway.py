@@ -10,7 +10,10 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 EXCHANGE = [sys.executable, "-m", "exchange"]
 WHEAT = "WHEAT-M2-CTA-2703"
@@ -21,6 +24,18 @@ def trade(url: str, key: str, *args: str) -> subprocess.CompletedProcess:
                           check=False, capture_output=True, text=True, timeout=60)
 
 
+@pytest.fixture
+def ctrl_c_reaches_children() -> Iterator[None]:
+    """SIGINT handled while the children start, so they start with its default. A test suite
+    run in the background (a shell without job control, as CI may be) ignores SIGINT, and
+    children inherit that, so Ctrl-C would never reach them; here they stand for a terminal's
+    foreground, where it does."""
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
+@pytest.mark.usefixtures("ctrl_c_reaches_children")
 def test_the_cli_trades_and_watches_through_the_cluster_demos_gateway(tmp_path: Path) -> None:
     demo = subprocess.Popen([*EXCHANGE, "cluster-demo", "--dir", str(tmp_path / "demo"),
                              "--orders", "0", "--keep", "--gateway-port", "0"],  # an empty book
