@@ -129,10 +129,8 @@ def set_trading_state(engine: Engine, cmd: SetTradingState) -> None:
 
 
 def set_volatility_bands(engine: Engine, cmd: SetVolatilityBands) -> None:
-    reason = validation.volatility_fields(cmd)
-    instrument = None if reason else engine.instruments.get(cmd.symbol)
+    instrument = _instrument_for(engine, cmd, validation.volatility_fields(cmd), "volatility")
     if instrument is None:
-        engine.reject_command(reason or Reject.UNKNOWN_INSTRUMENT, f"volatility {cmd.symbol!r}")
         return
     off = cmd.dynamic_ticks is None and cmd.static_ticks is None
     instrument.volatility = None if off else (cmd.dynamic_ticks, cmd.static_ticks, cmd.call_us)
@@ -160,11 +158,13 @@ def set_price_band(engine: Engine, cmd: SetPriceBand) -> None:
 
 
 def _instrument_for(
-    engine: Engine, cmd: SetTradingState | SetPriceBand, reason: Reject | None
+    engine: Engine, cmd: SetTradingState | SetPriceBand | SetVolatilityBands,
+    reason: Reject | None, what: str = "symbol",
 ) -> Instrument | None:
+    """The command's instrument, or None after rejecting it (`what` leads the reject's text)."""
     instrument = None if reason else engine.instruments.get(cmd.symbol)
     if instrument is None:
-        engine.reject_command(reason or Reject.UNKNOWN_INSTRUMENT, f"symbol {cmd.symbol!r}")
+        engine.reject_command(reason or Reject.UNKNOWN_INSTRUMENT, f"{what} {cmd.symbol!r}")
     return instrument
 
 
