@@ -2,10 +2,16 @@
 (and so may have acknowledged), so a ledger cut short behind the writer's back is refused.
 
 Its one line is the first line `exchange audit checkpoint` prints: `seq N batch B hash H`. The
-writer replaces it after every commit (write a temp file, rename: never a torn mark) without an
-fsync of its own (a second fsync per batch would halve the commit rate); it is fsync'd at close.
-So after a power loss it may lag the ledger by the last few seconds of batches, never lead it:
-a ledger shorter than its mark, or whose batch B is not hash H, was cut or rewritten.
+writer keeps the file open and rewrites that line in place after every commit: one `pwrite` of
+a fixed-size record (the line padded with spaces to `RECORD` bytes) at offset 0, so the file
+never changes size and a record never straddles a sector: a reader sees the old mark or the new
+one. It is not fsync'd per batch (a second fsync per batch would halve the commit rate); it is
+at close. So after a power loss it may lag the ledger by the last few seconds of batches, never
+lead it: a ledger shorter than its mark, or whose batch B is not hash H, was cut or rewritten.
+
+(It used to be replaced by a rename per batch; on ext4 a rename over a file flushes the new
+file's data and, mounted with `discard`, trims the old one's block: ~0.2-0.6 ms of I/O waited
+for in every batch's acknowledgement, against ~1 us for the pwrite.)
 """
 
 from __future__ import annotations
@@ -47,17 +53,38 @@ def read(path: Path) -> Mark | None:
     return Mark(int(found[1]), int(found[2]), found[3])
 
 
-def write(path: Path, record: BatchRecord, sync: bool = False) -> None:
-    """Replace the mark with `record`'s (atomically; fsync'd if `sync`). ~30 us unsynced."""
-    temp = path.with_name(path.name + ".tmp")
-    handle = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    try:
-        os.write(handle, (line(record) + "\n").encode())
+RECORD = 128  # bytes a mark takes in its file: the line, spaces, a newline
+
+
+class MarkWriter:
+    """The writer thread's handle on the mark file: opened at the first write, rewritten in
+    place (one pwrite, ~1 us), fsync'd and closed by `close`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = None
+
+    def write(self, record: BatchRecord, sync: bool = False) -> None:
+        """Make `record` the mark (fsync'd if `sync`)."""
+        text = line(record).encode().ljust(RECORD - 1) + b"\n"
+        if self._fd is None:
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o644)
+            os.pwrite(self._fd, text, 0)
+            os.ftruncate(self._fd, RECORD)  # after the write: whatever a mark held before
+        else:
+            os.pwrite(self._fd, text, 0)
         if sync:
-            os.fsync(handle)
-    finally:
-        os.close(handle)
-    os.replace(temp, path)
+            os.fsync(self._fd)
+
+    def close(self, record: BatchRecord | None) -> None:
+        """Write `record` (if any) durably, and close the file."""
+        try:
+            if record is not None:
+                self.write(record, sync=True)
+        finally:
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
 
 
 def check(path: Path, mark: Mark | None, head: BatchRecord | None,

@@ -15,7 +15,7 @@ batch, and the commands that arrive meanwhile form the next batch. Appends are s
 each costs one fsync'd commit, so larger batches amortize it.
 
 Every batch and snapshot is signed with the venue's key (signing.py), held in a file outside
-the ledger; after each commit the writer replaces the head mark (headmark.py), so `open`
+the ledger; after each commit the writer rewrites the head mark (headmark.py), so `open`
 refuses a ledger cut short behind its back.
 
 Background writes, in order and between appends: snapshots (`snapshot(engine)` serializes the
@@ -61,6 +61,7 @@ class Ledger:
                  mark_file: Path) -> None:
         self.path = path
         self.mark_file = mark_file
+        self._mark = headmark.MarkWriter(mark_file)
         self._key = key
         self._conn = conn
         self._thread = thread
@@ -148,7 +149,7 @@ class Ledger:
         if not batch.entries:
             return
         async with self._lock:
-            record = await self._call(_append, self._conn, self._key, self.mark_file,
+            record = await self._call(_append, self._conn, self._key, self._mark,
                                       batch.entries, self._head, batch.digest)
             self._head = record
             self._unprojected.append(batch.entries)
@@ -242,8 +243,7 @@ class Ledger:
         try:
             await self.settle()
         finally:
-            if self._head is not None:
-                await self._call(headmark.write, self.mark_file, self._head, True)
+            await self._call(self._mark.close, self._head)
             await self._call(self._conn.close)
             self._thread.shutdown()
 
@@ -349,11 +349,11 @@ def _open_checked(path: Path, create: bool, public_key: str, mark_file: Path,
     return conn, head
 
 
-def _append(conn: Connection, key: signing.VenueKey, mark_file: Path, entries: list[Entry],
-            head: BatchRecord | None, digest: str) -> BatchRecord:
+def _append(conn: Connection, key: signing.VenueKey, mark: headmark.MarkWriter,
+            entries: list[Entry], head: BatchRecord | None, digest: str) -> BatchRecord:
     """writes.append, then the head mark (after the commit: the mark never leads the file)."""
     record = writes.append(conn, key, entries, head, digest)
-    headmark.write(mark_file, record)
+    mark.write(record)
     return record
 
 
