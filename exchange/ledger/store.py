@@ -6,9 +6,9 @@ returned, so whatever a caller published after `append` survives a crash (DESIGN
 layout and the chain are in schema.py, the transactions in writes.py, the replay rules in
 replay.py; this module is the asyncio edge.
 
-One writer thread owns the file's connection, and each write is one call to it (an append:
-encode, hash, insert, commit), so an append costs the event loop one await however busy the
-loop is. (That is aiosqlite's model — a thread that owns a sqlite3 connection — with one hop
+One writer thread (writer.py) owns the file's connection, and each write is one call to it (an
+append: encode, hash, insert, commit, head mark), so an append costs the event loop one await
+however busy the loop is. (That is aiosqlite's model — a thread that owns a sqlite3 connection — with one hop
 per transaction instead of one per statement: an append was eight awaits through aiosqlite,
 each queued behind the busy event loop, so the ledger uses sqlite3 on its own thread instead.) Group commit is the caller's loop: it awaits `append(batch)` before publishing that
 batch, and the commands that arrive meanwhile form the next batch. Appends are serialized;
@@ -18,18 +18,18 @@ Every batch and snapshot is signed with the venue's key (signing.py), held in a 
 the ledger; after each commit the writer rewrites the head mark (headmark.py), so `open`
 refuses a ledger cut short behind its back.
 
-Background writes, in order and between appends: snapshots (`snapshot(engine)` serializes the
-engine at once, the only part that holds the caller, O(state); `append` does the same every
-`snapshot_every` seqs when it has the engine, from `recover` or `attach`, and that engine is
-exactly at the batch's end) and the projections (projections.py: they trail the chain).
-The projection write for a batch is queued when its append returns and takes every batch
-appended until it starts, so a busy writer merges them; `open` catches up after a crash.
+Background writes, on the writer thread: snapshots, queued among the appends (`snapshot(engine)`
+serializes the engine at once, the only part that holds the caller, O(state); `append` does the
+same every `snapshot_every` seqs when it has the engine, from `recover` or `attach`, and that
+engine is exactly at the batch's end), and the projections (projections.py: they trail the
+chain), written by the thread whenever no call waits, each write taking every batch appended
+since the last one, so a busy writer merges them; `open` catches up after a crash.
 
 A failed background write is retried, not fatal, and never silent: it is logged (once per run
 of failures, and again when they end), counted in `health()` (operators' `stats`), and the
-writes after it still run. A failed projection write gives its batches back, so the next one
-(after the next append) retries them; a failed snapshot is taken again `snapshot_every` seqs
-later. The durable chain does not depend on them: if the disk is really gone, the next append
+writes after it still run. A failed projection write keeps its batches, and the projection is
+tried again after the next append (or at `settle`); a failed snapshot is taken again
+`snapshot_every` seqs later. The durable chain does not depend on them: if the disk is really gone, the next append
 fails, and that stops the venue (DESIGN rule 4).
 """
 
@@ -38,7 +38,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from sqlite3 import Connection
 from typing import Any, TypeVar
@@ -48,6 +47,7 @@ from exchange.engine import snapshot as engine_snapshot
 from exchange.ledger import forked, headmark, reader, signing, writes
 from exchange.ledger.records import Batch, Entry
 from exchange.ledger.schema import GENESIS, BatchRecord, LedgerError, Row
+from exchange.ledger.writer import WriterThread
 
 T = TypeVar("T")
 log = logging.getLogger("exchange.ledger")
@@ -56,29 +56,34 @@ log = logging.getLogger("exchange.ledger")
 class Ledger:
     """The writer of one ledger file. Make it with `await Ledger.open(path)`."""
 
-    def __init__(self, path: Path, conn: Connection, thread: ThreadPoolExecutor,
+    def __init__(self, path: Path, conn: Connection, writer: WriterThread,
                  head: BatchRecord | None, snapshot_every: int, key: signing.VenueKey,
                  mark_file: Path) -> None:
         self.path = path
         self.mark_file = mark_file
-        self._mark = headmark.MarkWriter(mark_file)
-        self._key = key
-        self._conn = conn
-        self._thread = thread
+        self._loop = asyncio.get_running_loop()
         self._head = head
         self._snapshot_every = snapshot_every
         self._since_snapshot = 0
-        self._unprojected: list[list[Entry]] = []  # batches after the projections' mark
-        self._projection_queued = False
         self._engine: Engine | None = None
         self.recovered = reader.Recovery(Engine(), 0, None)  # what `recover` started from
-        self._lock = asyncio.Lock()
-        self._background: asyncio.Future[None] | None = None
+        self._lock = asyncio.Lock()  # appends one at a time (each continues the last head)
         self.background_failures = 0  # background writes that failed, this run
         self.background_error: str | None = None  # the last failure, while they fail
         self._failing = 0  # consecutive failures
         self.projected_seq = self.last_seq  # the projections are current to here (open caught up)
         self._projection_moved = asyncio.Event()
+        self._watching = 0  # callers of `projected` waiting: the thread tells the loop then
+        # the writer thread's own: only it touches these
+        self._conn = conn
+        self._key = key
+        self._mark = headmark.MarkWriter(mark_file)
+        self._unprojected: list[list[Entry]] = []  # batches after the projections' mark
+        self._unprojected_to = self.last_seq
+        self._projection_stuck = False  # it failed: wait for the next append (or `settle`)
+        self._told_failure = False  # a failure was reported to the loop, not yet its end
+        self._writer = writer
+        writer.idle = self._project_idle
 
     @classmethod
     async def open(cls, path: str | Path, *, snapshot_every: int = 100_000,
@@ -101,14 +106,14 @@ class Ledger:
             raise LedgerError(f"{path} does not exist, but its head mark {mark_file} says seq "
                               f"{mark.seq} was committed: the ledger was removed", mark.seq)
         path.parent.mkdir(parents=True, exist_ok=True)
-        thread = ThreadPoolExecutor(1, thread_name_prefix="ledger-writer")
+        writer = WriterThread("ledger-writer")
         try:
-            conn, head = await _run(thread, _open_checked, path, create, key.public_hex,
-                                    mark_file, mark)
+            conn, head = await writer.call(_open_checked, path, create, key.public_hex,
+                                           mark_file, mark)
         except BaseException:
-            thread.shutdown(wait=False)
+            writer.stop()
             raise
-        return cls(path, conn, thread, head, snapshot_every, key, mark_file)
+        return cls(path, conn, writer, head, snapshot_every, key, mark_file)
 
     @property
     def last_seq(self) -> int:
@@ -149,14 +154,12 @@ class Ledger:
         if not batch.entries:
             return
         async with self._lock:
-            record = await self._call(_append, self._conn, self._key, self._mark,
-                                      batch.entries, self._head, batch.digest)
+            record = await self._writer.call(self._append_batch, batch.entries, self._head,
+                                             batch.digest)
             self._head = record
-            self._unprojected.append(batch.entries)
             pending_snapshot = self._snapshot_due(record)
             if pending_snapshot is not None:
-                self._later("snapshot", lambda: pending_snapshot, self._put_snapshot)
-            self._project_later()
+                self._background("snapshot", self._put_snapshot, *pending_snapshot)
 
     @property
     def snapshot_due(self) -> bool:
@@ -179,7 +182,7 @@ class Ledger:
         snapshot = (engine.seq, engine.digest(), engine_snapshot.FORMAT,
                     forked.dump_in_child(engine, edge if callable(edge) else None),
                     None if callable(edge) else edge)
-        self._later("snapshot", lambda: snapshot, self._put_snapshot)
+        self._background("snapshot", self._put_snapshot, *snapshot)
         self._since_snapshot = 0
 
     async def entries(self, from_seq: int = 1, to_seq: int | None = None
@@ -187,9 +190,9 @@ class Ledger:
         """Committed entries in order: those whose command seq is in [from_seq, to_seq] (an
         event seq in `from_seq` starts at its command). O(rows) decoding, fetched in chunks."""
         last = self.last_seq if to_seq is None else min(to_seq, self.last_seq)
-        start = await self._call(reader.entry_start, self._conn, from_seq)
+        start = await self._call(reader.entry_start, from_seq)
         while start <= last:
-            rows: list[Row] = await self._call(_fetch, self._conn, start, last, 2000)
+            rows: list[Row] = await self._call(_fetch, start, last, 2000)
             if not rows:
                 return
             for row in rows:
@@ -199,12 +202,12 @@ class Ledger:
     async def edge_seqs(self, upto_seq: int) -> list[int]:
         """The seqs of the snapshots at or before `upto_seq` that carry the caller's own state
         (`snapshot(engine, edge)`), newest first."""
-        return await self._call(_edge_seqs, self._conn, upto_seq)
+        return await self._call(_edge_seqs, upto_seq)
 
     async def edge(self, seq: int) -> bytes:
         """The caller's own state saved with the snapshot at `seq`, checked against the
         snapshot's signature (LedgerError if it does not match)."""
-        return await self._call(_edge, self._conn, seq)
+        return await self._call(_edge, seq)
 
     async def projected(self, seq: int, timeout: float = 2.0) -> bool:
         """Wait until the projections are current to `seq` (at most `timeout` seconds, so a
@@ -212,16 +215,20 @@ class Ledger:
         that must see every committed batch (`list_trades`) asks first."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        while self.projected_seq < seq:
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                return False
-            moved = self._projection_moved
-            try:
-                await asyncio.wait_for(moved.wait(), remaining)
-            except TimeoutError:
-                return False
-        return True
+        self._watching += 1  # before looking: the thread reads it after moving the mark
+        try:
+            while self.projected_seq < seq:
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    return False
+                moved = self._projection_moved
+                try:
+                    await asyncio.wait_for(moved.wait(), remaining)
+                except TimeoutError:
+                    return False
+            return True
+        finally:
+            self._watching -= 1
 
     def health(self) -> dict[str, Any]:
         """What operators watch (`stats`): the background writes' failures this run, the last
@@ -232,10 +239,9 @@ class Ledger:
                 "ledger_background_error": self.background_error}
 
     async def settle(self) -> None:
-        """Wait for the background writes queued so far (snapshots, the projections).
-        Their failures are reported (`health`, the log), not raised."""
-        if self._background is not None:
-            await self._background
+        """Wait for the background writes queued so far (snapshots), and bring the projections
+        up to date. Their failures are reported (`health`, the log), not raised."""
+        await self._writer.call(self._project_pending)
 
     async def close(self) -> None:
         """Finish the background writes (so the projections are up to date), make the
@@ -243,15 +249,15 @@ class Ledger:
         try:
             await self.settle()
         finally:
-            await self._call(self._mark.close, self._head)
-            await self._call(self._conn.close)
-            self._thread.shutdown()
+            await self._writer.call(self._close_files)
+            self._writer.stop()
 
     # -- the writer thread and background writes -----------------------------------------
 
     async def _call(self, function: Callable[..., T], *args: Any) -> T:
-        """`function(*args)` on the writer thread (the only one that touches the file)."""
-        return await _run(self._thread, function, *args)
+        """`function(self._conn, *args)` on the writer thread (the only one that touches the
+        file), after the calls before it."""
+        return await self._writer.call(function, self._conn, *args)
 
     def _snapshot_due(self, record: BatchRecord
                       ) -> tuple[int, str, int, Callable[[], tuple[bytes, bytes | None]]] | None:
@@ -267,56 +273,93 @@ class Ledger:
         return (record.last_seq, record.digest, engine_snapshot.FORMAT,
                 forked.dump_in_child(engine))
 
-    def _put_snapshot(self, conn: Connection, seq: int, digest: str, engine_format: int,
+    def _background(self, what: str, function: Callable[..., None], *args: Any) -> None:
+        """`function(*args)` on the writer thread after the calls before it; its failure is
+        reported (`_failed`), not passed on."""
+        def write() -> None:
+            try:
+                function(*args)
+            except Exception as exc:  # noqa: BLE001 - reported, and retried later
+                self._tell_failed(what, exc)
+            else:
+                self._tell_succeeded(what)
+
+        self._writer.call(write)  # its future only ever holds None
+
+    # on the writer thread:
+
+    def _append_batch(self, entries: list[Entry], head: BatchRecord | None,
+                      digest: str) -> BatchRecord:
+        """writes.append, then the head mark (after the commit: the mark never leads the
+        file); the batch waits for the projections."""
+        record = writes.append(self._conn, self._key, entries, head, digest)
+        self._mark.write(record)
+        self._unprojected.append(entries)
+        self._unprojected_to = record.last_seq
+        self._projection_stuck = False
+        return record
+
+    def _put_snapshot(self, seq: int, digest: str, engine_format: int,
                       body: Callable[[], tuple[bytes, bytes | None]],
                       edge: bytes | None = None) -> None:
-        """On the writer thread: wait for the forked child's bytes (forked.py), store them."""
+        """Wait for the forked child's bytes (forked.py), store them."""
         engine_body, made = body()
-        writes.put_snapshot(conn, self._key, seq, digest, engine_format, engine_body,
+        writes.put_snapshot(self._conn, self._key, seq, digest, engine_format, engine_body,
                             edge if made is None else made)
 
-    def _project_later(self) -> None:
-        """Queue the projection of the batches not yet projected, unless a queued one
-        that has not started will take them."""
-        if not self._projection_queued:
-            self._projection_queued = True
-            self._later("projection", self._unprojected_batches, self._project)
+    def _project_idle(self) -> bool:
+        """The thread's idle work: the batches not yet projected, unless the last try failed
+        and no batch came since. Whether it did anything."""
+        if not self._unprojected or self._projection_stuck:
+            return False
+        self._project_pending()
+        return True
 
-    def _unprojected_batches(self) -> tuple[list[list[Entry]], int]:
-        batches, self._unprojected = self._unprojected, []
-        self._projection_queued = False
-        return batches, self.last_seq
-
-    def _project(self, conn: Connection, batches: list[list[Entry]], to_seq: int) -> None:
+    def _project_pending(self) -> None:
+        """Project every batch not yet projected, in one transaction (writes.project_batches);
+        on failure keep them for the next try."""
+        batches, to_seq = self._unprojected, self._unprojected_to
+        if not batches:
+            return
+        self._unprojected = []
         try:
-            writes.project_batches(conn, batches, to_seq)
-            self.projected_seq = to_seq  # an int, read by the loop after this call returns
-        except BaseException:
-            # give them back (the transaction rolled back): the next projection retries them.
-            # (The writer thread runs one call at a time, and this list is only touched
-            # between calls.)
+            writes.project_batches(self._conn, batches, to_seq)
+        except Exception as exc:  # noqa: BLE001 - reported, and retried later
             self._unprojected[:0] = batches
-            raise
+            self._projection_stuck = True
+            self._tell_failed("projection", exc)
+            return
+        self.projected_seq = to_seq  # an int: the loop reads it
+        if self._watching:
+            self._tell(self._moved)
+        self._tell_succeeded("projection")
 
-    def _later(self, what: str, arguments: Callable[[], tuple[Any, ...]],
-               function: Callable[..., None]) -> None:
-        """Run `function(conn, *arguments())` on the writer thread after the background writes
-        before it (whatever became of them), between appends; `arguments` is called when the
-        write starts. A failure is reported (`_failed`), not passed on."""
-        previous = self._background
+    def _close_files(self) -> None:
+        try:
+            self._mark.close(self._head)
+        finally:
+            self._conn.close()
 
-        async def write() -> None:
-            if previous is not None:
-                await asyncio.wait((previous,))
-            async with self._lock:
-                try:
-                    await self._call(function, self._conn, *arguments())
-                except Exception as exc:  # noqa: BLE001 - reported, and retried later
-                    self._failed(what, exc)
-                else:
-                    self._succeeded(what)
+    def _tell_failed(self, what: str, exc: Exception) -> None:
+        self._told_failure = True
+        self._tell(self._failed, what, exc)
 
-        self._background = asyncio.ensure_future(write())
+    def _tell_succeeded(self, what: str) -> None:
+        if self._told_failure:
+            self._told_failure = False
+            self._tell(self._succeeded, what)
+
+    def _tell(self, function: Callable[..., None], *args: Any) -> None:
+        try:
+            self._loop.call_soon_threadsafe(function, *args)
+        except RuntimeError:  # the loop is closed
+            pass
+
+    # on the loop, told by the writer thread:
+
+    def _moved(self) -> None:
+        self._projection_moved.set()  # wake readers waiting for the projections
+        self._projection_moved = asyncio.Event()
 
     def _failed(self, what: str, exc: Exception) -> None:
         self.background_failures += 1
@@ -327,8 +370,6 @@ class Ledger:
         self._failing += 1
 
     def _succeeded(self, what: str) -> None:
-        self._projection_moved.set()  # wake readers waiting for the projections
-        self._projection_moved = asyncio.Event()
         if self._failing:
             log.warning("ledger %s: background writes work again (%s) after %d failures",
                         self.path, what, self._failing)
@@ -347,14 +388,6 @@ def _open_checked(path: Path, create: bool, public_key: str, mark_file: Path,
         conn.close()
         raise
     return conn, head
-
-
-def _append(conn: Connection, key: signing.VenueKey, mark: headmark.MarkWriter,
-            entries: list[Entry], head: BatchRecord | None, digest: str) -> BatchRecord:
-    """writes.append, then the head mark (after the commit: the mark never leads the file)."""
-    record = writes.append(conn, key, entries, head, digest)
-    mark.write(record)
-    return record
 
 
 def _edge_seqs(conn: Connection, upto_seq: int) -> list[int]:
@@ -383,6 +416,3 @@ def _fetch(conn: Connection, first: int, last: int, limit: int) -> list[Row]:
             break
     return found
 
-
-async def _run(thread: ThreadPoolExecutor, function: Callable[..., T], *args: Any) -> T:
-    return await asyncio.get_running_loop().run_in_executor(thread, function, *args)

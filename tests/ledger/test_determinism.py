@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -64,6 +65,12 @@ def test_a_write_torn_by_a_crash_recovers_to_the_last_whole_batch(tmp_path: Path
             # the head mark as the crash leaves it: the last commit never returned
             if start:
                 shutil.copy(f"{path}.head", f"{crashed}.head")
+            if start + 60 >= len(all_entries):  # the last commit in the WAL is this batch's:
+                await ledger.settle()  # the projections before it are written, its own held
+                hold = sqlite3.connect(path, isolation_level=None)
+                hold.execute("CREATE TRIGGER hold BEFORE INSERT ON orders "
+                             "BEGIN SELECT RAISE(ABORT, 'held'); END")
+                hold.close()
             await ledger.append(Batch(chunk, check.digest()))
         for suffix in ("", "-wal", ".key"):  # the files as a crash would leave them
             shutil.copy(f"{path}{suffix}", f"{crashed}{suffix}")
@@ -78,6 +85,9 @@ def test_a_write_torn_by_a_crash_recovers_to_the_last_whole_batch(tmp_path: Path
     audit.verify(crashed)
 
     async def go_on() -> None:
+        unheld = sqlite3.connect(crashed, isolation_level=None)
+        unheld.execute("DROP TRIGGER hold")
+        unheld.close()
         ledger = await Ledger.open(crashed)
         engine = await ledger.recover()
         more = entries(history(310, seed=12)[-10:], engine)

@@ -204,13 +204,23 @@ def test_the_orders_projection_trails_the_chain_and_catches_up_after_a_crash(
     async def scenario() -> Engine:
         ledger = await Ledger.open(path)
         engine = Engine()
-        for start in range(0, len(commands), 40):
+        for start in range(0, len(commands) - 40, 40):
             await ledger.append(Batch(entries(commands[start:start + 40], engine),
                                       engine.digest()))
-        # the last batch's projection write is queued, not done: copy the files now, as a
-        # crash would leave them
+        await ledger.settle()
+        # the last batch's projection cannot be written (as if the writer died after the
+        # batch's commit): copy the files then, as a crash would leave them
+        blocked = sqlite3.connect(path, isolation_level=None)
+        blocked.execute("CREATE TRIGGER hold BEFORE INSERT ON orders "
+                        "BEGIN SELECT RAISE(ABORT, 'held'); END")
+        await ledger.append(Batch(entries(commands[len(commands) - 40:], engine),
+                                  engine.digest()))
+        await ledger.settle()
         for suffix in ("", "-wal", ".key", ".head"):
             shutil.copy(f"{path}{suffix}", f"{crashed}{suffix}")
+        for held in (blocked, sqlite3.connect(crashed, isolation_level=None)):
+            held.execute("DROP TRIGGER hold")
+            held.close()
         await ledger.close()
         return engine
 
