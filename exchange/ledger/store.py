@@ -18,10 +18,11 @@ Every batch and snapshot is signed with the venue's key (signing.py), held in a 
 the ledger; after each commit the writer rewrites the head mark (headmark.py), so `open`
 refuses a ledger cut short behind its back.
 
-Background writes, on the writer thread: snapshots, queued among the appends (`snapshot(engine)`
-serializes the engine at once, the only part that holds the caller, O(state); `append` does the
-same every `snapshot_every` seqs when it has the engine, from `recover` or `attach`, and that
-engine is exactly at the batch's end), and the projections (projections.py: they trail the
+Background writes, on the writer thread: snapshots, queued among the appends once their bytes
+are in (`snapshot(engine)` forks a child that serializes the engine, the fork being the only
+part that holds the caller; `append` does the same every `snapshot_every` seqs when it has the
+engine, from `recover` or `attach`, and that engine is exactly at the batch's end; the bytes are
+awaited on a thread of their own, not the writer's), and the projections (projections.py: they trail the
 chain), written by the thread whenever no call waits, each write taking every batch appended
 since the last one, so a busy writer merges them; `open` catches up after a crash.
 
@@ -74,6 +75,7 @@ class Ledger:
         self.projected_seq = self.last_seq  # the projections are current to here (open caught up)
         self._projection_moved = asyncio.Event()
         self._watching = 0  # callers of `projected` waiting: the thread tells the loop then
+        self._snapshots: set[asyncio.Task[None]] = set()  # waiting for their children's bytes
         # the writer thread's own: only it touches these
         self._conn = conn
         self._key = key
@@ -159,7 +161,7 @@ class Ledger:
             self._head = record
             pending_snapshot = self._snapshot_due(record)
             if pending_snapshot is not None:
-                self._background("snapshot", self._put_snapshot, *pending_snapshot)
+                self._store_snapshot(*pending_snapshot)
 
     @property
     def snapshot_due(self) -> bool:
@@ -182,7 +184,7 @@ class Ledger:
         snapshot = (engine.seq, engine.digest(), engine_snapshot.FORMAT,
                     forked.dump_in_child(engine, edge if callable(edge) else None),
                     None if callable(edge) else edge)
-        self._background("snapshot", self._put_snapshot, *snapshot)
+        self._store_snapshot(*snapshot)
         self._since_snapshot = 0
 
     async def entries(self, from_seq: int = 1, to_seq: int | None = None
@@ -241,6 +243,8 @@ class Ledger:
     async def settle(self) -> None:
         """Wait for the background writes queued so far (snapshots), and bring the projections
         up to date. Their failures are reported (`health`, the log), not raised."""
+        while self._snapshots:  # their bytes, still coming from the forked children
+            await asyncio.wait(set(self._snapshots))
         await self._writer.call(self._project_pending)
 
     async def close(self) -> None:
@@ -273,6 +277,25 @@ class Ledger:
         return (record.last_seq, record.digest, engine_snapshot.FORMAT,
                 forked.dump_in_child(engine))
 
+    def _store_snapshot(self, seq: int, digest: str, engine_format: int,
+                        body: Callable[[], tuple[bytes, bytes | None]],
+                        edge: bytes | None = None) -> None:
+        """Wait for a forked child's snapshot bytes on a thread of their own, then write them
+        on the writer thread (which goes on appending meanwhile: the child takes ~1 s per
+        million orders, and a writer waiting for it held every acknowledgement that long)."""
+        async def store() -> None:
+            try:
+                engine_body, made = await asyncio.to_thread(body)
+            except Exception as exc:  # noqa: BLE001 - reported through the writer, in order
+                self._background("snapshot", _raise, exc)
+            else:
+                self._background("snapshot", self._put_snapshot, seq, digest, engine_format,
+                                 engine_body, edge if made is None else made)
+
+        task = asyncio.ensure_future(store())
+        self._snapshots.add(task)
+        task.add_done_callback(self._snapshots.discard)
+
     def _background(self, what: str, function: Callable[..., None], *args: Any) -> None:
         """`function(*args)` on the writer thread after the calls before it; its failure is
         reported (`_failed`), not passed on."""
@@ -299,13 +322,9 @@ class Ledger:
         self._projection_stuck = False
         return record
 
-    def _put_snapshot(self, seq: int, digest: str, engine_format: int,
-                      body: Callable[[], tuple[bytes, bytes | None]],
-                      edge: bytes | None = None) -> None:
-        """Wait for the forked child's bytes (forked.py), store them."""
-        engine_body, made = body()
-        writes.put_snapshot(self._conn, self._key, seq, digest, engine_format, engine_body,
-                            edge if made is None else made)
+    def _put_snapshot(self, seq: int, digest: str, engine_format: int, body: bytes,
+                      edge: bytes | None) -> None:
+        writes.put_snapshot(self._conn, self._key, seq, digest, engine_format, body, edge)
 
     def _project_idle(self) -> bool:
         """The thread's idle work: the batches not yet projected, unless the last try failed
@@ -388,6 +407,10 @@ def _open_checked(path: Path, create: bool, public_key: str, mark_file: Path,
         conn.close()
         raise
     return conn, head
+
+
+def _raise(exc: Exception) -> None:
+    raise exc
 
 
 def _edge_seqs(conn: Connection, upto_seq: int) -> list[int]:

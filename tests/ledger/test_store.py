@@ -265,3 +265,41 @@ def test_a_snapshots_edge_made_by_a_function_is_made_in_the_forked_child(tmp_pat
 
     maker = int(run(scenario()))
     assert maker != os.getpid() or not hasattr(os, "fork")
+
+
+def test_appends_go_on_while_a_snapshots_child_is_still_dumping(tmp_path: Path) -> None:
+    """The writer does not wait for a forked child's bytes: a child held until the test lets
+    it go does not hold the appends after it (it held every acknowledgement for as long as
+    the dump took, ~1 s per million orders)."""
+    import os
+    import time
+
+    if not hasattr(os, "fork"):
+        pytest.skip("no fork: the snapshot is made in place")
+    commands = history(300, seed=8)
+    gate = tmp_path / "let-the-child-finish"
+
+    def held_edge() -> bytes:  # runs in the child
+        deadline = time.monotonic() + 60
+        while not gate.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return b"edge"
+
+    async def scenario() -> tuple[list[int], list[int]]:
+        ledger = await Ledger.open(tmp_path / "l.db")
+        engine = await ledger.recover()
+        await ledger.append(Batch(entries(commands[:100], engine), engine.digest()))
+        await ledger.snapshot(engine, held_edge)
+        for start in (100, 200):  # both durable while the child still waits
+            await ledger.append(Batch(entries(commands[start:start + 100], engine),
+                                      engine.digest()))
+        before = await ledger.edge_seqs(engine.seq)
+        gate.touch()
+        await ledger.settle()
+        after = await ledger.edge_seqs(engine.seq)
+        await ledger.close()
+        return before, after
+
+    before, after = run(scenario())
+    assert before == [] and len(after) == 1
+    audit.verify(tmp_path / "l.db")
