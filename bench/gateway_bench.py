@@ -234,7 +234,9 @@ def run_tree(tree: Path, args: argparse.Namespace) -> dict[str, dict[str, Any]]:
                       f"({result['deltas_each']} delta messages each, {result['orders']} "
                       f"orders); engine to last subscriber p50 {result['p50_ms']:.2f} ms  "
                       f"p99 {result['p99_ms']:.2f} ms  max {result['max_ms']:.1f} ms; server "
-                      f"cpu {result['server_cpu_s']:.1f} s", flush=True)
+                      f"cpu {result['server_cpu_s']:.1f} s, the subscribers' process "
+                      f"{result['cpu_s']:.1f} s (its own CPU: when it nears the phase's "
+                      f"length, the lag is the subscribers')", flush=True)
                 assert result["complete_in_order"] == result["subscribers"], result
         finally:
             process.terminate()
