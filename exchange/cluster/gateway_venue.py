@@ -56,10 +56,11 @@ from exchange.engine.events import TradeExecuted
 from exchange.gateway import protocol
 from exchange.gateway.answers import outcome
 from exchange.gateway.config import GatewayConfig
+from exchange.gateway.jobs import owner_of
 from exchange.gateway.keys import KeyStore
 from exchange.gateway.protocol import Code, RequestError
 from exchange.gateway.session import deliver
-from exchange.gateway.venue import Job, Venue, _owner
+from exchange.gateway.venue import Job, Venue
 from exchange.ledger.queries import TradeRow
 
 log = logging.getLogger("exchange.cluster.gateway")
@@ -129,7 +130,7 @@ class ClusterVenue(Venue):
     def offer(self, job: Job) -> bool:
         if self.failed is not None:
             return False
-        owner = _owner(job.session)
+        owner = owner_of(job.session)
         if owner is not None:
             owner.pending += 1
         pending = Pending(job)
@@ -214,7 +215,7 @@ class ClusterVenue(Venue):
         target = pending.job.session
         if target is not None and pending.reply is not None:
             target.send(pending.reply)
-        owner = _owner(target)
+        owner = owner_of(target)
         if owner is not None:
             owner.pending -= 1
             owner.closed_if_answered()

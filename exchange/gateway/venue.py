@@ -24,7 +24,7 @@ import functools
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar
 
 from exchange.engine import (
     CancelReason,
@@ -40,68 +40,32 @@ from exchange.gateway import protocol
 from exchange.gateway import snapshot as gateway_snapshot
 from exchange.gateway.activity import ActivityMeter
 from exchange.gateway.answers import outcome
+from exchange.gateway.audience import Audience
 from exchange.gateway.config import DEFAULT_CONFIG, GatewayConfig
 from exchange.gateway.depth import DepthViews
 from exchange.gateway.jobqueue import JobQueue
+from exchange.gateway.jobs import Applied, Job, new_batch, now_us, owner_of
 from exchange.gateway.keys import KeyStore
 from exchange.gateway.marketdata import InstrumentFeed, MarketData
 from exchange.gateway.orders import OrderTracker
 from exchange.gateway.protocol import Code, RequestError
 from exchange.gateway.ratelimit import TokenBucket
 from exchange.gateway.reference import FeedsOnDemand, imported_specs
-from exchange.gateway.reportlog import ReportLog, missed
+from exchange.gateway.reportlog import missed
 from exchange.gateway.schedule import ScheduleDriver, Timetable
 from exchange.gateway.session import SLOW_CONSUMER, Session, deliver
 from exchange.ledger import Batch, Entry
 
+__all__ = ["Job", "Venue", "now_us"]  # Job and now_us: the venue's, defined in jobs.py
+
 log = logging.getLogger("exchange.gateway")
 
-Query = Callable[["Venue"], dict[str, Any]]
-
-
-class Job(NamedTuple):
-    """One request for the engine task. `work` is a Command, or a callable that, run in the
-    engine task, returns a Command or an answer (dict) or raises RequestError; `query` jobs are
-    answered after the batch is durable."""
-
-    session: Session | None  # None: the venue's own (cancel-on-disconnect, timers)
-    request_id: str | None
-    work: Any
-    origin: str
-    query: bool = False
-    at_seal: bool = False  # a query evaluated when its batch is sealed (subscriptions)
-
-
-Reply = tuple[Any, dict[str, Any] | None, Callable[[], None] | None]  # (to, message, then)
-
-
-class Applied(NamedTuple):
-    """A batch applied to the engine (open, then sealed and waiting to be durable), with all it
-    will publish."""
-
-    jobs: list[Job]
-    replies: list[Reply]  # one per job, in arrival order: responses and query answers
-    reports: list[tuple[str, dict[str, Any]]]
-    market: list[tuple[str, str, dict[str, Any]]]
-    entries: list[Entry]
-    digest: str
-    late: list[tuple[int, Job]]  # (its place in replies, job): evaluated when sealed
-
-
-def _new_batch() -> Applied:
-    return Applied([], [], [], [], [], "", [])
-
-
-def _owner(target: Any) -> Session | None:
-    """The session a reply goes to (an operator op's stand-in wraps one)."""
-    return target if type(target) is Session else getattr(target, "session", None)
-
-
-class Venue:
+class Venue(Audience):
     not_served: ClassVar[dict[str, str]] = {}  # op -> why this venue cannot serve it (NOT_SUPPORTED)
 
     def __init__(self, engine: Engine, ledger: Any, keys: KeyStore,
                  config: GatewayConfig = DEFAULT_CONFIG) -> None:
+        super().__init__(config.resume_window)
         self.engine = engine
         self.ledger = ledger
         self.keys = keys
@@ -115,14 +79,9 @@ class Venue:
         self.schedule = ScheduleDriver(self, now_us)
         self.queue: JobQueue[Job] = JobQueue(config.queue_limit)
         self.sessions: set[Session] = set()
-        self.exec_subs: dict[str, set[Session]] = {}  # account ("*": all) -> sessions
-        self.md_subs: dict[tuple[str, str], set[Session]] = {}  # (channel, symbol) -> sessions
         self.account_buckets: dict[str, TokenBucket] = {}
         self.deadman: dict[str, asyncio.TimerHandle] = {}
         self.durable_seq = engine.last_command_seq
-        self.exec_interest: set[str] | None = set()  # None: all ("*" was subscribed)
-        # each account's latest reports (built since someone listened), for cheap resumes
-        self.reports = ReportLog(config.resume_window)
         self.failed: BaseException | None = None
         self.stopped = asyncio.Event()
         self.batches = 0
@@ -185,7 +144,7 @@ class Venue:
     async def submit(self, job: Job) -> None:
         if self.failed is not None:
             raise RequestError(Code.STATUS_UNKNOWN, "the venue is stopped")
-        owner = _owner(job.session)
+        owner = owner_of(job.session)
         if owner is not None:
             owner.pending += 1  # before waiting: a drain-close waits for this answer too
         await self.queue.put(job)
@@ -194,7 +153,7 @@ class Venue:
         """`submit` without waiting: False if the venue is stopped or its queue is full."""
         if self.failed is not None or not self.queue.offer(job):
             return False
-        owner = _owner(job.session)
+        owner = owner_of(job.session)
         if owner is not None:
             owner.pending += 1
         return True
@@ -219,7 +178,7 @@ class Venue:
                 snapshot_due = self.ledger.snapshot_due
                 if not snapshot_due and not queue.empty():
                     if batch is None:
-                        batch = _new_batch()
+                        batch = new_batch()
                     absorb = self._absorb
                     while len(batch.jobs) < cap and not queue.empty():
                         absorb(batch, queue.take())
@@ -299,18 +258,18 @@ class Venue:
                 if target.post(reply):  # type: ignore[arg-type]
                     posted.append(target)
             elif target is not None:  # a stand-in that sends (operator ops): keep the order
-                owner = _owner(target)
+                owner = owner_of(target)
                 if owner is not None and owner.posted:
                     owner.flush()
                 target.send(reply)
-            owner = _owner(target)
+            owner = owner_of(target)
             if owner is not None:
                 owner.pending -= 1
                 if owner.drain is not None:
                     answered.append(owner)
             if then is not None:
                 thens.append(then)
-        self._publish_reports(applied.reports, posted)
+        self.post_reports(applied.reports, posted)
         for session in posted:
             session.flush()
         for session in answered:
@@ -355,16 +314,7 @@ class Venue:
         self.market.apply(command, events)
         self.timetable.apply(command, events)
 
-    # -- publishing (after the batch is durable) -----------------------------------------
-
-    def _publish_reports(self, reports: list[tuple[str, dict[str, Any]]],
-                         posted: list[Session]) -> None:
-        subs = self.exec_subs
-        watchers = subs.get("*") or ()
-        for account, report in reports:
-            for session in (*subs.get(account, ()), *watchers):
-                if session.post_report(report):
-                    posted.append(session)
+    # -- queries and market-data streams ------------------------------------------------
 
     def _evaluate(self, job: Job) -> tuple[dict[str, Any], Callable[[], None] | None]:
         """A query's answer now, and what to do once it is sent (subscribe, send a snapshot)."""
@@ -392,32 +342,6 @@ class Venue:
         self.activity.resyncs_required += 1
         session.send({"ch": channel.split("/")[0], "type": "resync_required", "sym": symbol,
                       "reason": SLOW_CONSUMER})
-
-    # -- subscriptions (called in the engine task, or where nothing else can interleave) -------
-
-    def subscribe_market(self, session: Session, channel: str, symbol: str) -> None:
-        self.md_subs.setdefault((channel, symbol), set()).add(session)
-        session.md_channels.add((channel, symbol))
-
-    def unsubscribe_market(self, session: Session, channel: str, symbol: str) -> None:
-        self.md_subs.get((channel, symbol), set()).discard(session)
-        session.md_channels.discard((channel, symbol))
-
-    def want_reports(self, account: str) -> None:
-        """From now on, build the account's execution reports ("*": everyone's)."""
-        if self.exec_interest is not None:
-            if account == "*":
-                self.exec_interest = None
-            else:
-                self.exec_interest.add(account)
-
-    def subscribe_exec(self, session: Session, account: str) -> None:
-        self.exec_subs.setdefault(account, set()).add(session)
-        session.exec_accounts.add(account)
-
-    def unsubscribe_exec(self, session: Session, account: str) -> None:
-        self.exec_subs.get(account, set()).discard(session)
-        session.exec_accounts.discard(account)
 
     def missed_reports(self, account: str, after: int, upto: int,
                        upto_seq: int) -> AsyncIterator[dict[str, Any]]:
@@ -496,7 +420,7 @@ class Venue:
     def _fail_all(self, jobs: list[Job]) -> None:
         for job in jobs:
             if job.session is not None:
-                owner = _owner(job.session)
+                owner = owner_of(job.session)
                 if owner is not None:
                     owner.pending -= 1
                 job.session.send(protocol.error(job.request_id, Code.STATUS_UNKNOWN,
@@ -504,6 +428,3 @@ class Venue:
         for session in list(self.sessions):
             session.close(1011, "venue stopped: ledger failure")
 
-
-def now_us() -> int:
-    return time.time_ns() // 1000
