@@ -26,9 +26,9 @@ from bench import loadgen
 from exchange import demo
 from exchange.cli.serve import DEMO_KEYS
 from exchange.gateway.config import GatewayConfig
+from exchange.gateway.jobs import now_us
 from exchange.gateway.keys import new_key
 from exchange.gateway.server import Server
-from exchange.gateway.venue import now_us
 
 CLIENT_FILE = loadgen.__file__
 

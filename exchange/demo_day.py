@@ -71,7 +71,7 @@ class DemoDay:
 
     async def run(self, venue: Venue, poll_s: float = 0.05) -> None:
         """Seed the closing call once it starts (the schedule starts it); then done."""
-        from exchange.gateway.venue import Job, now_us  # the gateway imports the demo
+        from exchange.gateway.jobs import Job, now_us  # the gateway imports the demo
 
         instrument = venue.engine.instruments[DAY_SYMBOL]
         while instrument.state != TradingState.CLOSING_AUCTION:

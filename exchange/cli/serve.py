@@ -34,9 +34,9 @@ from exchange.cli.main import CliError
 from exchange.demo_day import DAY_SYMBOL, DEFAULT_PHASE_S, DemoDay
 from exchange.engine import Command, RevokeKey
 from exchange.gateway.config import GatewayConfig
+from exchange.gateway.jobs import now_us
 from exchange.gateway.keys import new_key
 from exchange.gateway.server import Server
-from exchange.gateway.venue import now_us
 from exchange.ledger import LedgerError
 from exchange.web import pages
 

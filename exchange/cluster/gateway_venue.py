@@ -56,11 +56,11 @@ from exchange.engine.events import TradeExecuted
 from exchange.gateway import protocol
 from exchange.gateway.answers import outcome
 from exchange.gateway.config import GatewayConfig
-from exchange.gateway.jobs import owner_of
+from exchange.gateway.jobs import Job, owner_of
 from exchange.gateway.keys import KeyStore
 from exchange.gateway.protocol import Code, RequestError
 from exchange.gateway.session import deliver
-from exchange.gateway.venue import Job, Venue
+from exchange.gateway.venue import Venue
 from exchange.ledger.queries import TradeRow
 
 log = logging.getLogger("exchange.cluster.gateway")

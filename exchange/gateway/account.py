@@ -19,10 +19,11 @@ from typing import Any
 from exchange.engine.instrument import NOTIONAL_DECIMALS, format_price
 from exchange.gateway import listing, protocol
 from exchange.gateway.history import durable_trades_projected
+from exchange.gateway.jobs import Job
 from exchange.gateway.operators.accounts import account_view, firm_view
 from exchange.gateway.protocol import Code, Request, RequestError
 from exchange.gateway.session import Session
-from exchange.gateway.venue import Job, Venue
+from exchange.gateway.venue import Venue
 from exchange.ledger import LedgerError, queries
 
 log = logging.getLogger("exchange.gateway")

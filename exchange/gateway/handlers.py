@@ -11,10 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from exchange.gateway import protocol
+from exchange.gateway.jobs import Job
 from exchange.gateway.orders import OrderRecord
 from exchange.gateway.protocol import Code, Request, RequestError
 from exchange.gateway.session import Session
-from exchange.gateway.venue import Job, Venue
+from exchange.gateway.venue import Venue
 
 TRADER, OPERATOR, AUDITOR = "trader", "operator", "auditor"
 ANYONE = (TRADER, OPERATOR, AUDITOR)

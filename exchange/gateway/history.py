@@ -26,10 +26,11 @@ from typing import Any
 from exchange.engine.instrument import format_price
 from exchange.gateway import candles as ohlc
 from exchange.gateway import listing, protocol
+from exchange.gateway.jobs import now_us
 from exchange.gateway.protocol import Code, Request, RequestError
 from exchange.gateway.ratelimit import TokenBucket
 from exchange.gateway.session import Session
-from exchange.gateway.venue import Venue, now_us
+from exchange.gateway.venue import Venue
 from exchange.ledger import LedgerError, queries
 
 log = logging.getLogger("exchange.gateway")

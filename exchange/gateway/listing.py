@@ -19,10 +19,11 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from exchange.gateway import protocol
+from exchange.gateway.jobs import Job
 from exchange.gateway.orders import OrderTracker
 from exchange.gateway.protocol import Code, Request, RequestError
 from exchange.gateway.session import Session
-from exchange.gateway.venue import Job, Venue
+from exchange.gateway.venue import Venue
 
 PAGE_MAX = 500
 ANSWER_BYTES = 60_000  # the views' JSON; the envelope and MessagePack only add less

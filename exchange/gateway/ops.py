@@ -20,6 +20,7 @@ from exchange.gateway import listing, protocol
 from exchange.gateway.account import ACCOUNT_OPS
 from exchange.gateway.handlers import ANYONE, AUDITOR, OPERATOR, PUBLIC, TRADER, submit
 from exchange.gateway.history import HISTORY_OPS
+from exchange.gateway.jobs import now_us
 from exchange.gateway.keys import Principal
 from exchange.gateway.operators import ADMIN_OPS
 from exchange.gateway.order_ops import (
@@ -34,7 +35,7 @@ from exchange.gateway.protocol import Code, Request, RequestError
 from exchange.gateway.schemas import ARGS, field_names
 from exchange.gateway.session import Session
 from exchange.gateway.streams import MARKET_CHANNELS, subscribe, unsubscribe
-from exchange.gateway.venue import Venue, now_us
+from exchange.gateway.venue import Venue
 
 __all__ = ["ANYONE", "AUDITOR", "MARKET_CHANNELS", "OPERATOR", "OPS", "PUBLIC", "TRADER", "Op",
            "receive"]

@@ -9,19 +9,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from exchange.gateway import listing, protocol, stops
+from exchange.gateway import listing, order_commands, protocol, stops
 from exchange.gateway.handlers import readable_account, submit, visible
+from exchange.gateway.jobs import now_us
 from exchange.gateway.orders import OrderRecord
 from exchange.gateway.protocol import Code, Request, RequestError
 from exchange.gateway.schemas import UNSET, NewOrderArgs, ReplaceOrderArgs
 from exchange.gateway.session import Session
-from exchange.gateway.venue import Venue, now_us
+from exchange.gateway.venue import Venue
 
 
 async def new_order(venue: Venue, session: Session, request: Request) -> None:
     account = session.account
-    args = protocol.as_args(NewOrderArgs, request.args)
-    make = stops.stop_order if stops.is_stop(args) else protocol.new_order
+    args = order_commands.as_args(NewOrderArgs, request.args)
+    make = stops.stop_order if stops.is_stop(args) else order_commands.new_order
     command = make(args, account, now_us(), venue.tracker.specs)  # type: ignore[arg-type]
 
     def work(venue: Venue) -> Any:
@@ -63,16 +64,16 @@ async def cancel_order(venue: Venue, session: Session, request: Request) -> None
 
     def work(venue: Venue) -> Any:
         if order_id is not None and venue.tracker.owned(account, order_id) is None:  # type: ignore[arg-type]
-            return protocol.cancel_order(order_id, account, ts_us)  # type: ignore[arg-type]
+            return order_commands.cancel_order(order_id, account, ts_us)  # type: ignore[arg-type]
         record = _resolve(venue, account, order_id, cl_ord_id)  # type: ignore[arg-type]
-        return protocol.cancel_order(record.order_id, account, ts_us)  # type: ignore[arg-type]
+        return order_commands.cancel_order(record.order_id, account, ts_us)  # type: ignore[arg-type]
 
     await submit(venue, session, request, work)
 
 
 async def replace_order(venue: Venue, session: Session, request: Request) -> None:
     account = session.account
-    args = protocol.as_args(ReplaceOrderArgs, request.args)
+    args = order_commands.as_args(ReplaceOrderArgs, request.args)
     order_id, cl_ord_id = protocol.order_ref_of(args.order_id, args.orig_cl_ord_id, UNSET)
     new_id = protocol.name_of(args.cl_ord_id, "cl_ord_id", None)
     protocol.quantity_of(args.qty, "qty")  # the format now, the price once the order is known
@@ -89,13 +90,13 @@ async def replace_order(venue: Venue, session: Session, request: Request) -> Non
                 raise RequestError(Code.DUPLICATE_ORDER, f"cl_ord_id {new_id!r} is taken")
         record = _resolve(venue, account, order_id, cl_ord_id)  # type: ignore[arg-type]
         decimals = tracker.specs[record.symbol].price_decimals
-        return protocol.replace_order(args, record.order_id, account, ts_us, decimals)  # type: ignore[arg-type]
+        return order_commands.replace_order(args, record.order_id, account, ts_us, decimals)  # type: ignore[arg-type]
 
     await submit(venue, session, request, work)
 
 
 async def mass_cancel(venue: Venue, session: Session, request: Request) -> None:
-    command = protocol.mass_cancel(request.args, session.account, now_us(),  # type: ignore[arg-type]
+    command = order_commands.mass_cancel(request.args, session.account, now_us(),  # type: ignore[arg-type]
                                    venue.tracker.specs)
     await submit(venue, session, request, command)
 

@@ -1,4 +1,4 @@
-"""The wire protocol, sans I/O: frames to requests, requests to engine commands, values to frames.
+"""The wire protocol, sans I/O: frames to requests, field values checked, values to frames.
 
 A request is `{op, id, args}`; every request gets exactly one response `{id, ok, result}` or
 `{id, ok: false, error: {code, msg}}`; pushes carry a channel `ch`. JSON travels in text frames,
@@ -9,7 +9,8 @@ and the instrument specs in, and gets values (or a `RequestError`) back.
 
 Errors: `RequestError(code, msg)` is the remote side's fault and becomes an error response; the
 connection lives on. Codes are stable strings (see `Code`); engine rejections use the engine's
-reason names (`Reject.name`).
+reason names (`Reject.name`). The order-entry requests become engine commands in
+order_commands.py, with these readers.
 """
 
 from __future__ import annotations
@@ -17,20 +18,12 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import Any
 
 import msgpack
 import msgspec
 
 from exchange.engine import (
-    AmendOrder,
-    CancelOrder,
-    MassCancel,
-    OrdType,
-    Side,
-    StpMode,
-    SubmitOrder,
-    TimeInForce,
     TradingState,
 )
 from exchange.engine.commands import AddInstrument
@@ -76,7 +69,6 @@ class RequestError(Exception):
         self.msg = msg
 
 
-S = TypeVar("S", bound=msgspec.Struct)
 ENVELOPE_FIELDS = frozenset(("op", "id", "args"))
 
 
@@ -374,7 +366,7 @@ def order_ref_of(order_id: Any, orig_cl_ord_id: Any, cl_ord_id: Any) -> tuple[in
     return None, name_of(named, "cl_ord_id")
 
 
-# -- requests to commands ----------------------------------------------------------------------
+# -- instruments ------------------------------------------------------------------------------
 
 
 def spec_for(specs: Mapping[str, AddInstrument], args: Mapping[str, Any]) -> AddInstrument:
@@ -387,63 +379,6 @@ def spec_of(specs: Mapping[str, AddInstrument], symbol: Any) -> AddInstrument:
     if spec is None:
         raise RequestError(Code.UNKNOWN_INSTRUMENT, f"no instrument {symbol!r}")
     return spec
-
-
-def as_args(schema: type[S], args: Any) -> S:
-    """A request's args as its op's Struct: as decoded, or made from a map (`schemas.unchecked`:
-    the field readers then judge every value, its type included)."""
-    if type(args) is schema:
-        return args  # type: ignore[no-any-return]
-    check_fields(args, schemas.field_names(schema))
-    return schemas.unchecked(schema, args)
-
-
-def new_order(args: Any, account: str, ts_us: int,
-              specs: Mapping[str, AddInstrument]) -> SubmitOrder:
-    """The SubmitOrder for a `new_order` request (a NewOrderArgs, or a map). Field formats only;
-    the engine judges terms. (Positional, in SubmitOrder's field order: this runs for every
-    order.)"""
-    args = as_args(schemas.NewOrderArgs, args)
-    spec = spec_of(specs, args.sym)
-    ord_type = choice_of(args.ord_type, "ord_type", OrdType, OrdType.LIMIT)
-    return SubmitOrder(
-        ts_us,
-        account,
-        name_of(args.cl_ord_id, "cl_ord_id"),
-        spec.symbol,
-        choice_of(args.side, "side", Side),
-        quantity_of(args.qty, "qty"),  # type: ignore[arg-type]
-        price_of(args.px, "px", spec.price_decimals, required=ord_type is OrdType.LIMIT),
-        ord_type,
-        choice_of(args.tif, "tif", TimeInForce, TimeInForce.GTC),
-        integer_of(args.expire_at_us, "expire_at_us", None),
-        flag_of(args.post_only, "post_only"),
-        quantity_of(args.display_qty, "display_qty", required=False),
-        choice_of(args.stp, "stp", StpMode, StpMode.CANCEL_INCOMING),
-    )
-
-
-def cancel_order(order_id: int, account: str, ts_us: int) -> CancelOrder:
-    return CancelOrder(ts_us, account, order_id)
-
-
-def replace_order(args: Any, order_id: int, account: str, ts_us: int,
-                  decimals: int) -> AmendOrder:
-    """The AmendOrder for a `replace_order`: `qty` is the new total, `px` the new price."""
-    args = as_args(schemas.ReplaceOrderArgs, args)
-    return AmendOrder(
-        ts_us, account, order_id,
-        quantity_of(args.qty, "qty"),  # type: ignore[arg-type]
-        price_of(args.px, "px", decimals),  # type: ignore[arg-type]
-        name_of(args.cl_ord_id, "cl_ord_id", None),
-    )
-
-
-def mass_cancel(args: Any, account: str, ts_us: int,
-                specs: Mapping[str, AddInstrument]) -> MassCancel:
-    args = as_args(schemas.MassCancelArgs, args)
-    symbol = None if args.sym is UNSET else spec_of(specs, args.sym).symbol
-    return MassCancel(ts_us, account, symbol, choice_of(args.side, "side", Side, None))
 
 
 def trading_state(args: Mapping[str, Any]) -> TradingState:

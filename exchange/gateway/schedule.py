@@ -140,6 +140,6 @@ class ScheduleDriver:
                 return {"skipped": symbol}
             return SetTradingState(now_us, symbol, state)
 
-        from exchange.gateway.venue import Job  # venue imports this module
+        from exchange.gateway.jobs import Job  # venue imports this module
 
         await self.venue.submit(Job(None, None, work, ORIGIN))

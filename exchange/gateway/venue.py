@@ -56,8 +56,6 @@ from exchange.gateway.schedule import ScheduleDriver, Timetable
 from exchange.gateway.session import SLOW_CONSUMER, Session, deliver
 from exchange.ledger import Batch, Entry
 
-__all__ = ["Job", "Venue", "now_us"]  # Job and now_us: the venue's, defined in jobs.py
-
 log = logging.getLogger("exchange.gateway")
 
 class Venue(Audience):

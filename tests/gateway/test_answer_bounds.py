@@ -13,7 +13,7 @@ import pytest
 
 from exchange.client import Client, ExchangeError
 from exchange.engine import MassCancel, Side, SubmitOrder
-from exchange.gateway.venue import now_us
+from exchange.gateway.jobs import now_us
 from tests.admin.test_cli import admin as admin_cli
 from tests.gateway.conftest import WHEAT, Venue, open_venue
 from tests.gateway.test_listing import _list_many

@@ -8,9 +8,9 @@ from pathlib import Path
 from bench import loadgen
 from exchange import demo
 from exchange.gateway.config import GatewayConfig
+from exchange.gateway.jobs import now_us
 from exchange.gateway.keys import new_key
 from exchange.gateway.server import Server
-from exchange.gateway.venue import now_us
 
 
 async def run_trader(folder: Path, encoding: str, count: int) -> loadgen.Trader:

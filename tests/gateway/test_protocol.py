@@ -9,7 +9,7 @@ import pytest
 
 from exchange import demo
 from exchange.engine import OrdType, Side, TimeInForce
-from exchange.gateway import protocol
+from exchange.gateway import order_commands, protocol
 from exchange.gateway.protocol import RequestError, decode_frame
 from exchange.gateway.schemas import NewOrderArgs
 
@@ -51,10 +51,10 @@ def order(**changes: object) -> dict:
 
 
 def test_a_new_order_becomes_a_submit_order_with_integer_units() -> None:
-    command = protocol.new_order(order(tif="IOC"), "AGRO-1", 7, SPECS)
+    command = order_commands.new_order(order(tif="IOC"), "AGRO-1", 7, SPECS)
     assert (command.price, command.qty, command.side, command.tif) == (
         21025, 5, Side.BUY, TimeInForce.IOC)
-    market = protocol.new_order(order(ord_type="MARKET", px=None), "AGRO-1", 7, SPECS)
+    market = order_commands.new_order(order(ord_type="MARKET", px=None), "AGRO-1", 7, SPECS)
     assert market.price is None and market.ord_type is OrdType.MARKET
 
 
@@ -72,7 +72,7 @@ def test_a_new_order_becomes_a_submit_order_with_integer_units() -> None:
     ({"expire_at_us": 2**64}, "BAD_REQUEST"), ({"sym": "NOPE"}, "UNKNOWN_INSTRUMENT"),
 ])
 def test_bad_order_fields_are_refused_with_a_code(changes: dict, expected: str) -> None:
-    assert code(protocol.new_order, order(**changes), "AGRO-1", 7, SPECS) == expected
+    assert code(order_commands.new_order, order(**changes), "AGRO-1", 7, SPECS) == expected
 
 
 def test_encoders_keep_types_and_never_write_nan() -> None:

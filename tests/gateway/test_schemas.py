@@ -9,7 +9,7 @@ import msgpack
 import pytest
 
 from exchange import demo
-from exchange.gateway import ops, protocol
+from exchange.gateway import ops, order_commands, protocol
 from exchange.gateway.protocol import RequestError, decode_frame
 from exchange.gateway.schemas import ARGS, NewOrderArgs, field_names
 
@@ -40,7 +40,7 @@ def via_frame(args: dict, binary: bool):  # type: ignore[no-untyped-def]
             protocol.check_fields(request.args, ops.OPS["new_order"].fields)
         except RequestError as exc:
             return (exc.code, exc.msg)
-    return outcome(protocol.new_order, request.args, "AGRO-1", 7, SPECS)
+    return outcome(order_commands.new_order, request.args, "AGRO-1", 7, SPECS)
 
 
 def test_a_well_formed_order_decodes_to_its_struct_in_both_encodings() -> None:
@@ -66,7 +66,7 @@ def test_struct_and_map_readings_of_an_order_agree_on_every_value(binary: bool) 
         if binary and 2**64 in args.values():
             continue  # MessagePack has no such integer
         try:
-            expected = outcome(protocol.new_order, dict(args), "AGRO-1", 7, SPECS)
+            expected = outcome(order_commands.new_order, dict(args), "AGRO-1", 7, SPECS)
         except TypeError:  # an unknown field: refused by name before the readers
             expected = ("UNKNOWN_FIELD", "unknown field args.'extra'")
         assert via_frame(args, binary) == expected, args
@@ -77,7 +77,7 @@ def test_a_frame_its_schema_refuses_is_answered_by_the_field_readers() -> None:
                                        "args": {**GOOD_ORDER, "qty": 5}}))
     assert type(request.args) is dict
     with pytest.raises(RequestError) as raised:
-        protocol.new_order(request.args, "AGRO-1", 7, SPECS)
+        order_commands.new_order(request.args, "AGRO-1", 7, SPECS)
     assert raised.value.code == "INVALID_QUANTITY"
 
 

@@ -16,6 +16,7 @@ from exchange.engine.instrument import (
     Instrument,
 )
 from exchange.gateway import protocol
+from exchange.gateway.jobs import now_us
 from exchange.gateway.operators.base import (
     _account,
     _command,
@@ -28,7 +29,7 @@ from exchange.gateway.operators.base import (
 )
 from exchange.gateway.protocol import Request
 from exchange.gateway.session import Session
-from exchange.gateway.venue import Venue, now_us
+from exchange.gateway.venue import Venue
 
 
 def _limits(args: dict[str, Any], account: Account | None) -> tuple[Any, Any, Any]:

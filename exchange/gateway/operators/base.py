@@ -15,9 +15,10 @@ from exchange.engine.instrument import (
     parse_price,
 )
 from exchange.gateway import protocol
+from exchange.gateway.jobs import Job
 from exchange.gateway.protocol import Code, Request, RequestError
 from exchange.gateway.session import Session
-from exchange.gateway.venue import Job, Venue
+from exchange.gateway.venue import Venue
 
 OPERATOR = "operator"
 MAX_IMPORT_ROWS = 1_000_000

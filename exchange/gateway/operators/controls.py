@@ -14,6 +14,7 @@ from exchange.engine.instrument import (
     format_price,
 )
 from exchange.gateway import protocol
+from exchange.gateway.jobs import now_us
 from exchange.gateway.keys import ROLES, new_key
 from exchange.gateway.operators.base import (
     _command,
@@ -22,7 +23,7 @@ from exchange.gateway.operators.base import (
 )
 from exchange.gateway.protocol import Code, Request, RequestError
 from exchange.gateway.session import Session
-from exchange.gateway.venue import Venue, now_us
+from exchange.gateway.venue import Venue
 
 # -- API keys ----------------------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from exchange.engine.instrument import (
 )
 from exchange.engine.reasons import Reject
 from exchange.gateway import listing, protocol
+from exchange.gateway.jobs import now_us
 from exchange.gateway.operators.base import (
     MAX_IMPORT_ROWS,
     MAX_LIST,
@@ -30,7 +31,7 @@ from exchange.gateway.operators.base import (
 from exchange.gateway.protocol import Code, Request, RequestError
 from exchange.gateway.reference import COLUMNS, engine_row, engine_rows, instrument_view
 from exchange.gateway.session import Session
-from exchange.gateway.venue import Venue, now_us
+from exchange.gateway.venue import Venue
 
 # add_instrument's arguments: the wire row's columns by name (`sym` for the symbol)
 INSTRUMENT_FIELDS = tuple("sym" if column == "symbol" else column for column in COLUMNS)

@@ -21,11 +21,12 @@ from typing import Any
 from exchange.engine.commands import SetTradingSchedule, SetTradingState, SetVolatilityBands
 from exchange.engine.enums import TradingState
 from exchange.gateway import protocol
+from exchange.gateway.jobs import now_us
 from exchange.gateway.operators.base import _command, _count, _instrument, _limit, _query
 from exchange.gateway.protocol import Code, Request, RequestError
 from exchange.gateway.schedule import DAY_US, schedule_view
 from exchange.gateway.session import Session
-from exchange.gateway.venue import Venue, now_us
+from exchange.gateway.venue import Venue
 
 # the operator's name of a phase -> the engine's state (in the order of a day)
 PHASES = {"pre-open": "PRE_OPEN", "open": "OPEN", "closing-auction": "CLOSING_AUCTION",
