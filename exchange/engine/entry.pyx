@@ -133,7 +133,10 @@ cdef object _book_reason(Order order, Book book):
     cdef long long low, high
     if order.c_tif == FOK:
         limit = order.c_price if order.c_ord_type == LIMIT else book.band_edge(order.c_side)
-        if book.vi_bands(&low, &high):  # a FOK never interrupts: it stops at the bands
+        if book.vi_bands(&low, &high):  # a FOK never interrupts: it trades within the bands
+            if best is not None and (best.price < low if order.c_side == BUY
+                                     else best.price > high):
+                return Reject.FOK_NOT_FILLABLE  # its first trade would be below (above) them
             if order.c_side == BUY:
                 limit = high if limit is None else min(limit, high)
             else:

@@ -405,6 +405,9 @@ class Model(CallRules):
             return Reject.WOULD_TAKE
         if cmd.tif == FOK:
             market = cmd.ord_type == OrdType.MARKET
+            if best is not None and not self.near_side_within_bands(cmd.symbol, cmd.side,
+                                                                    best.price):
+                return Reject.FOK_NOT_FILLABLE  # its first trade would interrupt
             limit = self.within_bands(cmd.symbol, cmd.side,
                                       instrument.band_edge(cmd.side) if market else cmd.price)
             if not self.fillable(cmd.symbol, Side(cmd.side), limit, cmd.qty, account.firm,

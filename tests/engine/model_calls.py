@@ -206,6 +206,13 @@ class CallRules:
             return edge
         return min(limit, edge) if side == BUY else max(limit, edge)
 
+    def near_side_within_bands(self: Any, symbol: str, side: Side, best: int) -> bool:
+        """Whether a fill-or-kill order's first trade, at the best opposite price, is within
+        the bands (a buy's lowest ask at or over the low edge, a sell's highest bid at or under
+        the high edge)."""
+        bands = self.bands(symbol)
+        return bands is None or (best >= bands[0] if side == BUY else best <= bands[1])
+
     def interrupt(self: Any, order_id: int, symbol: str, price: int,
                   band: tuple[int, int]) -> None:
         end = self.now + self.volatility[symbol][2]

@@ -213,6 +213,22 @@ def test_a_fok_order_never_interrupts_it_is_not_fillable_past_the_band() -> None
     assert only(events, OrderRejected)[0].reason is Reject.FOK_NOT_FILLABLE
 
 
+def test_a_fok_order_whose_best_opposite_price_is_outside_the_band_is_not_fillable() -> None:
+    """Its first trade would be outside the allowed prices on its near side (a buy under the
+    low edge, a sell over the high edge): refused, and trading goes on (found by the stateful
+    test: a buy FOK took an ask resting below the band, and the model interrupted)."""
+    for resting, fok in ((sell("c1", 1, 95), buy("a1", 1, None, tif=TimeInForce.FOK)),
+                         (buy("c1", 1, 106), sell("a1", 1, 90, tif=TimeInForce.FOK))):
+        twin = Twin()
+        twin.run(SetVolatilityBands(1, SYMBOL, 2, None, 10), sell("c1", 1, 100),
+                 buy("b1", 1, 100))  # the last price 100: allowed 98 to 102
+        twin.run(resting)
+        events = twin.apply(fok)
+        assert kinds(events) == ["OrderRejected"]
+        assert events[0].reason is Reject.FOK_NOT_FILLABLE
+        assert TradingState(twin.engine.instruments[SYMBOL].state) is TradingState.OPEN
+
+
 def test_the_static_band_interrupts_and_an_outside_price_extends_the_call_once() -> None:
     twin = Twin(reference_price=100)
     twin.run(SetVolatilityBands(1, SYMBOL, None, 3, 10), sell("c1", 5, 104))
