@@ -53,7 +53,7 @@ async def test_an_unknown_field_is_the_same_error_naming_it_in_both_encodings(
             if op == "logon":
                 continue  # logged on already; logon's own unknown field: test_strict_requests
             ws = clients[_caller(op)]
-            answers = [await _ask(ws, op, {"bogus_field": "1"}, binary) for binary in (0, 1)]
+            answers = [await _ask(ws, op, {"bogus_field": "1"}, binary) for binary in (False, True)]
             assert answers[0] == answers[1], op
             assert answers[0]["ok"] is False, op
             assert answers[0]["error"] == {"code": Code.UNKNOWN_FIELD,
@@ -71,7 +71,7 @@ async def test_a_wrong_typed_field_is_refused_alike_in_both_encodings(tmp_path: 
                 continue
             ws = clients[_caller(op)]
             for field in sorted(OPS[op].fields):
-                answers = [await _ask(ws, op, {field: [1]}, binary) for binary in (0, 1)]
+                answers = [await _ask(ws, op, {field: [1]}, binary) for binary in (False, True)]
                 assert answers[0] == answers[1], (op, field)
                 assert answers[0]["ok"] is False, (op, field, answers[0])
                 assert answers[0]["error"]["code"] != Code.UNKNOWN_FIELD, (op, field)
