@@ -8,13 +8,17 @@ import asyncio
 import contextlib
 import dataclasses
 import inspect
+import json
 import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
+import msgpack
 import pytest
+from websockets.asyncio.client import ClientConnection
 
 from exchange import demo
 from exchange.client import Client
@@ -90,6 +94,19 @@ async def open_venue(path: Path, config: GatewayConfig = TEST_CONFIG) -> AsyncIt
 
 
 @pytest.hookimpl(tryfirst=True)
+async def ask(ws: ClientConnection, op: str, args: Any = None, binary: bool = False,
+              **envelope: Any) -> dict[str, Any]:
+    """One raw request (MessagePack in a binary frame if `binary`, else JSON), its answer
+    (pushes skipped)."""
+    request = {"op": op, "id": "q", **({} if args is None else {"args": args}), **envelope}
+    await ws.send(msgpack.packb(request) if binary else json.dumps(request))
+    while True:
+        raw = await asyncio.wait_for(ws.recv(), 5)
+        message = msgpack.unpackb(raw) if isinstance(raw, bytes) else json.loads(raw)
+        if "ch" not in message:
+            return message  # type: ignore[no-any-return]
+
+
 def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     """Run `async def` tests in a fresh event loop, each with a time limit."""
     if not inspect.iscoroutinefunction(pyfuncitem.obj):

@@ -4,37 +4,22 @@ for both encodings, docs/protocol.md). Parametrized over `OPS`, so a new op is c
 
 from __future__ import annotations
 
-import asyncio
-import json
 from pathlib import Path
-from typing import Any
 
-import msgpack
 from websockets.asyncio.client import ClientConnection, connect
 
 from exchange.gateway.ops import OPS
 from exchange.gateway.protocol import Code
-from tests.gateway.conftest import Venue, open_venue
+from tests.gateway.conftest import Venue, ask, open_venue
 
 ROLES = (("trader", "AGRO-1"), ("operator", "operator"), ("auditor", "auditor"))
-
-
-async def _ask(ws: ClientConnection, op: str, args: Any, binary: bool) -> dict[str, Any]:
-    """One request, its answer (pushes skipped)."""
-    request = {"op": op, "id": "q", "args": args}
-    await ws.send(msgpack.packb(request) if binary else json.dumps(request))
-    while True:
-        raw = await asyncio.wait_for(ws.recv(), 5)
-        message = msgpack.unpackb(raw) if isinstance(raw, bytes) else json.loads(raw)
-        if "ch" not in message:
-            return message  # type: ignore[no-any-return]
 
 
 async def _clients(venue: Venue) -> dict[str, ClientConnection]:
     clients = {}
     for role, key in ROLES:
         ws = await connect(venue.url, compression=None)
-        answer = await _ask(ws, "logon", {"api_key": venue.keys[key]}, False)
+        answer = await ask(ws, "logon", {"api_key": venue.keys[key]}, False)
         assert answer["ok"], answer
         clients[role] = ws
     return clients
@@ -53,7 +38,7 @@ async def test_an_unknown_field_is_the_same_error_naming_it_in_both_encodings(
             if op == "logon":
                 continue  # logged on already; logon's own unknown field: test_strict_requests
             ws = clients[_caller(op)]
-            answers = [await _ask(ws, op, {"bogus_field": "1"}, binary) for binary in (False, True)]
+            answers = [await ask(ws, op, {"bogus_field": "1"}, binary) for binary in (False, True)]
             assert answers[0] == answers[1], op
             assert answers[0]["ok"] is False, op
             assert answers[0]["error"] == {"code": Code.UNKNOWN_FIELD,
@@ -71,7 +56,7 @@ async def test_a_wrong_typed_field_is_refused_alike_in_both_encodings(tmp_path: 
                 continue
             ws = clients[_caller(op)]
             for field in sorted(OPS[op].fields):
-                answers = [await _ask(ws, op, {field: [1]}, binary) for binary in (False, True)]
+                answers = [await ask(ws, op, {field: [1]}, binary) for binary in (False, True)]
                 assert answers[0] == answers[1], (op, field)
                 assert answers[0]["ok"] is False, (op, field, answers[0])
                 assert answers[0]["error"]["code"] != Code.UNKNOWN_FIELD, (op, field)

@@ -7,35 +7,21 @@ from __future__ import annotations
 
 import asyncio
 import http.client
-import json
 from pathlib import Path
 from typing import Any
 
-import msgpack
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
 from exchange.gateway.ops import OPS
 from exchange.gateway.protocol import Code
-from tests.gateway.conftest import WHEAT, Venue, open_venue
+from tests.gateway.conftest import WHEAT, Venue, ask, open_venue
 
 
 async def _logged_on(venue: Venue, key: str, binary: bool = False) -> ClientConnection:
     ws = await connect(venue.url, compression=None)
-    await _ask(ws, "logon", {"api_key": venue.keys[key]}, binary)
+    await ask(ws, "logon", {"api_key": venue.keys[key]}, binary)
     return ws
-
-
-async def _ask(ws: ClientConnection, op: str, args: Any = None, binary: bool = False,
-               **envelope: Any) -> dict[str, Any]:
-    """One request, its answer (pushes skipped)."""
-    request = {"op": op, "id": "q", **({} if args is None else {"args": args}), **envelope}
-    await ws.send(msgpack.packb(request) if binary else json.dumps(request))
-    while True:
-        raw = await asyncio.wait_for(ws.recv(), 5)
-        message = msgpack.unpackb(raw) if isinstance(raw, bytes) else json.loads(raw)
-        if "ch" not in message:
-            return message  # type: ignore[no-any-return]
 
 
 def _code(answer: dict[str, Any]) -> str:
@@ -75,9 +61,9 @@ async def test_ids_and_counts_take_ascii_digits_only(tmp_path: Path, text: str) 
             (trader, "my_trades", {"cursor": text}),
             (trader, "order_history", {"cursor": text}),
         ):
-            assert _code(await _ask(ws, op, args)) == Code.BAD_REQUEST, (op, text)
+            assert _code(await ask(ws, op, args)) == Code.BAD_REQUEST, (op, text)
         assert _digest(venue) == before
-        assert (await _ask(trader, "ping"))["ok"]  # the connection lives
+        assert (await ask(trader, "ping"))["ok"]  # the connection lives
 
 
 async def test_an_instrument_row_takes_ascii_digits_only(tmp_path: Path) -> None:
@@ -88,9 +74,9 @@ async def test_an_instrument_row_takes_ascii_digits_only(tmp_path: Path) -> None
         operator = await _logged_on(venue, "operator")
         for column in ("lot_size", "price_decimals", "min_qty", "max_qty", "band_ticks"):
             for text in ("²", "٢", "02"):
-                answer = await _ask(operator, "add_instrument", {**row, column: text})
+                answer = await ask(operator, "add_instrument", {**row, column: text})
                 assert _code(answer) == Code.BAD_REQUEST and column in answer["error"]["msg"]
-        assert (await _ask(operator, "add_instrument", row))["ok"]
+        assert (await ask(operator, "add_instrument", row))["ok"]
 
 
 # -- 2. unknown fields -----------------------------------------------------------------------
@@ -100,15 +86,15 @@ async def test_an_unknown_order_field_is_refused_by_name_and_nothing_trades(
         tmp_path: Path) -> None:
     async with open_venue(tmp_path / "l.db") as venue:
         seller = await _logged_on(venue, "MILL-1")
-        assert (await _ask(seller, "new_order", {**ORDER, "side": "SELL", "cl_ord_id": "m"}))["ok"]
+        assert (await ask(seller, "new_order", {**ORDER, "side": "SELL", "cl_ord_id": "m"}))["ok"]
         buyer = await _logged_on(venue, "AGRO-1", binary=True)
         before = _digest(venue)
         for extra in ({"postOnly": True}, {"time_in_force": "FOK"}):
-            answer = await _ask(buyer, "new_order", {**ORDER, **extra}, binary=True)
+            answer = await ask(buyer, "new_order", {**ORDER, **extra}, binary=True)
             assert _code(answer) == Code.UNKNOWN_FIELD
             assert next(iter(extra)) in answer["error"]["msg"]
         assert _digest(venue) == before  # no GTC taker traded
-        answer = await _ask(buyer, "new_order", {**ORDER, "post_only": True}, binary=True)
+        answer = await ask(buyer, "new_order", {**ORDER, "post_only": True}, binary=True)
         assert _code(answer) == "WOULD_TAKE"
 
 
@@ -121,17 +107,17 @@ async def test_every_op_and_the_envelope_refuse_unknown_fields(tmp_path: Path) -
             if op == "logon":
                 continue
             role = "trader" if spec.roles is None else spec.roles[0]
-            answer = await _ask(clients[role], op, {"bogus_field": "1"})
+            answer = await ask(clients[role], op, {"bogus_field": "1"})
             assert _code(answer) == Code.UNKNOWN_FIELD, op
             assert "bogus_field" in answer["error"]["msg"]
         fresh = await connect(venue.url)
-        answer = await _ask(fresh, "logon", {"api_key": venue.keys["AGRO-1"], "lang": "en"})
+        answer = await ask(fresh, "logon", {"api_key": venue.keys["AGRO-1"], "lang": "en"})
         assert _code(answer) == Code.UNKNOWN_FIELD
         for role, ws in clients.items():
-            answer = await _ask(ws, "ping", None, extra="x")
+            answer = await ask(ws, "ping", None, extra="x")
             assert _code(answer) == Code.UNKNOWN_FIELD and answer["id"] == "q", role
             assert "extra" in answer["error"]["msg"]
-        answer = await _ask(clients["trader"], "new_order", {**ORDER, "\ud800": 1})
+        answer = await ask(clients["trader"], "new_order", {**ORDER, "\ud800": 1})
         assert _code(answer) == Code.UNKNOWN_FIELD
         assert _digest(venue) == before
 
@@ -153,21 +139,21 @@ async def test_unencodable_text_is_refused_before_anything_is_applied(tmp_path: 
                 args = {"sym": "X-1", "commodity": "c", "grade": "g", "location": "l",
                         "delivery_period": "2701", "unit": "t", "lot_size": "1",
                         "tick": "0.01", "price_decimals": "2", column: bad}
-                answer = await _ask(operator, "add_instrument", args)
+                answer = await ask(operator, "add_instrument", args)
                 assert _code(answer) == Code.BAD_REQUEST and column in answer["error"]["msg"]
                 bad_row = [*row[:place], bad, *row[place + 1:]]
-                answer = await _ask(operator, "import_instruments",
+                answer = await ask(operator, "import_instruments",
                                     {"import_id": f"i{place}-{len(bad)}-{ord(bad[1] if len(bad) > 1 else bad[0])}",
                                      "rows": [bad_row]})
                 assert _code(answer) == Code.BAD_REQUEST and column in answer["error"]["msg"]
         for bad in (LONE, "X\x01"):
-            answer = await _ask(operator, "add_instrument", {
+            answer = await ask(operator, "add_instrument", {
                 "sym": bad, "commodity": "c", "grade": "g", "location": "l",
                 "delivery_period": "2701", "unit": "t", "lot_size": "1", "tick": "0.01",
                 "price_decimals": "2"})
             assert _code(answer) == Code.BAD_REQUEST
         assert _digest(venue) == before
-        assert (await _ask(operator, "stats"))["ok"]  # the venue still runs
+        assert (await ask(operator, "stats"))["ok"]  # the venue still runs
 
 
 @pytest.mark.parametrize("binary", [False, True])
@@ -179,9 +165,9 @@ async def test_a_lone_surrogate_api_key_is_unauthenticated_not_1011(
         for key in (LONE, f"{key_id}.{LONE}", f"{key_id}.é", f"{LONE}.x"):
             if binary:  # MessagePack cannot carry a lone surrogate: the JSON case covers it
                 key = key.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
-            assert _code(await _ask(ws, "logon", {"api_key": key}, binary)) == \
+            assert _code(await ask(ws, "logon", {"api_key": key}, binary)) == \
                 Code.UNAUTHENTICATED
-        assert (await _ask(ws, "logon", {"api_key": venue.keys["AGRO-1"]}, binary))["ok"]
+        assert (await ask(ws, "logon", {"api_key": venue.keys["AGRO-1"]}, binary))["ok"]
 
 
 # -- 4. canonical decimals -------------------------------------------------------------------
@@ -198,14 +184,14 @@ async def test_decimals_only_in_their_canonical_spelling(tmp_path: Path) -> None
                          ("209.", Code.INVALID_PRICE), (".5", Code.INVALID_PRICE),
                          ("2e2", Code.INVALID_PRICE), ("٢٠٩", Code.INVALID_PRICE),
                          ("209.000", Code.INVALID_PRICE_INCREMENT)):
-            answer = await _ask(trader, "new_order", {**ORDER, "px": px})
+            answer = await ask(trader, "new_order", {**ORDER, "px": px})
             assert _code(answer) == code, px
         for qty in ("01", "00005", "-0", "+1", "1.0", "٥"):
-            answer = await _ask(trader, "new_order", {**ORDER, "qty": qty})
+            answer = await ask(trader, "new_order", {**ORDER, "qty": qty})
             assert _code(answer) == Code.INVALID_QUANTITY, qty
         assert _digest(venue) == before
         for cl_ord_id, px, shown in (("a", "209", "209.00"), ("b", "209.5", "209.50")):
-            answer = await _ask(trader, "new_order", {**ORDER, "cl_ord_id": cl_ord_id, "px": px})
+            answer = await ask(trader, "new_order", {**ORDER, "cl_ord_id": cl_ord_id, "px": px})
             assert answer["result"]["px"] == shown
 
 
