@@ -37,7 +37,6 @@ fails, and that stops the venue (DESIGN rule 4).
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from sqlite3 import Connection
@@ -46,12 +45,12 @@ from typing import Any, TypeVar
 from exchange.engine import Engine
 from exchange.engine import snapshot as engine_snapshot
 from exchange.ledger import forked, headmark, reader, signing, writes
+from exchange.ledger.background import BackgroundRecord
 from exchange.ledger.records import Batch, Entry
 from exchange.ledger.schema import GENESIS, BatchRecord, LedgerError, Row
 from exchange.ledger.writer import WriterThread
 
 T = TypeVar("T")
-log = logging.getLogger("exchange.ledger")
 
 
 class Ledger:
@@ -62,16 +61,13 @@ class Ledger:
                  mark_file: Path) -> None:
         self.path = path
         self.mark_file = mark_file
-        self._loop = asyncio.get_running_loop()
         self._head = head
         self._snapshot_every = snapshot_every
         self._since_snapshot = 0
         self._engine: Engine | None = None
         self.recovered = reader.Recovery(Engine(), 0, None)  # what `recover` started from
         self._lock = asyncio.Lock()  # appends one at a time (each continues the last head)
-        self.background_failures = 0  # background writes that failed, this run
-        self.background_error: str | None = None  # the last failure, while they fail
-        self._failing = 0  # consecutive failures
+        self.background = BackgroundRecord(path, asyncio.get_running_loop())
         self.projected_seq = self.last_seq  # the projections are current to here (open caught up)
         self._projection_moved = asyncio.Event()
         self._watching = 0  # callers of `projected` waiting: the thread tells the loop then
@@ -83,7 +79,6 @@ class Ledger:
         self._unprojected: list[list[Entry]] = []  # batches after the projections' mark
         self._unprojected_to = self.last_seq
         self._projection_stuck = False  # it failed: wait for the next append (or `settle`)
-        self._told_failure = False  # a failure was reported to the loop, not yet its end
         self._writer = writer
         writer.idle = self._project_idle
 
@@ -237,8 +232,8 @@ class Ledger:
         one's error while they fail (None once one succeeds), the last committed seq and the
         seq the projections are current to."""
         return {"ledger_last_seq": self.last_seq, "ledger_projected_seq": self.projected_seq,
-                "ledger_background_failures": self.background_failures,
-                "ledger_background_error": self.background_error}
+                "ledger_background_failures": self.background.failures,
+                "ledger_background_error": self.background.error}
 
     async def settle(self) -> None:
         """Wait for the background writes queued so far (snapshots), and bring the projections
@@ -298,14 +293,14 @@ class Ledger:
 
     def _background(self, what: str, function: Callable[..., None], *args: Any) -> None:
         """`function(*args)` on the writer thread after the calls before it; its failure is
-        reported (`_failed`), not passed on."""
+        reported (`self.background`), not passed on."""
         def write() -> None:
             try:
                 function(*args)
             except Exception as exc:  # noqa: BLE001 - reported, and retried later
-                self._tell_failed(what, exc)
+                self.background.failed(what, exc)
             else:
-                self._tell_succeeded(what)
+                self.background.succeeded(what)
 
         self._writer.call(write)  # its future only ever holds None
 
@@ -346,12 +341,12 @@ class Ledger:
         except Exception as exc:  # noqa: BLE001 - reported, and retried later
             self._unprojected[:0] = batches
             self._projection_stuck = True
-            self._tell_failed("projection", exc)
+            self.background.failed("projection", exc)
             return
         self.projected_seq = to_seq  # an int: the loop reads it
         if self._watching:
-            self._tell(self._moved)
-        self._tell_succeeded("projection")
+            self.background.tell(self._moved)
+        self.background.succeeded("projection")
 
     def _close_files(self) -> None:
         try:
@@ -359,41 +354,11 @@ class Ledger:
         finally:
             self._conn.close()
 
-    def _tell_failed(self, what: str, exc: Exception) -> None:
-        self._told_failure = True
-        self._tell(self._failed, what, exc)
-
-    def _tell_succeeded(self, what: str) -> None:
-        if self._told_failure:
-            self._told_failure = False
-            self._tell(self._succeeded, what)
-
-    def _tell(self, function: Callable[..., None], *args: Any) -> None:
-        try:
-            self._loop.call_soon_threadsafe(function, *args)
-        except RuntimeError:  # the loop is closed
-            pass
-
     # on the loop, told by the writer thread:
 
     def _moved(self) -> None:
         self._projection_moved.set()  # wake readers waiting for the projections
         self._projection_moved = asyncio.Event()
-
-    def _failed(self, what: str, exc: Exception) -> None:
-        self.background_failures += 1
-        self.background_error = f"{what}: {type(exc).__name__}: {exc}"
-        if self._failing == 0:
-            log.error("ledger %s: background write failed (%s); it will be retried, "
-                      "appends go on", self.path, self.background_error)
-        self._failing += 1
-
-    def _succeeded(self, what: str) -> None:
-        if self._failing:
-            log.warning("ledger %s: background writes work again (%s) after %d failures",
-                        self.path, what, self._failing)
-            self._failing = 0
-            self.background_error = None
 
 
 def _open_checked(path: Path, create: bool, public_key: str, mark_file: Path,
